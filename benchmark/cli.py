@@ -1,0 +1,111 @@
+"""``objbench``: list, plan, run, report.
+
+Every user error (bad suite file, unknown name, wrong override type) is one line on stderr
+and exit status 2, raised before any training starts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from benchmark.errors import ObjbenchError
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="objbench", description="Compare language-model training objectives on equal terms.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    lst = sub.add_parser("list", help="list registered models, objectives or tasks")
+    lst.add_argument("kind", choices=["models", "objectives", "tasks"])
+    for name, help_text in (("plan", "validate a suite and list its runs, cache state and cost"),
+                            ("run", "run a suite (skipping what is already recorded), then write its report")):
+        p = sub.add_parser(name, help=help_text)
+        p.add_argument("suite", type=Path, help="suite YAML file, e.g. suites/quickstart.yaml")
+        p.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="dotted overrides, e.g. pretrain.lr=3e-4")
+        if name == "run":
+            p.add_argument("--no-report", action="store_true", help="do not write the report afterwards")
+            p.add_argument("--quiet", action="store_true", help="no progress bars")
+    rep = sub.add_parser("report", help="write the leaderboard for a suite's recorded results")
+    rep.add_argument("suite", type=Path, help="suite YAML file (its name, results_dir and reports_dir are used)")
+    rep.add_argument("overrides", nargs="*", metavar="KEY=VALUE")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return _dispatch(args)
+    except ObjbenchError as err:
+        print(f"objbench: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("objbench: interrupted; finished runs are recorded and will be reused", file=sys.stderr)
+        return 130
+
+
+def _dispatch(args) -> int:
+    from benchmark import registry
+
+    if args.command == "list":
+        registry.load_entries()
+        reg = getattr(registry, args.kind)
+        descriptions = reg.describe()
+        width = max(map(len, descriptions), default=0)
+        for name, line in descriptions.items():
+            print(f"{name:<{width}}  {line}")
+        return 0
+
+    from benchmark.config import load_suite
+
+    suite = load_suite(args.suite, args.overrides)
+    if args.command == "plan":
+        return _plan(suite)
+    if args.command == "run":
+        from benchmark.harness import run_suite
+
+        summary = run_suite(suite, progress=not args.quiet)
+        print(f"{suite.name}: {summary.ran} runs done, {summary.reused} reused from earlier, "
+              f"{len(summary.plan.skipped)} skipped, {summary.seconds:.1f} s")
+        for triple, reason in summary.plan.skipped:
+            print(f"  skipped {triple}: {reason}")
+        if not args.no_report:
+            return _report(suite)
+        return 0
+    if args.command == "report":
+        return _report(suite)
+    raise AssertionError(args.command)
+
+
+def _plan(suite) -> int:
+    from benchmark.data import corpus
+    from benchmark.plan import make_plan
+
+    data = corpus.prepare(suite)
+    plan = make_plan(suite, data)
+    print(f"suite {suite.name}: {len(plan.runs)} runs in {len(plan.jobs)} pretraining jobs "
+          f"({sum(r.done for r in plan.runs)} already recorded); corpus {len(data.blocks)} blocks of {suite.pretrain.seq_len}")
+    print(f"{'model/objective':<28} {'seed':>4} {'steps':>7} {'tokens':>10} {'FLOPs':>10} {'checkpoint':>10}  runs")
+    for job in plan.jobs:
+        steps = "-" if job.steps is None else job.steps
+        tokens = "-" if job.tokens is None else f"{job.tokens:.3g}"
+        flops = "-" if job.flops is None else f"{job.flops:.3g}"
+        state = "n/a" if job.checkpoint is None else ("cached" if job.cached else "to train")
+        done = sum(r.done for r in job.runs)
+        print(f"{job.model + '/' + job.objective:<28} {job.seed:>4} {steps:>7} {tokens:>10} {flops:>10} {state:>10}  "
+              f"{len(job.runs)} ({done} recorded)")
+    for triple, reason in plan.skipped:
+        print(f"skipped {triple}: {reason}")
+    return 0
+
+
+def _report(suite) -> int:
+    from benchmark.report.leaderboard import write_report
+
+    out = write_report(suite.results_dir, suite.name, suite.reports_dir)
+    print(f"report: {out / 'README.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

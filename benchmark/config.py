@@ -1,0 +1,190 @@
+"""Suite files -> typed, validated config.
+
+A suite is flat YAML: names plus scalar settings. It loads into the pydantic models below
+(unknown keys are errors), entry names are checked against the registries, and each
+objective's and task's own settings are validated against that entry's ``Params`` model.
+Every default lives in a field declaration, with the reason for it beside it.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from benchmark import registry
+from benchmark.errors import ObjbenchError
+
+Scalar = bool | int | float | str
+
+
+class Strict(BaseModel):
+    """Base for every config block: unknown keys are errors, assignments are re-validated."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class CorpusConfig(Strict):
+    source: Literal["synthetic"] = "synthetic"  # the embedded generator: offline and deterministic
+    documents: int = Field(3000, gt=0)  # ~0.5M words: enough for pretraining to beat `none` at tiny size
+    seed: int = 0  # the corpus is one fixed stream shared by every objective
+
+
+class TokenizerConfig(Strict):
+    algorithm: Literal["bpe", "wordpiece"] = "bpe"
+    vocab_size: int = Field(2048, ge=256)  # subwords matter: the synthetic lexicon is larger than this
+
+
+class PretrainConfig(Strict):
+    # Budgets are converted to optimizer steps per (model, objective) before anything runs.
+    budget_unit: Literal["tokens", "steps", "flops", "seconds"] = "tokens"
+    budget: float = Field(4e5, gt=0)  # input tokens by default: every objective sees the same data
+    seq_len: int = Field(128, ge=8)  # packed block length
+    batch_size: int = Field(32, ge=1)
+    lr: float = Field(2e-3, gt=0)  # high, as small models tolerate (cramming-style short schedules)
+    warmup_steps: int = Field(10, ge=0)
+    weight_decay: float = Field(0.01, ge=0)
+    grad_clip: float = Field(1.0, gt=0)
+    seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)  # pretraining seeds
+
+
+class FinetuneConfig(Strict):
+    # One recipe shared by every objective (T5 sec. 3.3; cramming's global hyperparameters).
+    epochs: int = Field(4, ge=1)
+    batch_size: int = Field(16, ge=1)  # cramming: 16
+    lr: float = Field(1e-3, gt=0)
+    weight_decay: float = Field(0.01, ge=0)
+    warmup_ratio: float = Field(0.1, ge=0, le=1)
+    max_length: int = Field(64, ge=4)  # downstream examples are truncated to this many tokens
+    seeds: list[int] = Field(default_factory=lambda: [0, 1, 2], min_length=1)  # finetuning seeds
+
+
+class Suite(Strict):
+    """One comparison: the product of models x objectives x tasks, minus ``exclude``."""
+
+    name: str
+    models: list[str] = Field(min_length=1)
+    size: str = "tiny"  # model preset, looked up on each model entry
+    objectives: list[str] = Field(min_length=1)
+    tasks: list[str] = Field(min_length=1)
+    exclude: list[str] = Field(default_factory=list)  # "model/objective/task" globs, e.g. "*/clm/*"
+    device: Literal["auto", "cpu", "cuda"] = "auto"  # auto: CUDA when present
+    precision: Literal["auto", "fp32", "bf16"] = "auto"  # auto: bf16 autocast where the device has it
+    corpus: CorpusConfig = Field(default_factory=CorpusConfig)
+    tokenizer: TokenizerConfig = Field(default_factory=TokenizerConfig)
+    pretrain: PretrainConfig = Field(default_factory=PretrainConfig)
+    finetune: FinetuneConfig = Field(default_factory=FinetuneConfig)
+    objective_params: dict[str, dict[str, Scalar]] = Field(default_factory=dict)
+    task_params: dict[str, dict[str, Scalar]] = Field(default_factory=dict)
+    results_dir: str = "results"  # run records and caches
+    reports_dir: str = "reports"
+
+    @field_validator("models", "objectives", "tasks")
+    @classmethod
+    def _unique(cls, names: list[str]) -> list[str]:
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"listed twice: {', '.join(dupes)}")
+        return names
+
+    @model_validator(mode="after")
+    def _known_names(self) -> "Suite":
+        registry.load_entries()
+        for field, reg in (("models", registry.models), ("objectives", registry.objectives), ("tasks", registry.tasks)):
+            for name in getattr(self, field):
+                if name not in reg:
+                    raise ValueError(f"{field}: {reg.unknown_message(name)}")
+        for name in self.models:
+            registry.models.get(name).preset(self.size)  # raises on an unknown size
+        for field, reg, listed in (
+            ("objective_params", registry.objectives, self.objectives),
+            ("task_params", registry.tasks, self.tasks),
+        ):
+            for name, params in getattr(self, field).items():
+                if name not in listed:
+                    raise ValueError(f"{field}.{name}: not among the suite's {field.split('_')[0]}s")
+                try:
+                    reg.get(name).Params(**params)
+                except ValidationError as err:
+                    raise ValueError(f"{field}.{name}.{_first_error(err)}") from None
+        return self
+
+    def objective_settings(self, name: str) -> BaseModel:
+        """The objective's validated hyperparameters (its defaults plus this suite's values)."""
+        return registry.objectives.get(name).Params(**self.objective_params.get(name, {}))
+
+    def task_settings(self, name: str) -> BaseModel:
+        return registry.tasks.get(name).Params(**self.task_params.get(name, {}))
+
+    def excluded(self, model: str, objective: str, task: str) -> bool:
+        key = f"{model}/{objective}/{task}"
+        return any(fnmatch.fnmatchcase(key, pattern) for pattern in self.exclude)
+
+
+def _first_error(err: ValidationError) -> str:
+    e = err.errors()[0]
+    where = ".".join(str(p) for p in e["loc"])
+    msg = e["msg"]
+    if msg.startswith("Value error, "):
+        msg = msg[len("Value error, "):]
+    if e["type"] == "extra_forbidden":
+        msg = "unknown key"
+    got = e.get("input")
+    shown = "" if e["type"] in ("extra_forbidden", "value_error", "missing") or isinstance(got, dict) else f" (got {got!r})"
+    return f"{where}: {msg}{shown}" if where else f"{msg}{shown}"
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """``pretrain.lr=3e-4`` -> (["pretrain", "lr"], 0.0003). Values are parsed as YAML scalars."""
+    key, sep, raw = text.partition("=")
+    if not sep or not key.strip():
+        raise ObjbenchError(f"override {text!r}: expected KEY=VALUE, e.g. pretrain.lr=3e-4")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else None
+    except yaml.YAMLError:
+        value = raw
+    return key.strip().split("."), value
+
+
+def apply_overrides(raw: dict, overrides: list[str]) -> dict:
+    """Set dotted keys on the raw suite mapping; validation happens afterwards, on the whole."""
+    raw = yaml.safe_load(yaml.safe_dump(raw))  # deep copy of plain data
+    for text in overrides:
+        path, value = parse_override(text)
+        node = raw
+        for part in path[:-1]:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise ObjbenchError(f"override {text!r}: {part!r} is not a section")
+            node = child
+        node[path[-1]] = value
+    return raw
+
+
+def load_suite(path: str | Path, overrides: list[str] | None = None) -> Suite:
+    """Read, override and validate a suite file; every problem names the file and the key."""
+    path = Path(path)
+    if not path.is_file():
+        raise ObjbenchError(f"{path}: no such suite file")
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+        raise ObjbenchError(f"{path}: malformed YAML{where}: {problem}") from None
+    if not isinstance(raw, dict):
+        raise ObjbenchError(f"{path}: a suite file must be a mapping of keys to settings")
+    raw.setdefault("name", path.stem)
+    raw = apply_overrides(raw, overrides or [])
+    return validate_suite(raw, source=str(path))
+
+
+def validate_suite(raw: dict, source: str = "<suite>") -> Suite:
+    try:
+        return Suite(**raw)
+    except ValidationError as err:
+        raise ObjbenchError(f"{source}: {_first_error(err)}") from None

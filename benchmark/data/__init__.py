@@ -1,0 +1,1 @@
+"""Data: the embedded synthetic world, the shared tokenizer, and packing into blocks."""

@@ -1,0 +1,173 @@
+"""Devices, precision, clocks, peak memory and the environment a run happened in."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import importlib.metadata
+import platform
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil
+import torch
+
+from benchmark.errors import ObjbenchError
+
+PACKAGES = ("torch", "transformers", "datasets", "tokenizers", "pandas", "scikit-learn", "sacrebleu", "numpy")
+
+
+def resolve_device(requested: str) -> torch.device:
+    """``auto`` picks CUDA when present; asking for CUDA without it is an error, not a fallback."""
+    if requested == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if requested == "cuda" and not torch.cuda.is_available():
+        raise ObjbenchError("device=cuda was asked for but torch sees no CUDA device (use device=auto or cpu)")
+    return torch.device(requested)
+
+
+def bf16_supported(device: torch.device) -> bool:
+    """bf16 where the hardware computes it natively: CUDA with bf16, or a CPU with AVX512-BF16/AMX."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    cpu = getattr(torch, "cpu", None)
+    return bool(cpu and (cpu._is_avx512_bf16_supported() or cpu._is_amx_tile_supported()))
+
+
+def resolve_precision(requested: str, device: torch.device) -> str:
+    if requested == "auto":
+        return "bf16" if bf16_supported(device) else "fp32"
+    if requested == "bf16" and not bf16_supported(device):
+        raise ObjbenchError(f"precision=bf16 was asked for but {device.type} here has no native bf16")
+    return requested
+
+
+def autocast(device: torch.device, precision: str) -> contextlib.AbstractContextManager:
+    """bf16 autocast (weights and optimizer stay fp32), or nothing."""
+    if precision == "bf16":
+        return torch.autocast(device.type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+class PeakMemory:
+    """Peak memory over a block: the CUDA allocator's peak on GPU, the process's peak RSS on CPU.
+
+    On CPU the resident set is sampled every 20 ms by a thread, so that each phase gets its own
+    peak (the kernel's ``ru_maxrss`` only ever grows over the whole process).
+    """
+
+    def __init__(self, device: torch.device, interval: float = 0.02):
+        self.device, self.interval = device, interval
+        self.peak_bytes: int | None = None
+        self._stop = threading.Event()
+
+    def __enter__(self) -> "PeakMemory":
+        if self.device.type == "cuda":
+            torch.cuda.reset_peak_memory_stats(self.device)
+        else:
+            self._process = psutil.Process()
+            self.peak_bytes = self._process.memory_info().rss
+            self._thread = threading.Thread(target=self._sample, daemon=True)
+            self._thread.start()
+        return self
+
+    def _sample(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.peak_bytes = max(self.peak_bytes or 0, self._process.memory_info().rss)
+
+    def __exit__(self, *exc) -> None:
+        if self.device.type == "cuda":
+            self.peak_bytes = int(torch.cuda.max_memory_allocated(self.device))
+        else:
+            self._stop.set()
+            self._thread.join()
+            self.peak_bytes = max(self.peak_bytes or 0, self._process.memory_info().rss)
+
+    @property
+    def kind(self) -> str:
+        return "cuda_allocator_peak" if self.device.type == "cuda" else "process_peak_rss"
+
+
+@dataclass
+class Throughput:
+    """Counts work and time, excluding the first ``warmup`` steps from the rates (as timm's benchmark does)."""
+
+    device: torch.device
+    warmup: int = 2
+    steps: int = 0
+    tokens: int = 0
+    samples: int = 0
+    _start: float = field(default_factory=time.perf_counter)
+    _steady_start: float | None = None
+    _steady_tokens: int = 0
+    _steady_samples: int = 0
+
+    def step(self, tokens: int, samples: int) -> None:
+        self.steps += 1
+        self.tokens += tokens
+        self.samples += samples
+        if self.steps == self.warmup:
+            synchronize(self.device)
+            self._steady_start = time.perf_counter()
+        elif self.steps > self.warmup:
+            self._steady_tokens += tokens
+            self._steady_samples += samples
+
+    def summary(self) -> dict:
+        synchronize(self.device)
+        now = time.perf_counter()
+        wall = now - self._start
+        if self._steady_start is not None and self._steady_tokens:
+            span, tokens, samples = now - self._steady_start, self._steady_tokens, self._steady_samples
+        else:  # too few steps to exclude a warm-up
+            span, tokens, samples = wall, self.tokens, self.samples
+        return {
+            "wall_s": wall,
+            "steps": self.steps,
+            "tokens": self.tokens,
+            "samples": self.samples,
+            "tokens_per_s": tokens / span if span > 0 else None,
+            "samples_per_s": samples / span if span > 0 else None,
+        }
+
+
+def git_commit() -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
+                             cwd=Path(__file__).resolve().parent)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def environment(device: torch.device, precision: str) -> dict:
+    """Package versions, hardware and code version: enough to tell whether two runs are comparable."""
+    versions = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = None
+    return {
+        "python": sys.version.split()[0],
+        "packages": versions,
+        "platform": platform.platform(),
+        "cpu": platform.processor() or platform.machine(),
+        "cpu_count": psutil.cpu_count(logical=True),
+        "torch_threads": torch.get_num_threads(),
+        "device": device.type,
+        "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else None,
+        "cuda": torch.version.cuda if device.type == "cuda" else None,
+        "precision": precision,
+        "git_commit": git_commit(),
+        "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+    }

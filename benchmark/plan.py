@@ -1,0 +1,122 @@
+"""Planning: a suite -> the list of pretraining jobs and runs, validated and costed before any training."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from benchmark import registry
+from benchmark.cache import cache_dir, stable_hash
+from benchmark.config import Suite
+from benchmark.data.corpus import PretrainingData
+from benchmark.objectives.base import Setup
+from benchmark.results import has_record
+
+
+@dataclass
+class PretrainJob:
+    """One (model, objective, pretraining seed): pretrained once, finetuned by every run below it."""
+
+    model: str
+    objective: str
+    seed: int
+    key: str  # checkpoint cache key: a hash of everything that determines the weights
+    steps: int | None  # None for a wall-clock budget (steps unknown in advance) and for `none`
+    tokens: int | None
+    flops: float | None
+    flops_per_step: float
+    checkpoint: Path | None  # None for the `none` control
+    cached: bool
+    runs: list["Run"] = field(default_factory=list)
+
+
+@dataclass
+class Run:
+    job: PretrainJob
+    task: str
+    seed: int  # finetuning seed
+    run_id: str
+    done: bool
+
+
+@dataclass
+class Plan:
+    suite: Suite
+    jobs: list[PretrainJob]
+    skipped: list[tuple[str, str]]  # ("model/objective/task", reason)
+
+    @property
+    def runs(self) -> list[Run]:
+        return [r for j in self.jobs for r in j.runs]
+
+
+def budget_steps(suite: Suite, flops_per_step: float) -> int | None:
+    """Convert the suite's pretraining budget into optimizer steps for one (model, objective)."""
+    p = suite.pretrain
+    tokens_per_step = p.batch_size * p.seq_len
+    if p.budget_unit == "steps":
+        return int(p.budget)
+    if p.budget_unit == "tokens":
+        return max(1, math.ceil(p.budget / tokens_per_step))
+    if p.budget_unit == "flops":
+        return max(1, math.ceil(p.budget / flops_per_step))
+    return None  # seconds: decided while training
+
+
+def estimate_flops_per_step(suite: Suite, objective, data: PretrainingData) -> float:
+    """Training FLOPs of one step, from a real prepared batch and a network on the meta device."""
+    if not objective.pretrains:
+        return 0.0
+    blocks = data.blocks.select(torch.arange(min(len(data.blocks), suite.pretrain.batch_size))).to_dict()
+    batch = objective.prepare(blocks, torch.Generator().manual_seed(0))
+    with torch.device("meta"):
+        network = objective.build()
+    scale = suite.pretrain.batch_size / blocks["input_ids"].shape[0]
+    return objective.flops(network, batch) * scale
+
+
+def make_plan(suite: Suite, data: PretrainingData) -> Plan:
+    """Pair models with objectives (rejecting kinds that do not fit) and list every run."""
+    jobs, skipped = [], []
+    checkpoints = cache_dir(suite.results_dir, "checkpoints")
+    pretrain_recipe = suite.pretrain.model_dump(exclude={"seeds"})
+    finetune_recipe = suite.finetune.model_dump(exclude={"seeds"})
+    for model_name in suite.models:
+        model = registry.models.get(model_name)
+        setup = Setup(data.tokenizer, model, suite.size)
+        for objective_name in suite.objectives:
+            params = suite.objective_settings(objective_name)
+            objective = registry.objectives.get(objective_name)(params, setup)
+            if objective.kind not in model.kinds:
+                for task in suite.tasks:
+                    skipped.append((f"{model_name}/{objective_name}/{task}",
+                                    f"objective needs a {objective.kind} and model {model_name} cannot be one"))
+                continue
+            per_step = estimate_flops_per_step(suite, objective, data)
+            steps = budget_steps(suite, per_step) if objective.pretrains else 0
+            tokens_per_step = suite.pretrain.batch_size * suite.pretrain.seq_len
+            for seed in suite.pretrain.seeds:
+                key = stable_hash("checkpoint", model_name, suite.size, objective_name, params, data.tokenizer_id,
+                                  pretrain_recipe, steps, seed, suite.precision)
+                job = PretrainJob(
+                    model=model_name, objective=objective_name, seed=seed, key=key, steps=steps,
+                    tokens=None if steps is None else steps * tokens_per_step,
+                    flops=None if steps is None else steps * per_step, flops_per_step=per_step,
+                    checkpoint=checkpoints / key if objective.pretrains else None,
+                    cached=(not objective.pretrains) or (checkpoints / key / "pretrain.json").is_file(),
+                )
+                for task_name in suite.tasks:
+                    if suite.excluded(model_name, objective_name, task_name):
+                        skipped.append((f"{model_name}/{objective_name}/{task_name}", "excluded by the suite"))
+                        continue
+                    task_params = suite.task_settings(task_name)
+                    for ft_seed in suite.finetune.seeds:
+                        run_id = stable_hash("run", key, task_name, task_params, finetune_recipe, ft_seed, suite.precision)
+                        job.runs.append(Run(job, task_name, ft_seed, run_id,
+                                            has_record(suite.results_dir, suite.name, run_id)))
+                if job.runs:
+                    jobs.append(job)
+    return Plan(suite, jobs, skipped)

@@ -1,0 +1,1 @@
+"""Reports: result records -> tables and figures. Reads the result store only, never training code."""
