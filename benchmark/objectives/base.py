@@ -74,6 +74,13 @@ class Objective(Protocol):
     def backbone(self, network: torch.nn.Module) -> Any:
         """The pretrained model that downstream finetuning starts from (saved with ``save_pretrained``)."""
 
+    def statistics(self, blocks: dict[str, torch.Tensor], batch: dict[str, torch.Tensor]) -> dict[str, tuple[float, float]]:
+        """Observed vs declared statistics of a prepared batch, e.g. ``{"mask_rate": (0.149, 0.15)}``.
+
+        The contract test checks every pair within tolerance, so a corruption that drifts from
+        what the objective's docstring and parameters promise is caught.
+        """
+
 
 def special_token_mask(input_ids: torch.Tensor, special_ids: torch.Tensor) -> torch.Tensor:
     """True where ``input_ids`` holds a special token ([PAD], [EOS], sentinels, ...)."""

@@ -47,3 +47,7 @@ class CausalLM:
 
     def backbone(self, network):
         return network
+
+    def statistics(self, blocks, batch) -> dict[str, tuple[float, float]]:
+        seq = blocks["input_ids"].shape[1]
+        return {"loss_bearing_fraction": (float((batch["labels"] != IGNORE).float().mean()), (seq - 1) / seq)}

@@ -45,6 +45,23 @@ def bert_masking(input_ids: torch.Tensor, setup: Setup, params: MLMParams,
     return corrupted, labels
 
 
+def masking_statistics(original: torch.Tensor, corrupted: torch.Tensor, labels: torch.Tensor, setup: Setup,
+                       params: MLMParams) -> dict[str, tuple[float, float]]:
+    """Observed vs declared BERT masking rates (selection among eligible tokens, then 80/10/10)."""
+    eligible = ~special_token_mask(original, setup.special_ids)
+    selected = labels != IGNORE
+    n = max(1, int(selected.sum()))
+    as_mask = selected & (corrupted == setup.tokenizer.mask_token_id)
+    kept = selected & (corrupted == original)
+    return {
+        "mask_rate": (float(selected.sum() / eligible.sum()), params.mask_rate),
+        "mask_token_rate": (float(as_mask.sum()) / n, params.mask_token_rate),
+        # a random draw can hit the original token (1 in |vocab|): "kept" is slightly above its share
+        "kept_rate": (float(kept.sum()) / n, 1 - params.mask_token_rate - params.random_token_rate),
+        "special_tokens_selected": (float((selected & ~eligible).sum()), 0.0),
+    }
+
+
 @registry.objectives.register("mlm")
 class MaskedLM:
     """BERT masked LM on a bidirectional encoder: 15% of tokens, 80% [MASK] / 10% random / 10% kept.
@@ -76,3 +93,6 @@ class MaskedLM:
 
     def backbone(self, network):
         return network
+
+    def statistics(self, blocks, batch) -> dict[str, tuple[float, float]]:
+        return masking_statistics(blocks["input_ids"], batch["input_ids"], batch["labels"], self.setup, self.params)

@@ -43,3 +43,6 @@ class NoPretraining:
 
     def backbone(self, network):
         return None
+
+    def statistics(self, blocks, batch) -> dict[str, tuple[float, float]]:
+        return {}

@@ -1,0 +1,29 @@
+# Two commands do everything on a fresh clone: `make quickstart` and `make test`.
+# Each creates .venv on first use. TORCH picks the torch build to install when the venv has none:
+#   make quickstart TORCH="torch --index-url https://download.pytorch.org/whl/cu128"
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+TORCH ?= torch==2.13.0
+
+.PHONY: install quickstart test bench clean
+
+$(BIN)/objbench: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/python -m pip install $(TORCH)
+	$(BIN)/python -m pip install -e ".[test]"
+	touch $@
+
+install: $(BIN)/objbench
+
+quickstart: install
+	$(BIN)/objbench run suites/quickstart.yaml
+
+test: install
+	$(BIN)/python -m pytest
+
+bench: install
+	$(BIN)/python -m pytest tests/benchmarks --benchmark-only --benchmark-enable
+
+clean:
+	rm -rf results/cache results/*/ reports/*/ .pytest_cache .benchmarks

@@ -1,0 +1,84 @@
+"""End to end on the tiny suite: records, checkpoint reuse, determinism, resumability."""
+
+from pathlib import Path
+
+import pytest
+
+from benchmark.config import validate_suite
+from benchmark.harness import run_suite
+from benchmark.results import SCHEMA_VERSION, to_dataframe
+
+from conftest import tiny_raw
+
+pytestmark = pytest.mark.slow
+
+
+def _checkpoints(suite):
+    return sorted(p for p in (Path(suite.results_dir) / "cache" / "checkpoints").iterdir() if p.is_dir())
+
+
+def test_tiny_suite_end_to_end(tiny_suite):
+    summary = run_suite(tiny_suite, progress=False)
+    assert summary.ran == 3 and summary.reused == 0
+    df = to_dataframe(tiny_suite.results_dir, tiny_suite.name)
+    assert sorted(df["objective"]) == ["clm", "mlm", "none"]
+    assert (df["schema_version"] == SCHEMA_VERSION).all()
+    for column in ("metrics.accuracy", "metrics.precision_macro", "metrics.recall_macro", "metrics.f1_macro",
+                   "finetune.samples_per_s", "evaluate.tokens_per_s", "finetune.peak_memory_bytes"):
+        assert df[column].notna().all(), column
+    pretrained = df[df.objective != "none"]
+    assert (pretrained["pretrain.steps"] == 3).all()
+    assert (pretrained["pretrain.tokens"] == 3 * 8 * 32).all()
+    assert (pretrained["pretrain.flops"] > 0).all()
+    assert (pretrained["pretrain.tokens_per_s"] > 0).all()
+    # MLM predicts ~15% of tokens, CLM all but the last of each block
+    loss_tokens = pretrained.set_index("objective")["pretrain.loss_bearing_tokens"]
+    assert loss_tokens["clm"] == 3 * 8 * 31
+    assert 0.05 * 3 * 8 * 32 < loss_tokens["mlm"] < 0.25 * 3 * 8 * 32
+    assert df["environment.packages.torch"].notna().all() and df["environment.packages.transformers"].notna().all()
+    assert (df["environment.device"] == "cpu").all()
+    assert df["config"].iloc[0]["pretrain"]["budget"] == 3
+    saved = _checkpoints(tiny_suite)
+    assert len(saved) == 2
+    assert all((p / "model.safetensors").is_file() and (p / "tokenizer.json").is_file() for p in saved)
+
+
+def test_second_run_reuses_everything(tiny_suite):
+    run_suite(tiny_suite, progress=False)
+    before = {p: p.stat().st_mtime_ns for p in _checkpoints(tiny_suite)}
+    again = run_suite(tiny_suite, progress=False)
+    assert again.ran == 0 and again.reused == 3
+    assert {p: p.stat().st_mtime_ns for p in _checkpoints(tiny_suite)} == before
+
+
+def test_new_finetuning_seed_reuses_the_checkpoint(tmp_path):
+    suite = validate_suite(tiny_raw(tmp_path, objectives=["mlm"]))
+    run_suite(suite, progress=False)
+    [checkpoint] = _checkpoints(suite)
+    stamp = (checkpoint / "model.safetensors").stat().st_mtime_ns
+    more = validate_suite(tiny_raw(tmp_path, objectives=["mlm"], finetune={**suite.finetune.model_dump(), "seeds": [0, 1]}))
+    summary = run_suite(more, progress=False)
+    assert summary.ran == 1 and summary.reused == 1
+    df = to_dataframe(suite.results_dir, suite.name).set_index("finetune_seed")
+    assert bool(df.loc[1, "pretrain.cache_hit"]) is True and bool(df.loc[0, "pretrain.cache_hit"]) is False
+    assert (checkpoint / "model.safetensors").stat().st_mtime_ns == stamp
+    assert df.loc[0, "checkpoint"] == df.loc[1, "checkpoint"]
+
+
+def test_same_seed_gives_identical_metrics(tmp_path):
+    metrics = []
+    for name in ("a", "b"):
+        suite = validate_suite(tiny_raw(tmp_path / name, objectives=["mlm"]))
+        run_suite(suite, progress=False)
+        df = to_dataframe(suite.results_dir, suite.name)
+        metrics.append(df.filter(like="metrics.").iloc[0].to_dict())
+        metrics.append(df["pretrain.final_loss"].iloc[0])
+    assert metrics[0] == metrics[2]
+    assert metrics[1] == metrics[3]
+
+
+def test_a_different_seed_changes_the_run(tmp_path):
+    a = validate_suite(tiny_raw(tmp_path, objectives=["mlm"]))
+    run_suite(a, progress=False)
+    b = validate_suite(tiny_raw(tmp_path, objectives=["mlm"], finetune={**a.finetune.model_dump(), "seeds": [7]}))
+    assert run_suite(b, progress=False).ran == 1

@@ -1,0 +1,43 @@
+import json
+
+import pytest
+
+from benchmark.results import SCHEMA_VERSION, iter_records, to_dataframe, write_record
+
+
+def _record(run_id, **extra):
+    return {"schema_version": SCHEMA_VERSION, "run_id": run_id, "suite": "s", "created_at": "2026-01-01T00:00:00+00:00",
+            "objective": "mlm", "metrics": {"accuracy": 0.5, "f1_macro": None}, "config": {"name": "s"}, **extra}
+
+
+def test_records_round_trip_into_a_dataframe(tmp_path):
+    write_record(tmp_path, _record("a"))
+    write_record(tmp_path, _record("b", objective="clm"))
+    df = to_dataframe(tmp_path, "s")
+    assert sorted(df["run_id"]) == ["a", "b"]
+    assert "metrics.accuracy" in df and df["metrics.f1_macro"].isna().all()
+    assert df["config"].iloc[0] == {"name": "s"}  # the resolved config stays one value
+
+
+def test_the_store_is_append_only(tmp_path):
+    write_record(tmp_path, _record("a"))
+    with pytest.raises(FileExistsError):
+        write_record(tmp_path, _record("a"))
+
+
+def test_records_without_the_schema_version_are_refused(tmp_path):
+    bad = _record("a")
+    bad["schema_version"] = None
+    with pytest.raises(ValueError, match="schema_version"):
+        write_record(tmp_path, bad)
+
+
+def test_a_failed_write_leaves_no_half_record(tmp_path):
+    bad = _record("a", metrics={"accuracy": object()})  # not JSON-serialisable: fails mid-write
+    with pytest.raises(TypeError):
+        write_record(tmp_path, bad)
+    folder = tmp_path / "s" / "runs"
+    assert list(folder.iterdir()) == []
+    assert list(iter_records(tmp_path, "s")) == []
+    write_record(tmp_path, _record("a"))
+    assert json.loads((folder / "a.json").read_text())["run_id"] == "a"
