@@ -78,6 +78,9 @@ class Suite(Strict):
     pretrain: PretrainConfig = Field(default_factory=PretrainConfig)
     finetune: FinetuneConfig = Field(default_factory=FinetuneConfig)
     objective_params: dict[str, dict[str, Scalar]] = Field(default_factory=dict)
+    # Named settings of a registered objective, listed in `objectives` like any other, so a
+    # suite can sweep one hyperparameter: {mlm_50: {objective: mlm, mask_rate: 0.5}}.
+    variants: dict[str, dict[str, Scalar]] = Field(default_factory=dict)
     task_params: dict[str, dict[str, Scalar]] = Field(default_factory=dict)
     results_dir: str = "results"  # run records and caches
     reports_dir: str = "reports"
@@ -93,9 +96,19 @@ class Suite(Strict):
     @model_validator(mode="after")
     def _known_names(self) -> "Suite":
         registry.load_entries()
+        for name, settings in self.variants.items():
+            if name in registry.objectives:
+                raise ValueError(f"variants.{name}: the name of a registered objective; pick another")
+            base = settings.get("objective")
+            if not isinstance(base, str) or base not in registry.objectives:
+                raise ValueError(f"variants.{name}.objective: " + registry.objectives.unknown_message(str(base)))
+            try:
+                registry.objectives.get(base).Params(**{k: v for k, v in settings.items() if k != "objective"})
+            except ValidationError as err:
+                raise ValueError(f"variants.{name}.{_first_error(err)}") from None
         for field, reg in (("models", registry.models), ("objectives", registry.objectives), ("tasks", registry.tasks)):
             for name in getattr(self, field):
-                if name not in reg:
+                if name not in reg and not (field == "objectives" and name in self.variants):
                     raise ValueError(f"{field}: {reg.unknown_message(name)}")
         for name in self.models:
             registry.models.get(name).preset(self.size)  # raises on an unknown size
@@ -104,17 +117,29 @@ class Suite(Strict):
             ("task_params", registry.tasks, self.tasks),
         ):
             for name, params in getattr(self, field).items():
-                if name not in listed:
-                    raise ValueError(f"{field}.{name}: not among the suite's {field.split('_')[0]}s")
+                if name not in listed or name in self.variants:
+                    raise ValueError(f"{field}.{name}: not among the suite's registered {field.split('_')[0]}s")
                 try:
                     reg.get(name).Params(**params)
                 except ValidationError as err:
                     raise ValueError(f"{field}.{name}.{_first_error(err)}") from None
         return self
 
+    def objective_entry(self, name: str):
+        """The registered objective class behind ``name`` (a variant's base objective)."""
+        return registry.objectives.get(self.variants[name]["objective"] if name in self.variants else name)
+
     def objective_settings(self, name: str) -> BaseModel:
         """The objective's validated hyperparameters (its defaults plus this suite's values)."""
-        return registry.objectives.get(name).Params(**self.objective_params.get(name, {}))
+        if name in self.variants:
+            settings = {k: v for k, v in self.variants[name].items() if k != "objective"}
+        else:
+            settings = self.objective_params.get(name, {})
+        return self.objective_entry(name).Params(**settings)
+
+    def build_objective(self, name: str, setup):
+        """An instance of objective (or variant) ``name`` with this suite's settings."""
+        return self.objective_entry(name)(self.objective_settings(name), setup)
 
     def task_settings(self, name: str) -> BaseModel:
         return registry.tasks.get(name).Params(**self.task_params.get(name, {}))

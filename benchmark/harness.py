@@ -79,7 +79,7 @@ def pretrain(job: PretrainJob, suite: Suite, data, device: torch.device, precisi
         return {**json.loads(stats_path.read_text()), "cache_hit": True}
 
     setup = Setup(data.tokenizer, registry.models.get(job.model), suite.size)
-    objective = registry.objectives.get(job.objective)(suite.objective_settings(job.objective), setup)
+    objective = suite.build_objective(job.objective, setup)
     recipe = suite.pretrain
     torch.manual_seed(job.seed)
     network = objective.build().to(device).train()
@@ -156,7 +156,7 @@ def finetune_and_evaluate(job: PretrainJob, run: Run, task, splits, suite: Suite
     fmt = FORMATS[task.format]
     entry = registry.models.get(job.model)
     setup = Setup(data.tokenizer, entry, suite.size)
-    objective = registry.objectives.get(job.objective)(suite.objective_settings(job.objective), setup)
+    objective = suite.build_objective(job.objective, setup)
     torch.manual_seed(run.seed)
     model = fmt.build(entry, job.checkpoint, setup, splits["train"], objective.kind)
     finetune_stats = fmt.finetune(model, splits["train"], data.tokenizer, suite.finetune, objective.kind, run.seed,
@@ -177,6 +177,7 @@ def record(suite: Suite, data, job: PretrainJob, run: Run, pretrain_stats, finet
         "model": job.model,
         "size": suite.size,
         "objective": job.objective,
+        "objective_params": suite.objective_settings(job.objective).model_dump(mode="json"),
         "task": run.task,
         "task_format": registry.tasks.get(run.task).format,
         "pretrain_seed": job.seed,

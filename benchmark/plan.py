@@ -89,7 +89,7 @@ def make_plan(suite: Suite, data: PretrainingData) -> Plan:
         setup = Setup(data.tokenizer, model, suite.size)
         for objective_name in suite.objectives:
             params = suite.objective_settings(objective_name)
-            objective = registry.objectives.get(objective_name)(params, setup)
+            objective = suite.build_objective(objective_name, setup)
             if objective.kind not in model.kinds:
                 for task in suite.tasks:
                     skipped.append((f"{model_name}/{objective_name}/{task}",
@@ -99,7 +99,8 @@ def make_plan(suite: Suite, data: PretrainingData) -> Plan:
             steps = budget_steps(suite, per_step) if objective.pretrains else 0
             tokens_per_step = suite.pretrain.batch_size * suite.pretrain.seq_len
             for seed in suite.pretrain.seeds:
-                key = stable_hash("checkpoint", model_name, suite.size, objective_name, params, data.tokenizer_id,
+                base = suite.variants.get(objective_name, {}).get("objective", objective_name)
+                key = stable_hash("checkpoint", model_name, suite.size, base, params, data.tokenizer_id,
                                   pretrain_recipe, steps, seed, suite.precision)
                 job = PretrainJob(
                     model=model_name, objective=objective_name, seed=seed, key=key, steps=steps,

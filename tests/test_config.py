@@ -90,3 +90,22 @@ def test_exclude_globs(tmp_path):
     suite = load_suite(write_suite(tmp_path / "s.yaml", tiny_raw(tmp_path, exclude=["*/clm/*"])))
     assert suite.excluded("llama", "clm", "synthetic_topic")
     assert not suite.excluded("llama", "mlm", "synthetic_topic")
+
+
+def test_variants_sweep_one_hyperparameter(tmp_path):
+    raw = tiny_raw(tmp_path, objectives=["none", "mlm", "mlm_50"], variants={"mlm_50": {"objective": "mlm", "mask_rate": 0.5}})
+    suite = load_suite(write_suite(tmp_path / "s.yaml", raw))
+    assert suite.objective_settings("mlm_50").mask_rate == 0.5
+    assert suite.objective_settings("mlm").mask_rate == 0.15
+    assert suite.objective_entry("mlm_50") is suite.objective_entry("mlm")
+
+
+@pytest.mark.parametrize("variants, expected", [
+    ({"mlm_50": {"objective": "mlmm", "mask_rate": 0.5}}, r"variants\.mlm_50\.objective: unknown objective 'mlmm'"),
+    ({"mlm_50": {"objective": "mlm", "mask_rate": 2.0}}, r"variants\.mlm_50\.mask_rate"),
+    ({"clm": {"objective": "mlm"}}, r"variants\.clm: the name of a registered objective"),
+])
+def test_bad_variants_are_errors(tmp_path, variants, expected):
+    raw = tiny_raw(tmp_path, objectives=["none", "mlm_50"], variants=variants)
+    with pytest.raises(ObjbenchError, match=expected):
+        load_suite(write_suite(tmp_path / "s.yaml", raw))
