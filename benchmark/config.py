@@ -49,6 +49,7 @@ class PretrainConfig(Strict):
     weight_decay: float = Field(0.01, ge=0)
     grad_clip: float = Field(1.0, gt=0)
     seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)  # pretraining seeds
+    resume_every_steps: int = Field(100, ge=0)  # save a resume state this often (0: never); killed runs continue
 
 
 class FinetuneConfig(Strict):

@@ -86,27 +86,33 @@ def pretrain(job: PretrainJob, suite: Suite, data, device: torch.device, precisi
     optimizer = torch.optim.AdamW(network.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay, betas=(0.9, 0.98))
     horizon = job.steps or 10**9  # a wall-clock budget decays over no fixed horizon
     schedule = get_cosine_schedule_with_warmup(optimizer, min(recipe.warmup_steps, horizon // 10), horizon)
-
-    # The same block order for every objective: one data stream, only the objective changes.
-    order_gen = torch.Generator().manual_seed(job.seed)
     corruption_gen = torch.Generator().manual_seed(job.seed + 1)
+    progress_state = {"step": 0, "flops": 0.0, "loss_bearing_tokens": 0, "curve": [], "elapsed_s": 0.0}
+    resume_path = job.checkpoint.with_name(job.checkpoint.name + ".resume.pt")
+    if resume_path.is_file():  # an interrupted run: continue exactly where it stopped
+        saved = torch.load(resume_path, weights_only=False)
+        network.load_state_dict(saved["network"])
+        optimizer.load_state_dict(saved["optimizer"])
+        schedule.load_state_dict(saved["schedule"])
+        corruption_gen.set_state(saved["corruption_gen"])
+        torch.set_rng_state(saved["torch_rng"])
+        progress_state = saved["progress"]
+    resumed_from = progress_state["step"]
+
     n_blocks = len(data.blocks)
-
-    def block_order():
-        while True:
-            yield from torch.randperm(n_blocks, generator=order_gen).split(recipe.batch_size)
-
-    batches = (b for b in block_order() if len(b) == recipe.batch_size)
     meter = Throughput(device)
     log_every = max(1, (job.steps or 1000) // LOSS_POINTS)
-    curve, flops, loss_tokens, running = [], 0.0, 0, []
-    deadline = time.perf_counter() + recipe.budget if recipe.budget_unit == "seconds" else math.inf
-    bar = tqdm(total=job.steps, desc=f"pretrain {job.model}/{job.objective} seed {job.seed}", unit="step",
-               disable=not progress, leave=False)
+    step, flops, loss_tokens = progress_state["step"], progress_state["flops"], progress_state["loss_bearing_tokens"]
+    curve, running = progress_state["curve"], []
+    deadline = time.perf_counter() - progress_state["elapsed_s"] + recipe.budget \
+        if recipe.budget_unit == "seconds" else math.inf
+    began = time.perf_counter() - progress_state["elapsed_s"]
+    bar = tqdm(total=job.steps, initial=step, desc=f"pretrain {job.model}/{job.objective} seed {job.seed}",
+               unit="step", disable=not progress, leave=False)
     with PeakMemory(device) as memory:
-        step = 0
         while (job.steps is None and time.perf_counter() < deadline) or (job.steps is not None and step < job.steps):
-            batch = objective.prepare(data.blocks.select(next(batches)).to_dict(), corruption_gen)
+            index = block_indices(step, n_blocks, recipe.batch_size, job.seed)
+            batch = objective.prepare(data.blocks.select(index).to_dict(), corruption_gen)
             batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
             with autocast(device, precision):
                 out = objective.loss(network, batch)
@@ -122,13 +128,22 @@ def pretrain(job: PretrainJob, suite: Suite, data, device: torch.device, precisi
             meter.step(tokens=int(batch["input_ids"].numel()), samples=int(batch["input_ids"].shape[0]))
             if step % log_every == 0 or step == job.steps:
                 loss = torch.stack(running).float().mean().item()
-                curve.append({"step": step, "tokens": meter.tokens, "flops": flops, "loss": loss})
+                curve.append({"step": step, "tokens": step * recipe.batch_size * recipe.seq_len, "flops": flops,
+                              "loss": loss})
                 running.clear()
                 bar.set_postfix(loss=f"{loss:.3f}")
             bar.update()
+            if recipe.resume_every_steps and step % recipe.resume_every_steps == 0 and step != job.steps:
+                write_resume_state(resume_path, network, optimizer, schedule, corruption_gen, {
+                    "step": step, "flops": flops, "loss_bearing_tokens": loss_tokens, "curve": curve,
+                    "elapsed_s": time.perf_counter() - began})
     bar.close()
     stats = {
         **meter.summary(),
+        "steps": step,
+        "tokens": step * recipe.batch_size * recipe.seq_len,
+        "wall_s": time.perf_counter() - began,
+        "resumed_from_step": resumed_from or None,
         "objective": job.objective,
         "kind": str(objective.kind),
         "loss_bearing_tokens": loss_tokens,
@@ -139,7 +154,7 @@ def pretrain(job: PretrainJob, suite: Suite, data, device: torch.device, precisi
         "peak_memory_kind": memory.kind,
         "final_loss": curve[-1]["loss"] if curve else None,
         "loss_curve": curve,
-        "epochs_over_data": meter.samples / n_blocks,
+        "epochs_over_data": step * recipe.batch_size / n_blocks,
     }
     tmp = job.checkpoint.with_name(job.checkpoint.name + ".partial")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -148,7 +163,31 @@ def pretrain(job: PretrainJob, suite: Suite, data, device: torch.device, precisi
     write_json_atomic(tmp / "pretrain.json", stats)
     shutil.rmtree(job.checkpoint, ignore_errors=True)
     tmp.rename(job.checkpoint)  # the checkpoint appears whole or not at all
+    resume_path.unlink(missing_ok=True)
     return {**stats, "cache_hit": False}
+
+
+def block_indices(step: int, n_blocks: int, batch_size: int, seed: int) -> torch.Tensor:
+    """The blocks of pretraining step ``step``: the same for every objective, and a pure function
+    of the step, so an interrupted run resumes on exactly the data it would have seen.
+
+    Each epoch is a fresh permutation of the blocks (seeded by ``seed`` and the epoch); the
+    remainder that does not fill a batch is skipped.
+    """
+    per_epoch = n_blocks // batch_size
+    if per_epoch == 0:
+        raise ValueError(f"{n_blocks} blocks cannot fill one batch of {batch_size}")
+    epoch, i = divmod(step, per_epoch)
+    order = torch.randperm(n_blocks, generator=torch.Generator().manual_seed(seed * 1_000_003 + epoch))
+    return order[i * batch_size:(i + 1) * batch_size]
+
+
+def write_resume_state(path, network, optimizer, schedule, corruption_gen, progress_state) -> None:
+    tmp = path.with_suffix(".tmp")
+    torch.save({"network": network.state_dict(), "optimizer": optimizer.state_dict(),
+                "schedule": schedule.state_dict(), "corruption_gen": corruption_gen.get_state(),
+                "torch_rng": torch.get_rng_state(), "progress": progress_state}, tmp)
+    tmp.replace(path)
 
 
 def finetune_and_evaluate(job: PretrainJob, run: Run, task, splits, suite: Suite, data, device, precision):

@@ -82,7 +82,7 @@ def make_plan(suite: Suite, data: PretrainingData) -> Plan:
     """Pair models with objectives (rejecting kinds that do not fit) and list every run."""
     jobs, skipped = [], []
     checkpoints = cache_dir(suite.results_dir, "checkpoints")
-    pretrain_recipe = suite.pretrain.model_dump(exclude={"seeds"})
+    pretrain_recipe = suite.pretrain.model_dump(exclude={"seeds", "resume_every_steps"})
     finetune_recipe = suite.finetune.model_dump(exclude={"seeds"})
     for model_name in suite.models:
         model = registry.models.get(model_name)

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import pytest
+import torch
 
 from benchmark.config import validate_suite
 from benchmark.harness import run_suite
@@ -82,3 +83,42 @@ def test_a_different_seed_changes_the_run(tmp_path):
     run_suite(a, progress=False)
     b = validate_suite(tiny_raw(tmp_path, objectives=["mlm"], finetune={**a.finetune.model_dump(), "seeds": [7]}))
     assert run_suite(b, progress=False).ran == 1
+
+
+def test_an_interrupted_pretraining_resumes_to_the_same_weights(tmp_path, monkeypatch):
+    from safetensors.torch import load_file
+
+    from benchmark.objectives.mlm import MaskedLM
+
+    pretrain = {**tiny_raw(tmp_path)["pretrain"], "budget": 6, "resume_every_steps": 2}
+
+    def weights(suite):
+        [checkpoint] = _checkpoints(suite)
+        return load_file(checkpoint / "model.safetensors"), checkpoint
+
+    straight = validate_suite(tiny_raw(tmp_path / "straight", objectives=["mlm"], pretrain=pretrain))
+    run_suite(straight, progress=False)
+    expected, _ = weights(straight)
+
+    broken = validate_suite(tiny_raw(tmp_path / "broken", objectives=["mlm"], pretrain=pretrain))
+    real_loss, calls = MaskedLM.loss, {"n": 0}
+
+    def crash_at_step_five(self, network, batch):
+        calls["n"] += 1
+        if calls["n"] == 5:
+            raise KeyboardInterrupt
+        return real_loss(self, network, batch)
+
+    monkeypatch.setattr(MaskedLM, "loss", crash_at_step_five)
+    with pytest.raises(KeyboardInterrupt):
+        run_suite(broken, progress=False)
+    states = list((Path(broken.results_dir) / "cache" / "checkpoints").glob("*.resume.pt"))
+    assert len(states) == 1
+    monkeypatch.setattr(MaskedLM, "loss", real_loss)
+    run_suite(broken, progress=False)
+    resumed, checkpoint = weights(broken)
+    assert resumed.keys() == expected.keys()
+    assert all(torch.equal(resumed[k], expected[k]) for k in expected)
+    df = to_dataframe(broken.results_dir, broken.name)
+    assert df["pretrain.resumed_from_step"].iloc[0] == 4 and df["pretrain.steps"].iloc[0] == 6
+    assert not states[0].exists()  # the resume state goes once the checkpoint is whole
