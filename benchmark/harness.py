@@ -52,6 +52,8 @@ def run_suite(suite: Suite, progress: bool = True) -> Summary:
     env = environment(device, precision)
     ran = reused = 0
     task_data = {}
+    overall = tqdm(total=sum(not r.done for r in plan.runs), desc=f"{suite.name} runs", unit="run",
+                   disable=not progress)
     for job in plan.jobs:
         pending = [r for r in job.runs if not r.done]
         reused += len(job.runs) - len(pending)
@@ -59,6 +61,7 @@ def run_suite(suite: Suite, progress: bool = True) -> Summary:
             continue
         pretrain_stats = pretrain(job, suite, data, device, precision, progress)
         for run in pending:
+            overall.set_postfix_str(f"{job.objective} / {run.task} / seed {run.seed}")
             if run.task not in task_data:
                 task = registry.tasks.get(run.task)(suite.task_settings(run.task))
                 task_data[run.task] = (task, task.load(suite.corpus))
@@ -66,6 +69,8 @@ def run_suite(suite: Suite, progress: bool = True) -> Summary:
             metrics, finetune_stats, eval_stats = finetune_and_evaluate(job, run, task, splits, suite, data, device, precision)
             record(suite, data, job, run, pretrain_stats, finetune_stats, eval_stats, metrics, env)
             ran += 1
+            overall.update()
+    overall.close()
     return Summary(plan, ran, reused, time.perf_counter() - start)
 
 
