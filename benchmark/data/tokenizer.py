@@ -6,6 +6,7 @@ changes the vocabulary that the others were compared on.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Iterable
 
@@ -47,7 +48,9 @@ def load_or_train(path: Path, texts: Iterable[str], vocab_size: int, algorithm: 
     if (path / "tokenizer.json").is_file():
         return wrap(Tokenizer.from_file(str(path / "tokenizer.json"))), True
     tok = train_tokenizer(texts, vocab_size, algorithm)
-    tmp = path.with_name(path.name + ".tmp")
+    tmp = path.with_name(path.name + ".partial")
+    shutil.rmtree(tmp, ignore_errors=True)
     tok.save_pretrained(tmp)
-    tmp.replace(path) if not path.exists() else None
+    shutil.rmtree(path, ignore_errors=True)  # a folder without tokenizer.json is a leftover
+    tmp.rename(path)  # appears whole or not at all
     return tok, False
