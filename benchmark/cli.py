@@ -1,4 +1,4 @@
-"""``objbench``: list, plan, run, report.
+"""``objbench``: list, plan, fetch, run, report.
 
 Every user error (bad suite file, unknown name, wrong override type) is one line on stderr
 and exit status 2, raised before any training starts.
@@ -19,7 +19,8 @@ def _parser() -> argparse.ArgumentParser:
     lst = sub.add_parser("list", help="list registered models, objectives or tasks")
     lst.add_argument("kind", choices=["models", "objectives", "tasks"])
     for name, help_text in (("plan", "validate a suite and list its runs, cache state and cost"),
-                            ("run", "run a suite (skipping what is already recorded), then write its report")):
+                            ("run", "run a suite (skipping what is already recorded), then write its report"),
+                            ("fetch", "download the Hub datasets a suite reads into the local cache, to run offline")):
         p = sub.add_parser(name, help=help_text)
         p.add_argument("suite", type=Path, help="suite YAML file, e.g. suites/quickstart.yaml")
         p.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="dotted overrides, e.g. pretrain.lr=3e-4")
@@ -29,6 +30,9 @@ def _parser() -> argparse.ArgumentParser:
     rep = sub.add_parser("report", help="write the leaderboard for a suite's recorded results")
     rep.add_argument("suite", type=Path, help="suite YAML file (its name, results_dir and reports_dir are used)")
     rep.add_argument("overrides", nargs="*", metavar="KEY=VALUE")
+    rep.add_argument("--reference", metavar="OBJECTIVE", help="objective the others are compared with (default: mlm)")
+    rep.add_argument("--allow-incomparable", action="store_true",
+                     help="report runs with different corpus, tokenizer, recipe or schema together (flagged)")
     return parser
 
 
@@ -68,6 +72,8 @@ def _dispatch(args) -> int:
     suite = load_suite(args.suite, args.overrides)
     if args.command == "plan":
         return _plan(suite)
+    if args.command == "fetch":
+        return _fetch(suite)
     if args.command == "run":
         from benchmark.harness import run_suite
 
@@ -80,8 +86,23 @@ def _dispatch(args) -> int:
             return _report(suite)
         return 0
     if args.command == "report":
-        return _report(suite)
+        return _report(suite, args.reference, args.allow_incomparable)
     raise AssertionError(args.command)
+
+
+def _fetch(suite) -> int:
+    """Read the suite's corpus and every task once: Hub datasets land in the local datasets cache
+    (``HF_HOME``), local files are checked, and later runs need no network."""
+    from benchmark import registry
+    from benchmark.data import corpus
+
+    docs = corpus.documents(suite)
+    print(f"corpus ({suite.corpus.source}): {len(docs)} documents")
+    for name in suite.tasks:
+        splits = registry.tasks.get(name)(suite.task_settings(name)).load(suite.corpus)
+        print(f"task {name}: " + ", ".join(f"{len(split)} {split_name}" for split_name, split in splits.items()))
+    print(f"suite {suite.name}: everything it reads is cached; it can now run offline (HF_HUB_OFFLINE=1)")
+    return 0
 
 
 def _plan(suite) -> int:
@@ -106,11 +127,11 @@ def _plan(suite) -> int:
     return 0
 
 
-def _report(suite) -> int:
-    from benchmark.report.leaderboard import write_report
+def _report(suite, reference: str | None = None, allow_incomparable: bool = False) -> int:
+    from benchmark.report import write_report
 
-    out = write_report(suite.results_dir, suite.name, suite.reports_dir)
-    print(f"report: {out / 'README.md'}")
+    out = write_report(suite.results_dir, suite.name, suite.reports_dir, reference, allow_incomparable)
+    print(f"report: {out / 'README.md'} and {out / 'index.html'}")
     return 0
 
 

@@ -1,101 +1,100 @@
-"""The Markdown leaderboard and its figures, written to ``reports/<suite>/``."""
+"""Write a suite's report, top to bottom: read records -> check -> tables -> figures -> files.
+
+``reports/<suite>/`` gets README.md (Markdown with figures linked), index.html (one
+self-contained page), leaderboard.csv and leaderboard.json (for machines), and figures/*.png.
+The report reads only the result store; it never imports training code.
+"""
 
 from __future__ import annotations
 
+import json
+import math
 from pathlib import Path
 
-import matplotlib
+import pandas as pd
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
+from benchmark.errors import ObjbenchError
+from benchmark.report import markdown, page, plots
+from benchmark.report.comparability import check_comparable
+from benchmark.report.provenance import collect
+from benchmark.report.tables import Leaderboard, build_leaderboard, cost_table
+from benchmark.results import flatten, iter_records
 
-from benchmark.errors import ObjbenchError  # noqa: E402
-from benchmark.results import to_dataframe  # noqa: E402
-
-PRIMARY_METRIC = {"classification": "metrics.f1_macro"}
-
-
-def leaderboard(df: pd.DataFrame, metric: str) -> pd.DataFrame:
-    """Objective x task: mean, std and number of seeds of ``metric``."""
-    grouped = df.groupby(["objective", "task"])[metric]
-    return grouped.agg(["mean", "std", "count"]).reset_index()
+FIGURES = "figures"
 
 
-def cost_table(df: pd.DataFrame) -> pd.DataFrame:
-    cols = {
-        "pretrain.parameters": "params",
-        "pretrain.tokens": "pretrain tokens",
-        "pretrain.loss_bearing_tokens": "loss-bearing tokens",
-        "pretrain.flops": "pretrain FLOPs",
-        "pretrain.tokens_per_s": "pretrain tok/s",
-        "pretrain.peak_memory_bytes": "pretrain peak mem (MiB)",
-        "finetune.samples_per_s": "finetune samples/s",
-        "evaluate.samples_per_s": "eval samples/s",
-    }
-    present = [c for c in cols if c in df]
-    table = df.groupby("objective")[present].median().rename(columns=cols)
-    if "pretrain peak mem (MiB)" in table:
-        table["pretrain peak mem (MiB)"] = table["pretrain peak mem (MiB)"] / 2**20
-    return table
+def _plain(value):
+    """NaN -> None and numpy scalars -> Python ones, so the JSON is strict and loads anywhere."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        value = value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
 
 
-def _fmt(mean: float, std: float, count: int) -> str:
-    return f"{mean:.3f} ± {std:.3f}" if count > 1 else f"{mean:.3f} (1 seed)"
+def machine_readable(board: Leaderboard, costs: pd.DataFrame, provenance: dict, differences: list[str]) -> dict:
+    """The content of leaderboard.json (and of the copy embedded in index.html)."""
+    return _plain({
+        "report_version": 1,
+        "reference": board.reference,
+        "metrics": {t: {"name": s.name, "higher_is_better": s.higher_is_better, "max_value": s.max_value}
+                    for t, s in board.metrics.items()},
+        "uses": board.uses,
+        "notes": board.notes,
+        "incomparable_fields": differences,
+        "rows": board.rows.to_dict(orient="records"),
+        "aggregate": board.aggregate.to_dict(orient="records"),
+        "costs": costs.to_dict(orient="records"),
+        "provenance": provenance,
+    })
 
 
-def write_report(results_dir: str | Path, suite: str, reports_dir: str | Path = "reports") -> Path:
-    """Write ``README.md`` and figures for ``suite``; returns the report folder."""
-    df = to_dataframe(results_dir, suite)
-    if df.empty:
+def _figures(df: pd.DataFrame, board: Leaderboard, costs: pd.DataFrame, folder: Path) -> list[tuple[Path, str]]:
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("*.png"):  # a figure that no longer applies must not linger from an earlier report
+        old.unlink()
+    figures = [(plots.metric_by_task(board, folder / "metric_by_task.png"),
+                "Primary metric per task by objective, mean with 95% bootstrap interval")]
+    if plots.has_loss_curves(df):
+        figures.append((plots.loss_curves(df, board, folder / "pretraining_loss.png"),
+                        "Pretraining loss against tokens and against FLOPs"))
+    if "flops" in costs and costs["flops"].notna().any():
+        figures.append((plots.metric_vs_compute(board, costs, folder / "metric_vs_compute.png"),
+                        "Downstream score against pretraining compute, Pareto front marked"))
+    figures.append((plots.throughput_memory(costs, board, folder / "throughput_memory.png"),
+                    "Throughput and peak memory per objective"))
+    return figures
+
+
+def write_report(results_dir: str | Path, suite: str, reports_dir: str | Path = "reports",
+                 reference: str | None = None, allow_incomparable: bool = False) -> Path:
+    """Write every report file for ``suite``; returns the report folder.
+
+    ``reference`` is the objective every other one is compared with, paired by seeds (default
+    ``mlm`` where it ran). Runs that differ in corpus, tokenizer, size, recipe, precision or
+    schema are refused unless ``allow_incomparable``, and then flagged in every output.
+    """
+    records = list(iter_records(results_dir, suite))
+    if not records:
         raise ObjbenchError(f"no results for suite {suite!r} under {results_dir} (run `objbench run` first)")
+    differences = check_comparable(records, allow_incomparable)
+    df = pd.DataFrame([flatten(r) for r in records])
+    board = build_leaderboard(df, reference)
+    costs = cost_table(df)
+    provenance = collect(records, suite, differences)
+
     out = Path(reports_dir) / suite
-    out.mkdir(parents=True, exist_ok=True)
-    lines = [f"# objbench leaderboard: {suite}", ""]
-    figures = []
-    for fmt, metric in PRIMARY_METRIC.items():
-        part = df[df["task_format"] == fmt]
-        if part.empty:
-            continue
-        for name in ("metrics.accuracy", "metrics.f1_macro"):
-            board = leaderboard(part, name)
-            wide = board.pivot(index="objective", columns="task", values="mean")
-            best = wide.max()
-            lines += [f"## {name.split('.')[-1]} (mean ± std over seeds; **bold** = best)", ""]
-            tasks = list(wide.columns)
-            lines += ["| objective | " + " | ".join(tasks) + " |", "|---|" + "---|" * len(tasks)]
-            for objective in wide.index:
-                cells = []
-                for task in tasks:
-                    row = board[(board.objective == objective) & (board.task == task)].iloc[0]
-                    cell = _fmt(row["mean"], row["std"], int(row["count"]))
-                    cells.append(f"**{cell}**" if row["mean"] == best[task] else cell)
-                lines.append(f"| {objective} | " + " | ".join(cells) + " |")
-            lines.append("")
-        figure = _metric_figure(leaderboard(part, metric), metric, out)
-        figures.append(figure)
-    lines += ["## Cost", "", cost_table(df).to_markdown(floatfmt=".3g"), ""]
-    for fig in figures:
-        lines += [f"![{fig.stem}]({fig.name})", ""]
-    (out / "README.md").write_text("\n".join(lines))
+    figures = _figures(df, board, costs, out / FIGURES)
+    data = machine_readable(board, costs, provenance, differences)
+    readme_figures = [(f"{FIGURES}/{path.name}", caption) for path, caption in figures]
+    (out / "README.md").write_text(markdown.render(suite, board, costs, provenance, readme_figures, differences))
+    (out / "index.html").write_text(page.render(suite, board, costs, provenance, figures, differences, data))
+    csv = board.rows.assign(pretrain_seeds=board.rows["pretrain_seeds"].map(json.dumps),
+                            finetune_seeds=board.rows["finetune_seeds"].map(json.dumps))
+    csv.to_csv(out / "leaderboard.csv", index=False)
+    (out / "leaderboard.json").write_text(json.dumps(data, indent=1, sort_keys=True, allow_nan=False) + "\n")
     return out
-
-
-def _metric_figure(board: pd.DataFrame, metric: str, out: Path) -> Path:
-    tasks = sorted(board.task.unique())
-    objectives = sorted(board.objective.unique())
-    fig, ax = plt.subplots(figsize=(1.5 + 1.2 * len(objectives) * len(tasks) / 2, 3.5))
-    width = 0.8 / max(1, len(tasks))
-    for i, task in enumerate(tasks):
-        part = board[board.task == task].set_index("objective").reindex(objectives)
-        ax.bar([x + i * width for x in range(len(objectives))], part["mean"], width, yerr=part["std"].fillna(0),
-               label=task, capsize=3)
-    ax.set_xticks([x + width * (len(tasks) - 1) / 2 for x in range(len(objectives))], objectives)
-    ax.set_ylabel(metric.split(".")[-1])
-    ax.set_title(f"{metric.split('.')[-1]} by objective (mean ± std over seeds)")
-    ax.legend(title="task")
-    fig.tight_layout()
-    path = out / f"{metric.split('.')[-1]}.png"
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path

@@ -1,0 +1,161 @@
+"""How each number reads, the same in Markdown and HTML: plain text here, escaped by each renderer."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import pandas as pd
+
+from benchmark.report.metrics import MetricSpec
+from benchmark.report.tables import FINETUNED, ZERO_SHOT, Leaderboard
+
+NO_INTERVAL = "1 run: no interval"
+
+
+def _missing(value) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def digits(spec: MetricSpec) -> int:
+    """Three significant decimals on a 0..1 metric, one on a 0..100 metric."""
+    return max(0, 3 - round(math.log10(spec.max_value))) if spec.max_value > 0 else 3
+
+
+def number(value, places: int = 3) -> str:
+    return "n/a" if _missing(value) else f"{value:.{places}f}"
+
+
+def quantity(value) -> str:
+    """Counts and rates of very different sizes (parameters, FLOPs, tokens/s): three significant digits."""
+    if _missing(value):
+        return "n/a"
+    return f"{value:.3g}" if abs(value) >= 1e4 or (value and abs(value) < 1e-2) else f"{value:.4g}"
+
+
+def with_spread(mean, std, low, high, places: int = 3, alone: str = NO_INTERVAL) -> str:
+    """'0.812 ± 0.010 [0.801, 0.822]', or '0.812 (1 run: no interval)'."""
+    if _missing(mean):
+        return "n/a"
+    if _missing(low):
+        return f"{number(mean, places)} ({alone})"
+    return f"{number(mean, places)} ± {number(std, places)} [{number(low, places)}, {number(high, places)}]"
+
+
+def signed_difference(diff, low, high, places: int = 3) -> str:
+    if _missing(diff):
+        return "n/a"
+    diff, low, high = (None if _missing(v) else round(v, places) + 0.0 for v in (diff, low, high))  # no "-0.000"
+    if _missing(low):
+        return f"{diff:+.{places}f} (1 pair: no interval)"
+    return f"{diff:+.{places}f} [{low:+.{places}f}, {high:+.{places}f}]"
+
+
+@dataclass
+class Cell:
+    text: str  # what a reader sees
+    sort_value: float | str | None  # what a sortable column sorts by
+    best: bool = False  # the best mean of its column
+    near_best: bool = False  # within 2 pooled std of the best (T5)
+    rank: int | None = None
+
+
+def _mean_rank(value: float) -> str:
+    return str(int(value)) if value == int(value) else f"{value:.2f}".rstrip("0")
+
+
+def leaderboard_grid(board: Leaderboard) -> tuple[list[str], list[list[Cell]]]:
+    """The main table: one row per (model, objective): each task, then each use's aggregate and mean rank."""
+    uses = [u for u in (FINETUNED, ZERO_SHOT) if u in board.uses.values()]
+    tasks = [t for u in uses for t in board.tasks if board.uses[t] == u]
+    headers = ["model", "objective"]
+    headers += [f"{t}: {board.metrics[t].name}" + (" (zero-shot)" if board.uses[t] == ZERO_SHOT else "") for t in tasks]
+    for use in uses:
+        suffix = f", {use}" if len(uses) > 1 else ""
+        headers += [f"aggregate score{suffix} (0-1)", f"mean rank{suffix}"]
+    by_key = board.rows.set_index(["model", "objective", "task"])
+    aggregate = board.aggregate.set_index(["model", "objective", "use"])
+    rows = []
+    for model, objective in board.entries:
+        row = [Cell(model, model), Cell(objective, objective)]
+        for task in tasks:
+            if (model, objective, task) not in by_key.index:
+                row.append(Cell("no runs", None))
+                continue
+            r = by_key.loc[(model, objective, task)]
+            places = digits(board.metrics[task])
+            row.append(Cell(with_spread(r["mean"], r["std"], r["ci_low"], r["ci_high"], places), float(r["mean"]),
+                            best=bool(r["best"]), near_best=bool(r["within_2sd_of_best"]), rank=int(r["rank"])))
+        for use in uses:
+            if (model, objective, use) not in aggregate.index:
+                row += [Cell("no runs", None), Cell("n/a", None)]
+                continue
+            agg = aggregate.loc[(model, objective, use)]
+            if pd.isna(agg["score"]):
+                row.append(Cell(f"n/a (missing {', '.join(agg['missing_tasks'])})", None))
+            else:
+                row.append(Cell(with_spread(agg["score"], agg["score_std"], agg["score_ci_low"], agg["score_ci_high"],
+                                            alone="no interval"), float(agg["score"])))
+            row.append(Cell(_mean_rank(agg["mean_rank"]), float(agg["mean_rank"])))
+        rows.append(row)
+    return headers, rows
+
+
+def comparison_rows(board: Leaderboard) -> tuple[list[str], list[list[Cell]]]:
+    """Each non-reference entry against the reference objective of its model, per task."""
+    headers = ["model", "objective", "task", f"difference vs {board.reference} [95% CI]", "pairs", "verdict"]
+    rows = []
+    compared = board.rows[board.rows["reference"].notna() & (board.rows["objective"] != board.reference)]
+    for r in compared.itertuples():
+        places = digits(board.metrics[r.task])
+        rows.append([Cell(r.model, r.model), Cell(r.objective, r.objective), Cell(r.task, r.task),
+                     Cell(signed_difference(r.difference, r.difference_ci_low, r.difference_ci_high, places),
+                          None if _missing(r.difference) else float(r.difference)),
+                     Cell(str(int(r.pairs)) if not _missing(r.pairs) else "0", r.pairs),
+                     Cell(r.comparison, r.comparison)])
+    return headers, rows
+
+
+def detail_rows(board: Leaderboard) -> tuple[list[str], list[list[Cell]]]:
+    """Every per-task number in its own column, for sorting and checking."""
+    headers = ["model", "objective", "task", "metric", "mean", "std", "95% CI", "runs", "seeds", "tier", "rank",
+               "within 2 sd of best"]
+    rows = []
+    for r in board.rows.itertuples():
+        places = digits(board.metrics[r.task])
+        ci = NO_INTERVAL if _missing(r.ci_low) else f"[{number(r.ci_low, places)}, {number(r.ci_high, places)}]"
+        rows.append([Cell(r.model, r.model), Cell(r.objective, r.objective), Cell(r.task, r.task),
+                     Cell(r.metric, r.metric), Cell(number(r.mean, places), float(r.mean)),
+                     Cell("n/a" if _missing(r.std) else number(r.std, places), None if _missing(r.std) else r.std),
+                     Cell(ci, None if _missing(r.ci_low) else float(r.ci_low)),
+                     Cell(str(r.runs), r.runs), Cell(r.seeds, r.seeds), Cell(str(r.tier), r.tier),
+                     Cell(str(r.rank), r.rank),
+                     Cell("yes" if r.within_2sd_of_best else "no", int(r.within_2sd_of_best))])
+    return headers, rows
+
+
+def cost_rows(costs: pd.DataFrame, board: Leaderboard) -> tuple[list[str], list[list[Cell]]]:
+    """What pretraining cost per (model, objective): mean over pretraining seeds."""
+    columns = [("parameters", "parameters"), ("steps", "steps"), ("tokens", "tokens"),
+               ("loss_bearing_tokens", "loss-bearing tokens"), ("flops", "FLOPs"), ("flops_per_token", "FLOPs/token"),
+               ("tokens_per_s", "tokens/s"), ("peak_memory_bytes", "peak memory (MiB)"), ("wall_s", "wall time (s)")]
+    present = [(c, h) for c, h in columns if c in costs]
+    headers = ["model", "objective", "pretraining seeds"] + [h for _, h in present]
+    indexed = costs.set_index(["model", "objective"])
+    rows = []
+    for model, objective in board.entries:
+        if (model, objective) not in indexed.index:
+            continue
+        c = indexed.loc[(model, objective)]
+        row = [Cell(model, model), Cell(objective, objective), Cell(str(int(c["pretrain_seeds"])), c["pretrain_seeds"])]
+        untrained = "tokens" in c and c["tokens"] == 0  # the `none` control: nothing was pretrained
+        for column, _ in present:
+            value, std = c[column], c.get(f"{column}_std")
+            if column == "peak_memory_bytes":
+                value, std = value / 2**20, (None if _missing(std) else std / 2**20)
+            text = quantity(value) if _missing(std) or std == 0 else f"{quantity(value)} ± {quantity(std)}"
+            if untrained and (_missing(value) or value == 0):
+                text = "no pretraining"
+            row.append(Cell(text, None if _missing(value) else float(value)))
+        rows.append(row)
+    return headers, rows

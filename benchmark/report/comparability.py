@@ -1,0 +1,60 @@
+"""The check that keeps incomparable runs out of one table.
+
+Objectives are compared with one variable changed: the same corpus, tokenizer, model size,
+pretraining budget and recipe, finetuning recipe and record schema for every run (see the
+protocol's "one variable at a time"). Seeds may differ: that is what intervals are for.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable
+from typing import Any
+
+from benchmark.errors import ObjbenchError
+
+# Top-level record fields every run of one table must share.
+SHARED_FIELDS = ("schema_version", "corpus_id", "tokenizer_id", "size")
+RECIPE_SECTIONS = ("pretrain", "finetune")  # config sections whose every key but `seeds` must match
+
+
+def _shown(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+
+
+def _field_values(records: list[dict]) -> Iterable[tuple[str, list[Any]]]:
+    """(field, its value in each record it applies to), for every field that must agree."""
+    for name in SHARED_FIELDS:
+        yield name, [r.get(name) for r in records]
+    yield "environment.precision", [(r.get("environment") or {}).get("precision") for r in records]
+    for section in RECIPE_SECTIONS:
+        keys = sorted({k for r in records for k in ((r.get("config") or {}).get(section) or {}) if k != "seeds"})
+        for key in keys:
+            yield f"config.{section}.{key}", [((r.get("config") or {}).get(section) or {}).get(key) for r in records]
+    # An objective's or task's own settings only need to agree among the runs that use it.
+    for params, column in (("objective_params", "objective"), ("task_params", "task")):
+        for name in sorted({r.get(column) for r in records}, key=str):
+            own = [r for r in records if r.get(column) == name]
+            yield f"config.{params}.{name}", [((r.get("config") or {}).get(params) or {}).get(name) or {} for r in own]
+
+
+def differences(records: list[dict]) -> list[str]:
+    """One line per field on which the runs disagree, naming the values and how many runs hold each."""
+    lines = []
+    for name, values in _field_values(records):
+        counts = Counter(_shown(v) for v in values)
+        if len(counts) > 1:
+            held = ", ".join(f"{value} in {n} run{'s' if n > 1 else ''}" for value, n in sorted(counts.items()))
+            lines.append(f"{name} differs ({held})")
+    return lines
+
+
+def check_comparable(records: list[dict], allow_incomparable: bool = False) -> list[str]:
+    """Raise on runs that must not share a table, unless allowed; returns the differences either way."""
+    found = differences(records)
+    if found and not allow_incomparable:
+        more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+        raise ObjbenchError(f"runs are not comparable: {found[0]}{more}; "
+                            "report them in one table only with --allow-incomparable")
+    return found

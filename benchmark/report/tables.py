@@ -1,0 +1,246 @@
+"""Result records -> the leaderboard's tables, as data frames (rendering lives elsewhere).
+
+``Leaderboard.rows`` has one row per (model, objective, task): the task's primary metric with
+its spread, its tie-respecting rank, T5's within-noise mark and the paired comparison against
+the reference objective. ``Leaderboard.aggregate`` has one row per (model, objective, use), a
+use being finetuned or zero-shot tasks: the mean normalised score over those tasks and the mean
+rank, shown beside the per-task rows, never alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from benchmark.errors import ObjbenchError
+from benchmark.report.metrics import MetricSpec, primary_metric
+from benchmark.report.stats import paired_difference, spread, tiered_ranks, within_noise_of_best
+
+FINETUNED, ZERO_SHOT = "finetuned", "zero-shot"
+DEFAULT_REFERENCE = "mlm"  # BERT-style denoising: the strongest finetuned baseline in T5's Table 4
+ENTRY = ["model", "objective"]
+SEEDS = ["pretrain_seed", "finetune_seed"]
+
+
+@dataclass
+class Leaderboard:
+    metrics: dict[str, MetricSpec]  # task -> its primary metric
+    uses: dict[str, str]  # task -> "finetuned" or "zero-shot"
+    rows: pd.DataFrame
+    aggregate: pd.DataFrame
+    reference: str | None
+    notes: list[str] = field(default_factory=list)  # caveats the reader must see next to the numbers
+
+    @property
+    def tasks(self) -> list[str]:
+        return list(self.metrics)
+
+    @property
+    def entries(self) -> list[tuple[str, str]]:
+        """(model, objective) pairs, best first: by mean rank, then by aggregate score."""
+        return list(dict.fromkeys(zip(self.aggregate["model"], self.aggregate["objective"])))
+
+
+def seeds_phrase(runs: pd.DataFrame) -> str:
+    """What varied among ``runs``: e.g. '3 runs: 1 pretraining seed x 3 finetuning seeds'."""
+    n_pre, n_fine = runs["pretrain_seed"].nunique(), runs["finetune_seed"].nunique()
+    varied = [name for name, n in (("pretraining", n_pre), ("finetuning", n_fine)) if n > 1]
+    what = " and ".join(varied) + " seeds varied" if varied else "no seed varied"
+    return (f"{len(runs)} run{'s' if len(runs) != 1 else ''}: {n_pre} pretraining seed{'s' if n_pre != 1 else ''} "
+            f"x {n_fine} finetuning seed{'s' if n_fine != 1 else ''} ({what})")
+
+
+def _task_metrics(df: pd.DataFrame) -> dict[str, MetricSpec]:
+    metrics = {}
+    for task, formats in df.groupby("task", sort=True)["task_format"]:
+        if formats.nunique() > 1:
+            raise ObjbenchError(f"task {task!r} is recorded with several formats: {sorted(formats.unique())}")
+        spec = primary_metric(formats.iloc[0])
+        if f"metrics.{spec.name}" not in df or df.loc[formats.index, f"metrics.{spec.name}"].isna().all():
+            raise ObjbenchError(f"task {task!r}: records have no metrics.{spec.name}, its primary metric")
+        metrics[task] = spec
+    return metrics
+
+
+def _resolve_reference(df: pd.DataFrame, reference: str | None, notes: list[str]) -> str | None:
+    objectives = sorted(df["objective"].unique())
+    if reference is None:
+        if DEFAULT_REFERENCE in objectives:
+            return DEFAULT_REFERENCE
+        notes.append(f"No paired comparisons: the default reference objective {DEFAULT_REFERENCE!r} has no runs "
+                     f"(choose one of {', '.join(objectives)} with --reference).")
+        return None
+    if reference not in objectives:
+        raise ObjbenchError(f"reference objective {reference!r} has no runs in these results "
+                            f"(objectives: {', '.join(objectives)})")
+    return reference
+
+
+def _task_rows(task: str, spec: MetricSpec, runs: pd.DataFrame, reference: str | None) -> list[dict]:
+    column = f"metrics.{spec.name}"
+    runs = runs.dropna(subset=[column])
+    groups = dict(list(runs.groupby(ENTRY, sort=True)))
+    spreads = {key: spread(group[column].to_numpy()) for key, group in groups.items()}
+    placings = tiered_ranks(spreads, spec.higher_is_better)
+    marked, noise = within_noise_of_best(spreads, spec.higher_is_better)
+    best = (max if spec.higher_is_better else min)(s.mean for s in spreads.values())
+    rows = []
+    for key, group in groups.items():
+        model, objective = key
+        s = spreads[key]
+        row = {
+            "model": model, "objective": objective, "task": task, "task_format": group["task_format"].iloc[0],
+            "metric": spec.name, "higher_is_better": spec.higher_is_better,
+            "mean": s.mean, "std": s.std, "ci_low": s.ci_low, "ci_high": s.ci_high, "runs": s.n,
+            "pretrain_seeds": sorted(int(x) for x in group["pretrain_seed"].unique()),
+            "finetune_seeds": sorted(int(x) for x in group["finetune_seed"].unique()),
+            "seeds": seeds_phrase(group),
+            "normalized": spec.normalize(s.mean),
+            "tier": placings[key].tier, "rank": placings[key].rank,
+            "best": s.mean == best, "within_2sd_of_best": key in marked, "noise_std": noise,
+            "reference": None, "difference": None, "difference_ci_low": None, "difference_ci_high": None,
+            "pairs": None, "significant": None, "comparison": None,
+        }
+        ref_key = (model, reference)
+        if reference is not None and objective != reference and ref_key in groups:
+            paired = paired_difference(_by_seed(group, column), _by_seed(groups[ref_key], column))
+            d = paired.difference
+            row.update(reference=reference, pairs=paired.pairs, significant=paired.significant,
+                       comparison=paired.verdict(spec.higher_is_better),
+                       difference=d.mean if d else None,
+                       difference_ci_low=d.ci_low if d else None, difference_ci_high=d.ci_high if d else None)
+            if paired.unpaired and d is not None:
+                row["comparison"] += f" ({paired.unpaired} run(s) without a partner left out)"
+        elif objective == reference:
+            row.update(reference=reference, comparison="reference")
+        rows.append(row)
+    return rows
+
+
+def _by_seed(group: pd.DataFrame, column: str) -> dict[tuple[int, int], float]:
+    """Metric by (pretrain_seed, finetune_seed); duplicates (combined incomparable runs) are averaged."""
+    means = group.groupby(SEEDS)[column].mean()
+    return {(int(p), int(f)): float(v) for (p, f), v in means.items()}
+
+
+def task_uses(df: pd.DataFrame) -> dict[str, str]:
+    """'zero-shot' for a task none of whose runs finetuned (``finetune.steps`` 0), else 'finetuned'."""
+    if "finetune.steps" not in df:
+        return dict.fromkeys(df["task"].unique(), FINETUNED)
+    steps = pd.to_numeric(df["finetune.steps"], errors="coerce").fillna(1)
+    return {task: ZERO_SHOT if (steps[df["task"] == task] == 0).all() else FINETUNED for task in df["task"].unique()}
+
+
+def _aggregate(df: pd.DataFrame, rows: pd.DataFrame, metrics: dict[str, MetricSpec],
+               uses: dict[str, str]) -> pd.DataFrame:
+    """Per (model, objective) and use: mean over tasks of the normalised per-task means, and the mean rank.
+
+    Finetuned and zero-shot tasks are aggregated apart: rankings flip between the two (Wang et
+    al. 2022). The spread comes from the seed pairs: each (pretrain_seed, finetune_seed) that
+    ran every task gives one normalised mean across tasks. Where some pair missed a task the
+    pairs would not average to the score, so the score is shown without an interval.
+    """
+    out = []
+    for use in [u for u in (FINETUNED, ZERO_SHOT) if u in uses.values()]:
+        tasks = [t for t in metrics if uses[t] == use]
+        for (model, objective), own in rows[rows["task"].isin(tasks)].groupby(ENTRY, sort=True):
+            covered = sorted(own["task"])
+            missing = [t for t in tasks if t not in covered]
+            runs = df[(df["model"] == model) & (df["objective"] == objective) & df["task"].isin(tasks)]
+            per_pair = []  # one normalised mean across tasks per seed pair
+            for _, pair_runs in runs.groupby(SEEDS):
+                per_task = []
+                for task, task_runs in pair_runs.groupby("task"):
+                    value = task_runs[f"metrics.{metrics[task].name}"].mean()
+                    if not np.isnan(value):
+                        per_task.append(metrics[task].normalize(float(value)))
+                per_pair.append(float(np.mean(per_task)) if len(per_task) == len(tasks) else None)
+            score = None if missing else float(own["normalized"].mean())
+            s = spread(per_pair) if score is not None and per_pair and None not in per_pair else None
+            out.append({
+                "model": model, "objective": objective, "use": use, "score": score,
+                "score_std": s.std if s else None, "score_ci_low": s.ci_low if s else None,
+                "score_ci_high": s.ci_high if s else None, "score_seed_pairs": s.n if s else None,
+                "mean_rank": float(own["rank"].mean()), "tasks": len(covered), "missing_tasks": missing,
+            })
+    table = pd.DataFrame(out)
+    # Entries are listed by their finetuned mean rank, then score; zero-shot numbers break remaining ties.
+    sort_key = {}
+    for (model, objective), own in table.groupby(ENTRY):
+        by_use = own.set_index("use")
+        sort_key[(model, objective)] = tuple(
+            v for use in (FINETUNED, ZERO_SHOT) for v in (
+                by_use.loc[use, "mean_rank"] if use in by_use.index else np.inf,
+                -by_use.loc[use, "score"] if use in by_use.index and pd.notna(by_use.loc[use, "score"]) else np.inf))
+    ordered = sorted(sort_key, key=lambda k: (sort_key[k], k))
+    position = {key: i for i, key in enumerate(ordered)}
+    table["_order"] = [position[k] for k in zip(table["model"], table["objective"])]
+    return table.sort_values(["_order", "use"]).drop(columns="_order").reset_index(drop=True)
+
+
+def build_leaderboard(df: pd.DataFrame, reference: str | None = None) -> Leaderboard:
+    """Every table of the report from the flattened records ``df`` (see ``benchmark.results.flatten``)."""
+    notes: list[str] = []
+    metrics = _task_metrics(df)
+    reference = _resolve_reference(df, reference, notes)
+    rows = [r for task, spec in metrics.items() for r in _task_rows(task, spec, df[df["task"] == task], reference)]
+    table = pd.DataFrame(rows)
+    uses = {task: task_uses(df)[task] for task in metrics}
+    table["use"] = table["task"].map(uses)
+    aggregate = _aggregate(df, table, metrics, uses)
+    order = {key: i for i, key in enumerate(dict.fromkeys(zip(aggregate["model"], aggregate["objective"])))}
+    table = (table.assign(_order=[order[k] for k in zip(table["model"], table["objective"])])
+             .sort_values(["task", "_order"]).drop(columns="_order").reset_index(drop=True))
+
+    phrases = table["seeds"].unique()
+    notes.append(f"Spread across seeds: every entry has {phrases[0]}." if len(phrases) == 1 else
+                 "Spread across seeds: entries differ in their seeds; the per-task details list each one's.")
+    singles = table[table["runs"] == 1]
+    if len(singles):
+        names = ", ".join(sorted({f"{r.objective} on {r.task}" for r in singles.itertuples()}))
+        notes.append(f"Single run: no interval can be given, and no tie or significance can be judged, for {names}.")
+    if (table["runs"] > 1).any():
+        notes.append("Intervals are 95% percentile-bootstrap intervals of the mean over runs; with few runs "
+                     "they are narrower than the truth, so treat small gaps as ties.")
+    if df["pretrain_seed"].nunique() == 1:
+        notes.append(f"One pretraining seed ({int(df['pretrain_seed'].iloc[0])}): the spread shows finetuning noise "
+                     "only, not the variation between pretraining runs.")
+    if len(set(uses.values())) > 1:
+        notes.append("Finetuned and zero-shot tasks have separate aggregate scores and mean ranks: rankings can "
+                     "flip between the two (Wang et al. 2022).")
+    for r in aggregate.itertuples():
+        if r.missing_tasks:
+            notes.append(f"{r.model}/{r.objective} has no runs on {', '.join(r.missing_tasks)}: "
+                         f"no {r.use} aggregate score.")
+        elif pd.isna(r.score_ci_low):
+            notes.append(f"{r.model}/{r.objective}: no interval for the {r.use} aggregate score; it needs two or "
+                         "more seed pairs that each ran every such task.")
+    return Leaderboard(metrics, uses, table, aggregate, reference, notes)
+
+
+def cost_table(df: pd.DataFrame) -> pd.DataFrame:
+    """Per (model, objective): what pretraining cost, each pretraining seed counted once.
+
+    Every run of one pretraining job carries the same ``pretrain`` stats, so runs are first
+    reduced to one per (model, objective, pretrain_seed); numbers are then mean and std over seeds.
+    """
+    columns = {
+        "pretrain.parameters": "parameters", "pretrain.steps": "steps", "pretrain.tokens": "tokens",
+        "pretrain.loss_bearing_tokens": "loss_bearing_tokens", "pretrain.flops": "flops",
+        "pretrain.flops_per_token": "flops_per_token", "pretrain.tokens_per_s": "tokens_per_s",
+        "pretrain.peak_memory_bytes": "peak_memory_bytes", "pretrain.wall_s": "wall_s",
+        "finetune.samples_per_s": "finetune_samples_per_s", "finetune.peak_memory_bytes": "finetune_peak_memory_bytes",
+    }
+    present = [c for c in columns if c in df]
+    jobs = df.groupby([*ENTRY, "pretrain_seed"], sort=True).agg(
+        {**{c: "first" for c in present if c.startswith("pretrain.")},
+         **{c: "mean" for c in present if not c.startswith("pretrain.")}})
+    jobs = jobs.apply(pd.to_numeric, errors="coerce").rename(columns=columns)
+    grouped = jobs.groupby(level=ENTRY, sort=True)
+    table = grouped.mean().join(grouped.std(ddof=1).add_suffix("_std")).join(grouped.size().rename("pretrain_seeds"))
+    kind = df.groupby(ENTRY)["pretrain.peak_memory_kind"].first() if "pretrain.peak_memory_kind" in df else None
+    if kind is not None:
+        table = table.join(kind.rename("peak_memory_kind"))
+    return table.reset_index()

@@ -1,0 +1,242 @@
+"""The report's files: what each holds, provenance, refusal of incomparable runs, escaping, CLI."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import matplotlib.image
+import pytest
+from report_fixtures import CONFIG, STANDARD, make_record, seeds, write_runs
+
+from benchmark.cli import main
+from benchmark.errors import ObjbenchError
+from benchmark.report import write_report
+from benchmark.report.page import script_json
+from benchmark.results import runs_dir, write_json_atomic
+
+SUITE = "fixture"
+HOSTILE_TASK = "<img src=x onerror=alert(1)>"
+HOSTILE_OBJECTIVE = '</script><script>alert("pwned")</script>$x$'
+
+
+@pytest.fixture
+def store(tmp_path):
+    results, reports = tmp_path / "results", tmp_path / "reports"
+    return results, reports
+
+
+def report(store, **kwargs) -> Path:
+    results, reports = store
+    return write_report(results, SUITE, reports, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def standard(tmp_path_factory) -> Path:
+    """The report of the STANDARD records, written once for the tests that only read it."""
+    root = tmp_path_factory.mktemp("standard")
+    write_runs(root / "results", STANDARD)
+    return write_report(root / "results", SUITE, root / "reports")
+
+
+def test_writes_every_output(standard):
+    out = standard
+    for name in ("README.md", "index.html", "leaderboard.csv", "leaderboard.json"):
+        assert (out / name).is_file(), name
+    figures = sorted(p.name for p in (out / "figures").glob("*.png"))
+    assert figures == ["metric_by_task.png", "metric_vs_compute.png", "pretraining_loss.png", "throughput_memory.png"]
+    for name in figures:
+        height, width, _ = matplotlib.image.imread(out / "figures" / name).shape
+        assert width > 300 and height > 200
+    readme = (out / "README.md").read_text()
+    for name in figures:
+        assert f"](figures/{name})" in readme
+
+
+def test_readme_puts_aggregate_beside_per_task_columns(standard):
+    readme = (standard / "README.md").read_text()
+    header = next(line for line in readme.splitlines() if line.startswith("| model | objective |"))
+    assert "sentiment" in header and "synthetic\\_topic" in header and "aggregate score" in header
+    mlm = next(line for line in readme.splitlines() if line.startswith("| llama | mlm |"))
+    assert "**0.710 ± 0.010 \\[0.700, 0.720\\]** · rank 1" in mlm
+    clm = next(line for line in readme.splitlines() if line.startswith("| llama | clm | sentiment"))
+    assert "-0.100 \\[-0.100, -0.100\\]" in clm and "worse than the reference" in clm
+    assert "1 pretraining seed x 3 finetuning seeds (finetuning seeds varied)" in readme
+
+
+def test_csv_and_json_for_machines(store):
+    write_runs(store[0], STANDARD)
+    out = report(store, reference="none")
+    rows = list(csv.DictReader((out / "leaderboard.csv").open()))
+    assert len(rows) == 6  # 3 objectives x 2 tasks
+    mlm = next(r for r in rows if r["objective"] == "mlm" and r["task"] == "sentiment")
+    assert float(mlm["mean"]) == pytest.approx(0.71) and mlm["metric"] == "f1_macro"
+    assert float(mlm["difference"]) == pytest.approx(0.20) and mlm["reference"] == "none"
+    assert json.loads(mlm["finetune_seeds"]) == [0, 1, 2]
+    data = json.loads((out / "leaderboard.json").read_text())
+    assert data["reference"] == "none"
+    assert data["metrics"]["sentiment"] == {"name": "f1_macro", "higher_is_better": True, "max_value": 1.0}
+    assert {r["objective"] for r in data["aggregate"]} == {"none", "clm", "mlm"}
+    none_cost = next(c for c in data["costs"] if c["objective"] == "none")
+    assert none_cost["flops"] == 0.0
+
+
+def test_provenance_on_every_output(standard):
+    out = standard
+    prov = json.loads((out / "leaderboard.json").read_text())["provenance"]
+    assert prov["corpus_id"] == ["corpus-abc123"] and prov["tokenizer_id"] == ["tok-def456"]
+    assert prov["schema_version"] == [1] and prov["report_reads_schema_version"] == 1
+    assert prov["pretrain_seeds"] == [0] and prov["finetune_seeds"] == [0, 1, 2]
+    assert prov["packages"]["torch"] == ["2.13.0"] and prov["device"] == ["cpu"]
+    assert prov["pretrain_budget"][0]["budget"] == 400000.0 and prov["pretrain_budget"][0]["budget_unit"] == "tokens"
+    assert re.match(r"\d{4}-\d\d-\d\dT", prov["report_generated"])
+    for text in ((out / "README.md").read_text(), (out / "index.html").read_text()):
+        for expected in ("corpus-abc123", "tok-def456", "torch 2.13.0", "budget=400000.0", "0, 1, 2",
+                         "record schema version", "Linux-6.1-x86", "0123456789abcdef"):
+            assert expected in text, expected
+
+
+def test_mixed_environment_is_shown_as_differing(store):
+    write_runs(store[0], {"mlm": {"t": seeds(0.8, 0.81)}})
+    other = make_record("clm", "t", 0, 0, 0.7)
+    other["environment"]["packages"]["torch"] = "2.14.0"
+    from benchmark.results import write_record
+    write_record(store[0], other)
+    readme = (report(store) / "README.md").read_text()
+    assert "torch 2.13.0 / 2.14.0" in readme
+
+
+def test_single_seed_report_says_no_interval(store):
+    write_runs(store[0], {"mlm": {"t": {(0, 0): 0.8}}, "clm": {"t": {(0, 0): 0.7}}})
+    out = report(store)
+    for name in ("README.md", "index.html"):
+        text = (out / name).read_text()
+        assert "0.800 (1 run: no interval)" in text
+        assert "Single run: no interval can be given" in text
+        assert "1 pair: no interval" in text
+
+
+@pytest.mark.parametrize("change, field, values", [
+    ({"corpus_id": "corpus-OTHER"}, "corpus_id", ("corpus-OTHER in 2 runs", "corpus-abc123 in 2 runs")),
+    ({"tokenizer_id": "tok-OTHER"}, "tokenizer_id", ("tok-OTHER in 2 runs", "tok-def456 in 2 runs")),
+    ({"config": {**CONFIG, "pretrain": {**CONFIG["pretrain"], "budget": 800000.0}}}, "config.pretrain.budget",
+     ("400000.0 in 2 runs", "800000.0 in 2 runs")),
+])
+def test_incomparable_runs_are_refused_with_one_line(store, change, field, values):
+    write_runs(store[0], {"mlm": {"t": seeds(0.8, 0.81)}})
+    write_runs(store[0], {"clm": {"t": seeds(0.7, 0.71)}}, **change)
+    with pytest.raises(ObjbenchError) as err:
+        report(store)
+    message = str(err.value)
+    assert "\n" not in message and f"{field} differs" in message and "--allow-incomparable" in message
+    for value in values:
+        assert value in message
+    out = report(store, allow_incomparable=True)
+    assert "Incomparable runs combined on request" in (out / "README.md").read_text()
+    assert "Incomparable runs combined on request" in (out / "index.html").read_text()
+    assert any(field in d for d in json.loads((out / "leaderboard.json").read_text())["incomparable_fields"])
+
+
+def test_other_schema_version_is_refused(store):
+    write_runs(store[0], {"mlm": {"t": seeds(0.8, 0.81)}})
+    future = make_record("clm", "t", 0, 0, 0.7)
+    future.update(schema_version=2, run_id="future")
+    write_json_atomic(runs_dir(store[0], SUITE) / "future.json", future)  # the store itself only writes v1
+    with pytest.raises(ObjbenchError, match=r"schema_version differs \(1 in 2 runs, 2 in 1 run\)"):
+        report(store)
+
+
+def test_seeds_may_differ_between_runs(store):
+    write_runs(store[0], {"mlm": {"t": seeds(0.8, 0.81)}})
+    write_runs(store[0], {"clm": {"t": seeds(0.7, 0.71)}},
+               config={**CONFIG, "finetune": {**CONFIG["finetune"], "seeds": [0, 1]}})
+    report(store)  # no error: seeds are what intervals are made of
+
+
+def test_only_the_control_has_no_loss_or_compute_figure(store):
+    write_runs(store[0], STANDARD)
+    out = report(store)
+    assert (out / "figures" / "pretraining_loss.png").exists()
+    (store[0] / SUITE).rename(store[0] / "old")
+    write_runs(store[0], {"none": STANDARD["none"]})
+    report(store)
+    assert not (out / "figures" / "pretraining_loss.png").exists()  # stale figure from the earlier report removed
+    assert "pretraining_loss.png" not in (out / "README.md").read_text()
+
+
+def test_formats_with_other_metrics_and_scales(store):
+    write_runs(store[0], {o: {"topic": seeds(v, v + 0.01)} for o, v in (("mlm", 0.8), ("clm", 0.7))})
+    write_runs(store[0], {o: {"pairs": seeds(v, v + 0.01)} for o, v in (("mlm", 0.6), ("clm", 0.75))},
+               task_format="zero_shot")
+    write_runs(store[0], {o: {"en-xx": seeds(v, v + 1.0)} for o, v in (("mlm", 30.0), ("clm", 40.0))},
+               task_format="translation")
+    out = report(store)
+    readme = (out / "README.md").read_text()
+    assert "en-xx: chrf" in readme and "30.5 ± 0.7 \\[30.0, 31.0\\]" in readme  # one decimal on a 0..100 metric
+    assert "pairs: accuracy (zero-shot)" in readme and "mean rank, zero-shot" in readme
+    data = json.loads((out / "leaderboard.json").read_text())
+    mlm = {(a["use"]): a["score"] for a in data["aggregate"] if a["objective"] == "mlm"}
+    assert mlm["finetuned"] == pytest.approx((0.805 + 0.305) / 2)  # chrF 30.5 normalised by its max, 100
+    assert mlm["zero-shot"] == pytest.approx(0.605)
+
+
+def test_no_records_is_a_clear_error(store):
+    with pytest.raises(ObjbenchError, match="no results for suite 'fixture'"):
+        report(store)
+
+
+def test_script_json_cannot_close_its_element():
+    text = script_json({"name": "</script><!-- & -->"})
+    assert "<" not in text and ">" not in text and "&" not in text
+    assert json.loads(text) == {"name": "</script><!-- & -->"}
+
+
+def test_hostile_names_are_inert_in_the_page(store):
+    write_runs(store[0], {"mlm": {HOSTILE_TASK: seeds(0.8, 0.81)}, HOSTILE_OBJECTIVE: {HOSTILE_TASK: seeds(0.7, 0.6)}})
+    out = report(store)
+    page = (out / "index.html").read_text()
+    assert "<img src=x" not in page and 'alert("pwned")</script>' not in page
+    assert page.count("<script") == 2  # the JSON copy and the sort script, nothing injected
+    assert page.count("</script>") == 2
+    assert page.count("<img ") == len(list((out / "figures").glob("*.png")))
+    assert "&lt;img src=x onerror=alert(1)&gt;" in page
+    pattern = r'<script type="application/json" id="leaderboard-data">(.*?)</script>'
+    embedded = re.search(pattern, page, re.DOTALL).group(1)
+    assert HOSTILE_TASK in {r["task"] for r in json.loads(embedded)["rows"]}
+    readme = (out / "README.md").read_text()
+    assert "<img" not in readme and "<script" not in readme and "&lt;img src=x" in readme
+
+
+def test_report_does_not_import_training_code():
+    code = ("import sys, benchmark.report; "
+            "bad = sorted(m for m in sys.modules if m == 'torch' or m.split('.')[:2] in "
+            "[['benchmark', x] for x in ('harness', 'objectives', 'models', 'formats', 'tasks', 'data', 'plan')]); "
+            "print(bad); sys.exit(1 if bad else 0)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def _suite_file(tmp_path: Path, store) -> Path:
+    path = tmp_path / "fixture.yaml"
+    path.write_text(f"name: {SUITE}\nmodels: [llama]\nobjectives: [none, clm, mlm]\ntasks: [synthetic_topic]\n"
+                    f"results_dir: {store[0]}\nreports_dir: {store[1]}\n")
+    return path
+
+
+def test_cli_report_flags(tmp_path, store, capsys):
+    write_runs(store[0], STANDARD)
+    write_runs(store[0], {"clm": {"extra": seeds(0.5, 0.6)}}, corpus_id="corpus-OTHER")
+    suite = _suite_file(tmp_path, store)
+    assert main(["report", str(suite)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("objbench: error: runs are not comparable: corpus_id differs") and "\n" not in err
+    assert main(["report", str(suite), "--allow-incomparable", "--reference", "clm"]) == 0
+    assert "index.html" in capsys.readouterr().out
+    data = json.loads((store[1] / SUITE / "leaderboard.json").read_text())
+    assert data["reference"] == "clm"
+    assert main(["report", str(suite), "--allow-incomparable", "--reference", "electra"]) == 2
+    assert "reference objective 'electra' has no runs" in capsys.readouterr().err
