@@ -33,6 +33,10 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("--reference", metavar="OBJECTIVE", help="objective the others are compared with (default: mlm)")
     rep.add_argument("--allow-incomparable", action="store_true",
                      help="report runs with different corpus, tokenizer, recipe or schema together (flagged)")
+    rep.add_argument("--all-runs", action="store_true",
+                     help="every recorded run of the suite's name, not only those of the suite as it is now")
+    rep.add_argument("--records", type=Path, metavar="FILE",
+                     help="remake a report from a records.jsonl that an earlier report wrote")
     return parser
 
 
@@ -83,10 +87,21 @@ def _dispatch(args) -> int:
         for triple, reason in summary.plan.skipped:
             print(f"  skipped {triple}: {reason}")
         if not args.no_report:
-            return _report(suite)
+            return _report(suite, run_ids={r.run_id for r in summary.plan.runs})
         return 0
     if args.command == "report":
-        return _report(suite, args.reference, args.allow_incomparable)
+        if args.records:
+            from benchmark.report import render_report
+            from benchmark.results import read_records_file
+
+            if not args.records.is_file():
+                raise ObjbenchError(f"{args.records}: no such records file")
+            out = render_report(read_records_file(args.records), suite.name, suite.reports_dir, args.reference,
+                                args.allow_incomparable)
+            print(f"report: {out / 'README.md'} and {out / 'index.html'}")
+            return 0
+        run_ids = None if args.all_runs else _current_run_ids(suite)
+        return _report(suite, args.reference, args.allow_incomparable, run_ids)
     raise AssertionError(args.command)
 
 
@@ -127,10 +142,19 @@ def _plan(suite) -> int:
     return 0
 
 
-def _report(suite, reference: str | None = None, allow_incomparable: bool = False) -> int:
+def _current_run_ids(suite) -> set[str]:
+    """The run ids of the suite as it is now (its plan), so older records of the same name stay out."""
+    from benchmark.data import corpus
+    from benchmark.plan import make_plan
+
+    return {r.run_id for r in make_plan(suite, corpus.prepare(suite)).runs}
+
+
+def _report(suite, reference: str | None = None, allow_incomparable: bool = False,
+            run_ids: set[str] | None = None) -> int:
     from benchmark.report import write_report
 
-    out = write_report(suite.results_dir, suite.name, suite.reports_dir, reference, allow_incomparable)
+    out = write_report(suite.results_dir, suite.name, suite.reports_dir, reference, allow_incomparable, run_ids)
     print(f"report: {out / 'README.md'} and {out / 'index.html'}")
     return 0
 

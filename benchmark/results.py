@@ -66,6 +66,25 @@ def iter_records(results_dir: str | Path, suite: str | None = None) -> Iterator[
     yield from sorted(records, key=lambda r: (r.get("created_at") or "", r["run_id"]))
 
 
+def write_records_file(path: Path, records: list[dict]) -> None:
+    """Records as JSON Lines, one per line, in the given order (written atomically)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text("".join(json.dumps(r, sort_keys=True) + "\n" for r in records))
+    os.replace(tmp, path)
+
+
+def read_records_file(path: str | Path) -> list[dict]:
+    """The records of a JSON Lines file written by :func:`write_records_file`."""
+    with open(path) as fh:
+        records = [json.loads(line) for line in fh if line.strip()]
+    for r in records:
+        if r.get("schema_version") != SCHEMA_VERSION:
+            raise ValueError(f"{path}: record {r.get('run_id')} has schema_version {r.get('schema_version')!r}, "
+                             f"this version reads {SCHEMA_VERSION}")
+    return records
+
+
 def flatten(record: dict, prefix: str = "") -> dict:
     """Nested dicts -> dotted columns (``metrics.accuracy``); lists stay as values."""
     out = {}

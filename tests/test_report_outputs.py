@@ -93,7 +93,8 @@ def test_provenance_on_every_output(standard):
     assert prov["pretrain_seeds"] == [0] and prov["finetune_seeds"] == [0, 1, 2]
     assert prov["packages"]["torch"] == ["2.13.0"] and prov["device"] == ["cpu"]
     assert prov["pretrain_budget"][0]["budget"] == 400000.0 and prov["pretrain_budget"][0]["budget_unit"] == "tokens"
-    assert re.match(r"\d{4}-\d\d-\d\dT", prov["report_generated"])
+    assert all(re.match(r"\d{4}-\d\d-\d\dT", t) for t in prov["runs_recorded_between"])
+    assert "report_generated" not in prov  # a report is a function of its records: it can be remade exactly
     for text in ((out / "README.md").read_text(), (out / "index.html").read_text()):
         for expected in ("corpus-abc123", "tok-def456", "torch 2.13.0", "budget=400000.0", "0, 1, 2",
                          "record schema version", "Linux-6.1-x86", "0123456789abcdef"):
@@ -231,12 +232,29 @@ def test_cli_report_flags(tmp_path, store, capsys):
     write_runs(store[0], STANDARD)
     write_runs(store[0], {"clm": {"extra": seeds(0.5, 0.6)}}, corpus_id="corpus-OTHER")
     suite = _suite_file(tmp_path, store)
-    assert main(["report", str(suite)]) == 2
+    assert main(["report", str(suite), "--all-runs"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("objbench: error: runs are not comparable: corpus_id differs") and "\n" not in err
-    assert main(["report", str(suite), "--allow-incomparable", "--reference", "clm"]) == 0
+    assert main(["report", str(suite), "--all-runs", "--allow-incomparable", "--reference", "clm"]) == 0
     assert "index.html" in capsys.readouterr().out
     data = json.loads((store[1] / SUITE / "leaderboard.json").read_text())
     assert data["reference"] == "clm"
-    assert main(["report", str(suite), "--allow-incomparable", "--reference", "electra"]) == 2
+    assert main(["report", str(suite), "--all-runs", "--allow-incomparable", "--reference", "electra"]) == 2
     assert "reference objective 'electra' has no runs" in capsys.readouterr().err
+
+
+def test_by_default_the_cli_reports_only_the_suite_as_it_is_now(tmp_path, store, capsys):
+    """Fixture records carry run ids that no plan of this suite produces: they stay out."""
+    write_runs(store[0], STANDARD)
+    assert main(["report", str(_suite_file(tmp_path, store))]) == 2
+    assert "no results for suite" in capsys.readouterr().err
+
+
+def test_a_report_is_remade_exactly_from_its_records_file(standard, tmp_path, capsys):
+    suite = tmp_path / "fixture.yaml"
+    suite.write_text(f"name: {SUITE}\nmodels: [llama]\nobjectives: [none, clm, mlm]\ntasks: [synthetic_topic]\n"
+                     f"reports_dir: {tmp_path / 'again'}\n")
+    assert main(["report", str(suite), "--records", str(standard / "records.jsonl")]) == 0
+    again = tmp_path / "again" / SUITE
+    for name in ("README.md", "leaderboard.csv", "leaderboard.json", "records.jsonl"):
+        assert (again / name).read_text() == (standard / name).read_text(), name

@@ -6,6 +6,6 @@ table), tables.py (the numbers), stats.py (their spread, ranks and comparisons),
 read) and provenance.py (where they came from).
 """
 
-from benchmark.report.leaderboard import write_report
+from benchmark.report.leaderboard import render_report, write_report
 
-__all__ = ["write_report"]
+__all__ = ["render_report", "write_report"]

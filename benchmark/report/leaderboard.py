@@ -18,9 +18,10 @@ from benchmark.report import markdown, page, plots
 from benchmark.report.comparability import check_comparable
 from benchmark.report.provenance import collect
 from benchmark.report.tables import Leaderboard, build_leaderboard, cost_table
-from benchmark.results import flatten, iter_records
+from benchmark.results import flatten, iter_records, write_records_file
 
 FIGURES = "figures"
+RECORDS = "records.jsonl"  # the run records a report was made from: `objbench report --records` remakes it
 
 
 def _plain(value):
@@ -71,16 +72,27 @@ def _figures(df: pd.DataFrame, board: Leaderboard, costs: pd.DataFrame, folder: 
 
 
 def write_report(results_dir: str | Path, suite: str, reports_dir: str | Path = "reports",
-                 reference: str | None = None, allow_incomparable: bool = False) -> Path:
-    """Write every report file for ``suite``; returns the report folder.
+                 reference: str | None = None, allow_incomparable: bool = False,
+                 run_ids: set[str] | None = None) -> Path:
+    """Write every report file for ``suite`` from its stored records; returns the report folder.
 
-    ``reference`` is the objective every other one is compared with, paired by seeds (default
-    ``mlm`` where it ran). Runs that differ in corpus, tokenizer, size, recipe, precision or
-    schema are refused unless ``allow_incomparable``, and then flagged in every output.
+    ``run_ids`` keeps only those runs (the CLI passes the runs of the suite as it is now, so
+    records left by an earlier version of the suite do not mix in). ``reference`` is the
+    objective every other one is compared with, paired by seeds (default ``mlm`` where it
+    ran). Runs that differ in corpus, tokenizer, size, recipe, precision or schema are
+    refused unless ``allow_incomparable``, and then flagged in every output.
     """
-    records = list(iter_records(results_dir, suite))
+    records = [r for r in iter_records(results_dir, suite) if run_ids is None or r["run_id"] in run_ids]
     if not records:
         raise ObjbenchError(f"no results for suite {suite!r} under {results_dir} (run `objbench run` first)")
+    return render_report(records, suite, reports_dir, reference, allow_incomparable)
+
+
+def render_report(records: list[dict], suite: str, reports_dir: str | Path = "reports", reference: str | None = None,
+                  allow_incomparable: bool = False) -> Path:
+    """Write the report of ``records``; ``records.jsonl`` beside it keeps exactly what it was made from."""
+    if not records:
+        raise ObjbenchError(f"no records to report for suite {suite!r}")
     differences = check_comparable(records, allow_incomparable)
     df = pd.DataFrame([flatten(r) for r in records])
     board = build_leaderboard(df, reference)
@@ -97,4 +109,5 @@ def write_report(results_dir: str | Path, suite: str, reports_dir: str | Path = 
                             finetune_seeds=board.rows["finetune_seeds"].map(json.dumps))
     csv.to_csv(out / "leaderboard.csv", index=False)
     (out / "leaderboard.json").write_text(json.dumps(data, indent=1, sort_keys=True, allow_nan=False) + "\n")
+    write_records_file(out / RECORDS, records)
     return out

@@ -6,7 +6,6 @@ field with several values is shown with all of them, so a mixed environment is v
 
 from __future__ import annotations
 
-import datetime as _dt
 import json
 from typing import Any
 
@@ -41,7 +40,6 @@ def collect(records: list[dict], suite: str, differences: list[str]) -> dict[str
     created = sorted(r["created_at"] for r in records if r.get("created_at"))
     return {
         "suite": suite,
-        "report_generated": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "report_reads_schema_version": SCHEMA_VERSION,
         "schema_version": _distinct(r.get("schema_version") for r in records),
         "runs": len(records),
@@ -73,7 +71,7 @@ def collect(records: list[dict], suite: str, differences: list[str]) -> dict[str
 
 
 LABELS = {
-    "suite": "suite", "report_generated": "report generated (UTC)",
+    "suite": "suite",
     "report_reads_schema_version": "report schema version",
     "schema_version": "record schema version", "runs": "runs", "runs_recorded_between": "runs recorded between",
     "corpus_id": "corpus id", "tokenizer_id": "tokenizer id", "models": "models", "size": "model size",
