@@ -29,3 +29,27 @@ def forward_flops_per_token(hidden: int, layers: int, intermediate: int, context
 def training_flops(forward: float) -> float:
     """Forward + backward: the backward pass costs twice the forward."""
     return 3.0 * forward
+
+
+def encoder_decoder_forward_flops(hidden: int, encoder_layers: int, decoder_layers: int, intermediate: int,
+                                  batch: int, encoder_len: int, decoder_len: int, logit_positions: int = 0,
+                                  vocab_size: int = 0, kv_hidden: int | None = None, gated_mlp: bool = True) -> float:
+    """Forward FLOPs of an encoder-decoder over a batch of ``batch`` x (``encoder_len``, ``decoder_len``) tokens.
+
+    Encoder tokens go through the encoder blocks, attending over ``encoder_len`` keys; decoder
+    tokens go through the decoder blocks, attending over ``decoder_len`` keys and, in each
+    block's cross-attention, over ``encoder_len`` encoder positions. The cross-attention key
+    and value projections run once per encoder position in every decoder block (not once per
+    decoder token, which would miscount whenever the two lengths differ, as they do for span
+    corruption). The output projection (``vocab_size`` wide) runs at ``logit_positions``
+    positions of the whole batch.
+    """
+    kv_hidden = hidden if kv_hidden is None else kv_hidden
+    encoder = forward_flops_per_token(hidden, encoder_layers, intermediate, encoder_len, 0, kv_hidden, gated_mlp)
+    decoder = forward_flops_per_token(hidden, decoder_layers, intermediate, decoder_len, 0, kv_hidden, gated_mlp)
+    # cross-attention: q, o projections and scores/values per decoder token; k, v per encoder position
+    cross_per_decoder_token = decoder_layers * (2 * hidden * hidden * 2 + 4 * encoder_len * hidden)
+    cross_per_encoder_token = decoder_layers * 2 * hidden * kv_hidden * 2
+    return (batch * encoder_len * (encoder + cross_per_encoder_token)
+            + batch * decoder_len * (decoder + cross_per_decoder_token)
+            + 2 * hidden * vocab_size * logit_positions)

@@ -16,7 +16,7 @@ class ModelKind(str, Enum):
     CAUSAL = "causal_decoder"  # each token sees itself and the past
     PREFIX = "prefix_decoder"  # bidirectional over a prefix, causal after it
     ENCODER = "encoder"  # every token sees every (non-padding) token
-    ENCODER_DECODER = "encoder_decoder"
+    ENCODER_DECODER = "encoder_decoder"  # a bidirectional encoder read by a causal decoder (T5)
 
     def __str__(self) -> str:
         return self.value
@@ -27,12 +27,14 @@ def attention_mask(kind: ModelKind, padding: torch.Tensor | None, seq_len: int |
     """The mask to pass as ``attention_mask`` to a Hugging Face decoder for ``kind``.
 
     ``padding`` is the [batch, seq] 0/1 mask of real tokens (``None`` for packed, unpadded
-    blocks). Causal attention returns it unchanged (the model adds the causal part itself);
-    the other kinds return a boolean [batch, 1, seq, seq] mask, True where a query may attend.
+    blocks). Causal attention returns it unchanged (the model adds the causal part itself), and
+    so does an encoder-decoder (it builds its encoder's, decoder's and cross-attention masks
+    from the padding); the other kinds return a boolean [batch, 1, seq, seq] mask, True where
+    a query may attend.
     Every query sees at least itself, so a padded row never becomes all-masked (NaN in SDPA).
     """
     kind = ModelKind(kind)
-    if kind is ModelKind.CAUSAL:
+    if kind in (ModelKind.CAUSAL, ModelKind.ENCODER_DECODER):
         return padding
     if padding is None and seq_len is None:
         raise ValueError("attention_mask needs padding or seq_len")

@@ -1,15 +1,28 @@
-"""Llama-style decoder blocks, randomly initialised from a `transformers` config."""
+"""Llama-style decoder blocks, randomly initialised from a `transformers` config.
+
+The encoder-decoder kind is a T5 built from the same preset (Transformers has no Llama
+encoder-decoder): same width, heads, feed-forward width and depth per stack, SwiGLU, RMS
+norm without bias and tied embeddings, so one architecture family serves every kind.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import torch
-from transformers import LlamaConfig, LlamaForCausalLM, LlamaForSequenceClassification, PreTrainedModel
+from transformers import (
+    LlamaConfig,
+    LlamaForCausalLM,
+    LlamaForSequenceClassification,
+    PreTrainedModel,
+    T5Config,
+    T5ForConditionalGeneration,
+    T5ForSequenceClassification,
+)
 
 from benchmark import registry
 from benchmark.errors import ObjbenchError
-from benchmark.models.flops import forward_flops_per_token
+from benchmark.models.flops import encoder_decoder_forward_flops, forward_flops_per_token
 from benchmark.models.kinds import ModelKind
 
 PRESETS: dict[str, dict[str, int]] = {
@@ -24,9 +37,16 @@ PRESETS: dict[str, dict[str, int]] = {
 
 @registry.models.register("llama")
 class Llama:
-    """Llama blocks (RMSNorm, RoPE, SwiGLU, tied embeddings) as causal, prefix or bidirectional stacks."""
+    """Llama blocks (RMSNorm, RoPE, SwiGLU, tied embeddings) as causal, prefix or bidirectional stacks.
 
-    kinds = (ModelKind.CAUSAL, ModelKind.PREFIX, ModelKind.ENCODER)
+    As an encoder-decoder it is a T5 whose encoder and decoder each have the preset's depth:
+    T5 (Raffel et al. 2020, sec. 3.2) matched an L+L encoder-decoder against an L-layer
+    decoder on FLOPs, not parameters (the encoder-decoder has about twice the block
+    parameters). What T5 cannot match: relative position buckets instead of RoPE, and T5's
+    own initialisation and unscaled attention logits, which go together.
+    """
+
+    kinds = (ModelKind.CAUSAL, ModelKind.PREFIX, ModelKind.ENCODER, ModelKind.ENCODER_DECODER)
     presets = PRESETS
 
     @staticmethod
@@ -51,10 +71,43 @@ class Llama:
         )
 
     @classmethod
+    def encoder_decoder_config(cls, size: str, tokenizer, **overrides: int) -> T5Config:
+        """The preset as a T5: each of the encoder and decoder gets the preset's blocks.
+
+        The decoder starts from ``[PAD]``, as T5 does; the decoder never masks it, so it is
+        an ordinary learned start embedding ([BOS] would serve as well, but keeping T5's
+        convention keeps T5's own ``_shift_right`` and classification head consistent).
+        """
+        shape = {**cls.preset(size), **overrides}
+        hidden, heads = shape["hidden_size"], shape["num_attention_heads"]
+        return T5Config(
+            vocab_size=len(tokenizer),
+            d_model=hidden,
+            d_ff=shape["intermediate_size"],
+            num_heads=heads,
+            d_kv=hidden // heads,
+            num_layers=shape["num_hidden_layers"],
+            num_decoder_layers=shape["num_hidden_layers"],
+            feed_forward_proj="gated-silu",  # SwiGLU, as in the Llama blocks
+            dropout_rate=0.0,  # the Llama blocks have no dropout either
+            layer_norm_epsilon=1e-6,  # RMS norm with Llama's epsilon
+            tie_word_embeddings=True,  # also makes T5 scale decoder outputs by d_model**-0.5 before the tied head
+            pad_token_id=tokenizer.pad_token_id,
+            bos_token_id=tokenizer.bos_token_id,
+            eos_token_id=tokenizer.eos_token_id,
+            decoder_start_token_id=tokenizer.pad_token_id,
+        )
+
+    @classmethod
     def build_lm(cls, kind: ModelKind, size: str, tokenizer, **overrides: int) -> PreTrainedModel:
         """A language model (blocks + tied output projection) for ``kind``, randomly initialised."""
-        if ModelKind(kind) not in cls.kinds:
+        kind = ModelKind(kind)
+        if kind not in cls.kinds:
             raise ObjbenchError(f"model llama cannot be built as {kind}")
+        if kind is ModelKind.ENCODER_DECODER:
+            config = cls.encoder_decoder_config(size, tokenizer, **overrides)
+            config.objbench_kind = str(kind)
+            return T5ForConditionalGeneration._from_config(config, attn_implementation="sdpa")
         config = cls.config(size, tokenizer, **overrides)
         config.objbench_kind = str(kind)  # saved in config.json: finetuning reads the attention it was trained with
         return LlamaForCausalLM._from_config(config, attn_implementation="sdpa")
@@ -62,7 +115,20 @@ class Llama:
     @classmethod
     def build_classifier(cls, checkpoint: Path | None, size: str, tokenizer, num_labels: int,
                          kind: ModelKind) -> PreTrainedModel:
-        """A sequence classifier (last-token pooling) from a pretrained checkpoint, or random init."""
+        """A sequence classifier (last-token pooling) from a pretrained checkpoint, or random init.
+
+        An encoder-decoder classifies as T5 (and BART) do: the encoder reads the text, the
+        decoder reads it shifted right, and the head pools the decoder state at the ``[EOS]``
+        that closes it.
+        """
+        if ModelKind(kind) is ModelKind.ENCODER_DECODER:
+            if checkpoint is None:
+                config = cls.encoder_decoder_config(size, tokenizer)
+                config.num_labels = num_labels
+                config.objbench_kind = str(kind)
+                return T5ForSequenceClassification._from_config(config, attn_implementation="sdpa")
+            return T5ForSequenceClassification.from_pretrained(checkpoint, num_labels=num_labels,
+                                                               attn_implementation="sdpa")
         if checkpoint is None:
             config = cls.config(size, tokenizer)
             config.num_labels = num_labels
@@ -77,6 +143,18 @@ class Llama:
         kv = c.hidden_size // c.num_attention_heads * c.num_key_value_heads
         return forward_flops_per_token(c.hidden_size, c.num_hidden_layers, c.intermediate_size, context,
                                        vocab_outputs, kv_hidden=kv)
+
+    @staticmethod
+    def encoder_decoder_flops(model: PreTrainedModel, batch: int, encoder_len: int, decoder_len: int,
+                              logit_positions: int) -> float:
+        """Forward FLOPs of the encoder-decoder ``model`` over one padded batch.
+
+        ``logit_positions`` is the number of target positions in the batch that get logits.
+        """
+        c = model.config
+        return encoder_decoder_forward_flops(c.d_model, c.num_layers, c.num_decoder_layers, c.d_ff, batch,
+                                             encoder_len, decoder_len, logit_positions, c.vocab_size,
+                                             kv_hidden=c.num_heads * c.d_kv, gated_mlp=c.is_gated_act)
 
     @staticmethod
     def parameters(model: torch.nn.Module) -> int:

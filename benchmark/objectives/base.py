@@ -112,3 +112,52 @@ def lm_training_flops(setup: Setup, network, batch_shape: torch.Size, logit_posi
     per_token = setup.model.flops_per_token(network, context=seq, vocab_outputs=0)
     head = 2 * network.config.hidden_size * network.config.vocab_size * logit_positions
     return 3.0 * (per_token * batch * seq + head)
+
+
+# Encoder-decoder objectives (span_corruption, denoising, deshuffle, ul2) share one batch layout:
+# ``input_ids`` and ``attention_mask`` for the encoder, ``decoder_input_ids`` (the targets shifted
+# right behind the decoder start token) and ``labels`` (the targets, IGNORE on padding).
+
+def encoder_decoder_batch(inputs: torch.Tensor, targets: torch.Tensor, tokenizer) -> dict[str, torch.Tensor]:
+    """Encoder inputs and decoder targets, each right-padded with ``[PAD]``, as an encoder-decoder batch.
+
+    The decoder starts from ``[PAD]`` (T5's convention; see the model entry's encoder-decoder
+    config). Corrupted and original blocks never contain ``[PAD]``, so it marks padding only.
+    """
+    pad = tokenizer.pad_token_id
+    decoder_input_ids = torch.full_like(targets, pad)
+    decoder_input_ids[:, 1:] = targets[:, :-1]
+    return {
+        "input_ids": inputs,
+        "attention_mask": (inputs != pad).long(),
+        "decoder_input_ids": decoder_input_ids,
+        "labels": torch.where(targets == pad, IGNORE, targets),
+    }
+
+
+def encoder_decoder_loss(network, batch: dict[str, torch.Tensor]) -> LossOutput:
+    """Cross-entropy of the decoder's predictions, with logits only at target (non-padding) positions.
+
+    Loss-bearing tokens are the target tokens: each is predicted once by the decoder.
+    """
+    encoded = network.get_encoder()(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
+    decoded = network.get_decoder()(input_ids=batch["decoder_input_ids"],
+                                    encoder_hidden_states=encoded.last_hidden_state,
+                                    encoder_attention_mask=batch["attention_mask"], use_cache=False).last_hidden_state
+    if getattr(network.config, "scale_decoder_outputs", False):
+        decoded = decoded * network.config.d_model ** -0.5  # what T5 does before its tied output projection
+    return token_cross_entropy(network, decoded, batch["labels"])
+
+
+def encoder_decoder_training_flops(setup: Setup, network, batch: dict[str, torch.Tensor]) -> float:
+    """Training FLOPs of an encoder-decoder batch, from the shapes the model actually runs on.
+
+    Every encoder position (padding included: it is computed) passes through the encoder,
+    every decoder position through the decoder with cross-attention over the encoder length,
+    and the output projection runs only at loss-bearing target positions.
+    """
+    batch_size, encoder_len = batch["input_ids"].shape
+    decoder_len = batch["decoder_input_ids"].shape[1]
+    logit_positions = int((batch["labels"] != IGNORE).sum())
+    forward = setup.model.encoder_decoder_flops(network, batch_size, encoder_len, decoder_len, logit_positions)
+    return 3.0 * forward
