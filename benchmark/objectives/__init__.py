@@ -1,14 +1,17 @@
 """Objective entries: one file each, registered with ``@registry.objectives.register``.
 
-Adding an objective: write ``benchmark/objectives/<name>.py`` and import it here.
+Adding an objective: write ``benchmark/objectives/<name>.py`` and add its import line here.
 """
 
-from benchmark.objectives import clm, mlm, none  # noqa: F401
+from benchmark.objectives import all_tokens_mlm  # noqa: F401
+from benchmark.objectives import clm  # noqa: F401
+from benchmark.objectives import denoising  # noqa: F401
+from benchmark.objectives import deshuffle  # noqa: F401
 from benchmark.objectives import electra  # noqa: F401
+from benchmark.objectives import mlm  # noqa: F401
+from benchmark.objectives import none  # noqa: F401
 from benchmark.objectives import nsp  # noqa: F401
 from benchmark.objectives import prefix_lm  # noqa: F401
 from benchmark.objectives import sop  # noqa: F401
-from benchmark.objectives import denoising  # noqa: F401
-from benchmark.objectives import deshuffle  # noqa: F401
 from benchmark.objectives import span_corruption  # noqa: F401
 from benchmark.objectives import ul2  # noqa: F401
