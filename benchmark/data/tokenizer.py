@@ -17,6 +17,7 @@ PAD, UNK, CLS, SEP, MASK, BOS, EOS = "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]
 MODE_TOKENS = ("[R]", "[S]", "[X]")  # UL2 denoiser modes
 SENTINELS = tuple(f"<extra_id_{i}>" for i in range(64))  # T5-style span sentinels
 SPECIAL_TOKENS = (PAD, UNK, CLS, SEP, MASK, BOS, EOS, *MODE_TOKENS, *SENTINELS)
+VERSION = 2  # part of the tokenizer's cache key: bump when training or decoding changes
 
 
 def train_tokenizer(texts: Iterable[str], vocab_size: int, algorithm: str = "bpe") -> PreTrainedTokenizerFast:
@@ -24,13 +25,15 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int, algorithm: str = "bpe
     if algorithm == "bpe":
         tok = Tokenizer(models.BPE(unk_token=UNK))
         trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=list(SPECIAL_TOKENS), show_progress=False)
-        tok.decoder = decoders.BPEDecoder()
+        # A word-start marker (as SentencePiece does) lets generated ids decode back to spaced words.
+        tok.decoder = decoders.Metaspace()
     else:
         tok = Tokenizer(models.WordPiece(unk_token=UNK))
         trainer = trainers.WordPieceTrainer(vocab_size=vocab_size, special_tokens=list(SPECIAL_TOKENS), show_progress=False)
         tok.decoder = decoders.WordPiece()
     tok.normalizer = normalizers.Sequence([normalizers.NFKC(), normalizers.Lowercase()])
-    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    word_start = [pre_tokenizers.Metaspace()] if algorithm == "bpe" else []
+    tok.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Whitespace(), *word_start])
     tok.train_from_iterator(texts, trainer=trainer)
     return wrap(tok)
 
