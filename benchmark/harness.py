@@ -130,7 +130,9 @@ def pretrain(job: PretrainJob, suite: Suite, data, device: torch.device, precisi
             flops += objective.flops(network, batch)
             loss_tokens += out.loss_bearing_tokens
             running.append(out.loss.detach())
-            meter.step(tokens=int(batch["input_ids"].numel()), samples=int(batch["input_ids"].shape[0]))
+            # Tokens are block tokens taken from the stream, whatever the objective feeds the network
+            # (an encoder-decoder's input is shorter than its block): one unit for every objective.
+            meter.step(tokens=len(index) * recipe.seq_len, samples=len(index))
             if step % log_every == 0 or step == job.steps:
                 loss = torch.stack(running).float().mean().item()
                 curve.append({"step": step, "tokens": step * recipe.batch_size * recipe.seq_len, "flops": flops,
@@ -153,7 +155,7 @@ def pretrain(job: PretrainJob, suite: Suite, data, device: torch.device, precisi
         "kind": str(objective.kind),
         "loss_bearing_tokens": loss_tokens,
         "flops": flops,
-        "flops_per_token": flops / meter.tokens if meter.tokens else None,
+        "flops_per_token": flops / (step * recipe.batch_size * recipe.seq_len) if step else None,
         "parameters": sum(p.numel() for p in network.parameters()),
         "peak_memory_bytes": memory.peak_bytes,
         "peak_memory_kind": memory.kind,
@@ -196,15 +198,18 @@ def write_resume_state(path, network, optimizer, schedule, corruption_gen, progr
 
 
 def finetune_and_evaluate(job: PretrainJob, run: Run, task, splits, suite: Suite, data, device, precision):
-    """Finetune from the job's checkpoint with the suite's one recipe, then score the test split."""
+    """Finetune from the job's checkpoint with the suite's one recipe (unless the task is zero-shot),
+    then score the test split."""
     fmt = FORMATS[task.format]
     entry = registry.models.get(job.model)
     setup = Setup(data.tokenizer, entry, suite.size)
     objective = suite.build_objective(job.objective, setup)
     torch.manual_seed(run.seed)
     model = fmt.build(entry, job.checkpoint, setup, splits["train"], objective.kind)
-    finetune_stats = fmt.finetune(model, splits["train"], data.tokenizer, suite.finetune, objective.kind, run.seed,
-                                  device, precision)
+    finetune_stats = {"steps": 0, "examples": 0}  # a zero-shot format scores the pretrained model as it is
+    if fmt.finetunes:
+        finetune_stats = fmt.finetune(model, splits["train"], data.tokenizer, suite.finetune, objective.kind, run.seed,
+                                      device, precision)
     metrics, eval_stats = fmt.evaluate(model, splits["test"], data.tokenizer, suite.finetune, objective.kind,
                                        device, precision)
     finetune_stats["parameters"] = sum(p.numel() for p in model.parameters())
@@ -224,6 +229,7 @@ def record(suite: Suite, data, job: PretrainJob, run: Run, pretrain_stats, finet
         "objective_params": suite.objective_settings(job.objective).model_dump(mode="json"),
         "task": run.task,
         "task_format": registry.tasks.get(run.task).format,
+        "finetune_mode": suite.finetune.mode if FORMATS[registry.tasks.get(run.task).format].finetunes else None,
         "pretrain_seed": job.seed,
         "finetune_seed": run.seed,
         "checkpoint": job.key if job.checkpoint else None,

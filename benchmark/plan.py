@@ -12,6 +12,7 @@ from benchmark import registry
 from benchmark.cache import cache_dir, stable_hash
 from benchmark.config import Suite
 from benchmark.data.corpus import PretrainingData
+from benchmark.formats import FORMATS
 from benchmark.objectives.base import Setup
 from benchmark.results import has_record
 
@@ -79,7 +80,7 @@ def estimate_flops_per_step(suite: Suite, objective, data: PretrainingData) -> f
 
 
 def make_plan(suite: Suite, data: PretrainingData) -> Plan:
-    """Pair models with objectives (rejecting kinds that do not fit) and list every run."""
+    """Pair models with objectives and objectives with tasks (rejecting kinds that do not fit) and list every run."""
     jobs, skipped = [], []
     checkpoints = cache_dir(suite.results_dir, "checkpoints")
     pretrain_recipe = suite.pretrain.model_dump(exclude={"seeds", "resume_every_steps"})
@@ -113,8 +114,15 @@ def make_plan(suite: Suite, data: PretrainingData) -> Plan:
                     if suite.excluded(model_name, objective_name, task_name):
                         skipped.append((f"{model_name}/{objective_name}/{task_name}", "excluded by the suite"))
                         continue
+                    fmt = FORMATS[registry.tasks.get(task_name).format]
+                    reason = fmt.unsupported(objective.kind)
+                    if reason:
+                        skipped.append((f"{model_name}/{objective_name}/{task_name}", f"{objective.kind}: {reason}"))
+                        continue
                     task_params = suite.task_settings(task_name)
-                    for ft_seed in suite.finetune.seeds:
+                    # zero-shot scoring has no randomness: more finetuning seeds would repeat one number
+                    ft_seeds = suite.finetune.seeds if fmt.finetunes else suite.finetune.seeds[:1]
+                    for ft_seed in ft_seeds:
                         run_id = stable_hash("run", key, task_name, task_params, finetune_recipe, ft_seed, suite.precision)
                         job.runs.append(Run(job, task_name, ft_seed, run_id,
                                             has_record(suite.results_dir, suite.name, run_id)))

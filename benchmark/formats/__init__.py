@@ -1,5 +1,15 @@
-"""Finetuning and evaluation routines, one per task format (``Task.format``)."""
+"""Finetuning and evaluation routines, one per task format (``Task.format``).
 
-from benchmark.formats import classification
+Each module has ``build``, ``evaluate``, ``unsupported(kind)`` (why a model kind cannot take
+the format, or None) and ``finetunes``; those that finetune also have ``finetune``.
+"""
 
-FORMATS = {"classification": classification}
+from benchmark.formats import classification, closed_book_qa, extractive_qa, translation, zero_shot
+
+FORMATS = {
+    "classification": classification,
+    "closed_book_qa": closed_book_qa,
+    "extractive_qa": extractive_qa,
+    "translation": translation,
+    "zero_shot": zero_shot,
+}

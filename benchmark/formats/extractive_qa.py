@@ -1,0 +1,116 @@
+"""Extractive question answering: point at the answer span in a given context (SQuAD-style).
+
+Each example is read as ``question [SEP] context [EOS]``; a linear head scores every token as
+the span's start and as its end (transformers' ``*ForQuestionAnswering``), trained with
+cross-entropy on the gold start and end tokens. The predicted span is the best-scoring
+start <= end no longer than ``MAX_ANSWER_TOKENS`` inside the context, cut from the context's
+characters. Attention as in ``classification.py``: causal for a causal decoder (the question
+comes first, so every context token has read it), bidirectional for encoders and prefix
+decoders; an encoder-decoder uses T5's span head (encoder reads the input, the decoder reads
+it shifted right and is scored). Metrics: SQuAD exact match and token F1 (0..1).
+"""
+
+from __future__ import annotations
+
+import torch
+from transformers import AutoModelForQuestionAnswering
+
+from benchmark.formats import training
+from benchmark.formats.classification import downstream_kind
+from benchmark.formats.text_metrics import answer_scores
+from benchmark.measure import PeakMemory, Throughput, autocast
+from benchmark.models.kinds import ModelKind, attention_mask
+
+finetunes = True
+MAX_ANSWER_TOKENS = 8
+
+
+def unsupported(kind: ModelKind) -> str | None:
+    """Every kind fits: each scores span boundaries from its own hidden states."""
+    return None
+
+
+def build(entry, checkpoint, setup, split, kind: ModelKind):
+    return training.load(AutoModelForQuestionAnswering, entry, checkpoint, setup, kind)
+
+
+def encode(split, tokenizer, max_length: int) -> dict:
+    """Input ids [n, longest], the context's token span and character offsets, and gold token spans.
+
+    A gold span cut off by truncation is (-1, -1): such examples are not trained on and count
+    as wrong in evaluation.
+    """
+    questions = tokenizer(list(split["question"]), add_special_tokens=False)["input_ids"]
+    contexts = tokenizer(list(split["context"]), add_special_tokens=False, return_offsets_mapping=True)
+    rows, context_start, offsets, gold = [], [], [], []
+    for i, (question, answer, start_char) in enumerate(zip(questions, split["answer"], split["answer_start"])):
+        question = question[:max_length // 2]
+        room = max_length - len(question) - 2
+        context_ids, context_offsets = contexts["input_ids"][i][:room], contexts["offset_mapping"][i][:room]
+        rows.append([*question, tokenizer.sep_token_id, *context_ids, tokenizer.eos_token_id])
+        context_start.append(len(question) + 1)
+        offsets.append(context_offsets)
+        end_char = start_char + len(answer)
+        inside = [j for j, (a, b) in enumerate(context_offsets) if a < end_char and b > start_char]
+        gold.append((inside[0] + len(question) + 1, inside[-1] + len(question) + 1) if inside else (-1, -1))
+    return {"input_ids": training.pad(rows, tokenizer.pad_token_id), "context_start": torch.tensor(context_start),
+            "context_length": torch.tensor([len(o) for o in offsets]), "offsets": offsets,
+            "gold": torch.tensor(gold)}
+
+
+def _inputs(input_ids: torch.Tensor, pad_id: int, kind: ModelKind) -> dict:
+    padding = input_ids != pad_id
+    width = int(padding.sum(1).max())
+    return {"input_ids": input_ids[:, :width], "attention_mask": attention_mask(kind, padding[:, :width].long())}
+
+
+def finetune(model, split, tokenizer, recipe, kind: ModelKind, seed: int, device: torch.device, precision: str):
+    """Train the span head (and the model) on ``split`` (question, context, answer, answer_start)."""
+    kind = downstream_kind(kind)
+    data = encode(split, tokenizer, recipe.max_length)
+    kept = torch.nonzero(data["gold"][:, 0] >= 0).flatten()  # answers lost to truncation teach nothing
+
+    def make_batch(index: torch.Tensor) -> dict:
+        rows = kept[index]
+        return {**_inputs(data["input_ids"][rows], tokenizer.pad_token_id, kind),
+                "start_positions": data["gold"][rows, 0], "end_positions": data["gold"][rows, 1]}
+    stats = training.train(model, model.qa_outputs, len(kept), make_batch, recipe, seed, device, precision)
+    return {**stats, "dropped_truncated": len(split) - len(kept)}
+
+
+@torch.no_grad()
+def evaluate(model, split, tokenizer, recipe, kind: ModelKind, device: torch.device, precision: str):
+    """Exact match and token F1 of the extracted spans against ``split["answer"]``."""
+    kind = downstream_kind(kind)
+    data = encode(split, tokenizer, recipe.max_length)
+    model.to(device).eval()
+    spans = []
+    meter = Throughput(device, warmup=1)
+    with PeakMemory(device) as memory:
+        for index in torch.arange(len(split)).split(recipe.batch_size * 4):
+            batch = {k: v.to(device) for k, v in _inputs(data["input_ids"][index], tokenizer.pad_token_id, kind).items()}
+            with autocast(device, precision):
+                out = model(**batch)
+            spans += best_spans(out.start_logits.float().cpu(), out.end_logits.float().cpu(),
+                                data["context_start"][index], data["context_length"][index]).tolist()
+            meter.step(tokens=int(batch["input_ids"].numel()), samples=len(index))
+    predictions = []
+    for (start, end), first, offsets, context in zip(spans, data["context_start"].tolist(), data["offsets"],
+                                                     split["context"]):
+        predictions.append(context[offsets[start - first][0]:offsets[end - first][1]])
+    return answer_scores(predictions, list(split["answer"])), {**meter.summary(), "peak_memory_bytes": memory.peak_bytes,
+                                                                "examples": len(split)}
+
+
+def best_spans(start_logits: torch.Tensor, end_logits: torch.Tensor, context_start: torch.Tensor,
+               context_length: torch.Tensor) -> torch.Tensor:
+    """[n, 2] token positions (start, end) maximising start + end score over valid spans in the context."""
+    width = start_logits.shape[1]
+    positions = torch.arange(width)
+    in_context = (positions[None, :] >= context_start[:, None]) & \
+                 (positions[None, :] < (context_start + context_length)[:, None])
+    scores = start_logits[:, :, None] + end_logits[:, None, :]
+    length = positions[None, :] - positions[:, None]  # end - start
+    valid = in_context[:, :, None] & in_context[:, None, :] & (length >= 0)[None] & (length < MAX_ANSWER_TOKENS)[None]
+    best = scores.masked_fill(~valid, float("-inf")).flatten(1).argmax(1)
+    return torch.stack([best // width, best % width], 1)

@@ -1,0 +1,134 @@
+"""Text-to-text finetuning and greedy decoding, in the form each model kind takes it.
+
+- Causal decoder: one sequence ``source [SEP] target [EOS]``, a language model with loss on the
+  target tokens only, causal attention throughout.
+- Prefix decoder: the same sequence, with bidirectional attention over ``source [SEP]`` (the
+  prefix) and causal attention after it, as it was pretrained (T5 sec. 3.2.1, "prefix LM").
+- Encoder-decoder: the source into the encoder, ``target [EOS]`` out of the decoder (seq2seq).
+- Encoder: it has no decoder to generate with; formats built on this module skip it.
+
+Decoding is greedy: the most probable token each step, until ``[EOS]`` or ``max_new_tokens``.
+Decoder-only models decode with a key-value cache over left-padded prompts; the prompt of a
+prefix decoder is read bidirectionally in one pass, then every new token attends causally.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from benchmark.formats.training import pad
+from benchmark.measure import autocast
+from benchmark.models.kinds import ModelKind, attention_mask
+from benchmark.objectives.base import IGNORE
+
+DECODER_ONLY = (ModelKind.CAUSAL, ModelKind.PREFIX)
+
+
+def tokenize(texts: list[str], tokenizer) -> list[list[int]]:
+    return tokenizer(texts, add_special_tokens=False)["input_ids"]
+
+
+def prompt_ids(source: list[int], tokenizer, kind: ModelKind, max_length: int) -> list[int]:
+    """What the model reads before generating: ``source [SEP]`` for decoders, ``source [EOS]`` for an encoder."""
+    end = tokenizer.sep_token_id if kind in DECODER_ONLY else tokenizer.eos_token_id
+    return [*source[:max_length // 2 - 1], end]
+
+
+def training_batches(sources: list[str], targets: list[str], tokenizer, kind: ModelKind, max_length: int):
+    """A ``make_batch(indices)`` for ``training.train``: inputs and labels where only target tokens bear loss."""
+    kind = ModelKind(kind)
+    if kind is ModelKind.ENCODER:
+        raise ValueError("a bidirectional encoder cannot be trained to generate")
+    pad_id, eos = tokenizer.pad_token_id, tokenizer.eos_token_id
+    prompts = [prompt_ids(s, tokenizer, kind, max_length) for s in tokenize(sources, tokenizer)]
+    answers = tokenize(targets, tokenizer)
+    if kind is ModelKind.ENCODER_DECODER:
+        inputs = pad(prompts, pad_id)
+        labels = pad([[*t[:max_length - 1], eos] for t in answers], IGNORE)
+
+        def make_batch(index: torch.Tensor) -> dict:
+            ids, lab = _trim(inputs[index], pad_id), _trim(labels[index], IGNORE)
+            return {"input_ids": ids, "attention_mask": (ids != pad_id).long(), "labels": lab}
+        return make_batch
+    rows = [[*p, *t[:max_length - len(p) - 1], eos] for p, t in zip(prompts, answers)]
+    sequences = pad(rows, pad_id)
+    prefix_lengths = torch.tensor([len(p) for p in prompts])
+    lengths = torch.tensor([len(r) for r in rows])
+    positions = torch.arange(sequences.shape[1])
+    is_target = (positions[None, :] >= prefix_lengths[:, None]) & (positions[None, :] < lengths[:, None])
+    labels = torch.where(is_target, sequences, IGNORE)  # the model shifts them: position t predicts label t+1
+
+    def make_batch(index: torch.Tensor) -> dict:
+        width = int(lengths[index].max())
+        ids = sequences[index, :width]
+        padding = (positions[:width][None, :] < lengths[index][:, None]).long()
+        return {"input_ids": ids, "labels": labels[index, :width],
+                "attention_mask": attention_mask(kind, padding, prefix_lengths=prefix_lengths[index])}
+    return make_batch
+
+
+def _trim(rows: torch.Tensor, pad_value: int) -> torch.Tensor:
+    """Drop the padding columns no row of the batch needs."""
+    width = int((rows != pad_value).sum(1).max())
+    return rows[:, :max(width, 1)].contiguous()
+
+
+@torch.no_grad()
+def greedy_decode(model, sources: list[str], tokenizer, kind: ModelKind, max_length: int, max_new_tokens: int,
+                  batch_size: int, device: torch.device, precision: str) -> list[list[int]]:
+    """Generated token ids (without the closing ``[EOS]``) for each source text."""
+    kind = ModelKind(kind)
+    prompts = [prompt_ids(s, tokenizer, kind, max_length) for s in tokenize(sources, tokenizer)]
+    model.to(device).eval()
+    out: list[list[int]] = []
+    for start in range(0, len(prompts), batch_size):
+        chunk = prompts[start:start + batch_size]
+        with autocast(device, precision):
+            if kind is ModelKind.ENCODER_DECODER:
+                ids = pad(chunk, tokenizer.pad_token_id).to(device)
+                generated = model.generate(input_ids=ids, attention_mask=(ids != tokenizer.pad_token_id).long(),
+                                           max_new_tokens=max_new_tokens, do_sample=False, num_beams=1,
+                                           eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id)
+                generated = generated[:, 1:]  # drop the decoder start token
+            else:
+                generated = _decode_decoder_only(model, chunk, tokenizer, kind, max_new_tokens, device)
+        out += [_until_eos(row, tokenizer.eos_token_id) for row in generated.tolist()]
+    return out
+
+
+def _decode_decoder_only(model, prompts: list[list[int]], tokenizer, kind: ModelKind, max_new_tokens: int,
+                         device: torch.device) -> torch.Tensor:
+    ids = pad(prompts, tokenizer.pad_token_id, left=True).to(device)
+    real = ids != tokenizer.pad_token_id
+    rows, width = ids.shape
+    positions = (real.long().cumsum(1) - 1).clamp(min=0)
+    causal = torch.ones(width, width, dtype=torch.bool, device=device).tril()
+    prefix = kind is ModelKind.PREFIX
+    visible = (causal[None, None] | prefix) & real[:, None, None, :]
+    mask = visible | torch.eye(width, dtype=torch.bool, device=device)  # a padding query sees itself, not NaN
+    out = model(input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True)
+    cache, keys = out.cache, real
+    next_position = positions[:, -1:] + 1
+    generated = []
+    done = torch.zeros(rows, dtype=torch.bool, device=device)
+    for _ in range(max_new_tokens):
+        token = out.logits[:, -1].argmax(-1)
+        token = torch.where(done, tokenizer.eos_token_id, token)
+        generated.append(token)
+        done |= token == tokenizer.eos_token_id
+        if bool(done.all()):
+            break
+        keys = torch.cat([keys, torch.ones(rows, 1, dtype=torch.bool, device=device)], 1)
+        out = model(input_ids=token[:, None], attention_mask=keys[:, None, None, :], position_ids=next_position,
+                    cache=cache, use_cache=True)
+        cache, next_position = out.cache, next_position + 1
+    return torch.stack(generated, 1)
+
+
+def _until_eos(row: list[int], eos: int) -> list[int]:
+    return row[:row.index(eos)] if eos in row else row
+
+
+def decode_text(tokenizer, ids: list[int]) -> str:
+    """Generated ids as text; word boundaries come from the tokenizer's decoder."""
+    return tokenizer.decode(ids, skip_special_tokens=True).strip()
