@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from benchmark import registry
+from benchmark.data.sources import REVISIONS
 from benchmark.errors import ObjbenchError
 
 Scalar = bool | int | float | str
@@ -28,9 +29,48 @@ class Strict(BaseModel):
 
 
 class CorpusConfig(Strict):
-    source: Literal["synthetic"] = "synthetic"  # the embedded generator: offline and deterministic
+    """The pretraining text: the synthetic generator, a Hub dataset, or local files.
+
+    ``hub`` reads ``dataset``/``config``/``split`` at ``revision`` (left out: the project's pin
+    for that dataset, ``sources.REVISIONS``); ``local`` reads the files ``path`` names (a path
+    or glob, relative to the working directory). ``documents`` caps the corpus in both cases:
+    the first that many documents are read. How rows become documents is ``document_boundary``
+    (see ``corpus.split_documents``).
+    """
+
+    source: Literal["synthetic", "hub", "local"] = "synthetic"  # synthetic: offline and deterministic
     documents: int = Field(3000, gt=0)  # ~0.5M words: enough for pretraining to beat `none` at tiny size
-    seed: int = 0  # the corpus is one fixed stream shared by every objective
+    seed: int = 0  # the synthetic corpus (and synthetic tasks' world): one fixed stream for every objective
+    dataset: str | None = None  # hub: repository id, e.g. Salesforce/wikitext
+    config: str | None = None  # hub: the dataset's configuration, e.g. wikitext-103-raw-v1
+    split: str = "train"  # hub: held-out splits stay held out
+    revision: str | None = None  # hub: commit sha or tag; a moving branch would let the text drift
+    path: str | None = None  # local: a file or a glob such as data/*.txt
+    format: Literal["auto", "text", "json", "csv", "parquet"] = "auto"  # local: auto goes by file extension
+    text_column: str = "text"  # hub and local (not text files): the column holding the text
+    # auto: title_row for WikiText, blank_row for local text files, row for everything else.
+    document_boundary: Literal["auto", "row", "blank_row", "title_row"] = "auto"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _pinned_revision(cls, data: Any) -> Any:
+        pinnable = isinstance(data, dict) and data.get("source") == "hub" and data.get("dataset") in REVISIONS
+        if pinnable and data.get("revision") is None:
+            data = {**data, "revision": REVISIONS[data["dataset"]]}
+        return data
+
+    @model_validator(mode="after")
+    def _fields_fit_source(self) -> CorpusConfig:
+        if self.source == "hub" and self.dataset is None:
+            raise ValueError("dataset is required when source is hub, e.g. Salesforce/wikitext")
+        if self.source == "hub" and self.revision is None:
+            raise ValueError(f"revision is required for {self.dataset!r}: pin a commit sha or tag")
+        if self.source == "local" and self.path is None:
+            raise ValueError("path is required when source is local, e.g. data/corpus.txt")
+        for name, source in (("dataset", "hub"), ("config", "hub"), ("revision", "hub"), ("path", "local")):
+            if getattr(self, name) is not None and self.source != source:
+                raise ValueError(f"{name} is only used when source is {source} (source is {self.source})")
+        return self
 
 
 class TokenizerConfig(Strict):
@@ -40,8 +80,9 @@ class TokenizerConfig(Strict):
 
 class PretrainConfig(Strict):
     # Budgets are converted to optimizer steps per (model, objective) before anything runs.
-    budget_unit: Literal["tokens", "steps", "flops", "seconds"] = "tokens"
-    budget: float = Field(4e5, gt=0)  # input tokens by default: every objective sees the same data
+    # FLOPs by default: compute-matched comparisons (T5 sec. 3.2, ELECTRA count every network trained).
+    budget_unit: Literal["tokens", "steps", "flops", "seconds"] = "flops"
+    budget: float = Field(2e12, gt=0)  # ~400k tokens of CLM on the tiny preset
     seq_len: int = Field(128, ge=8)  # packed block length
     batch_size: int = Field(32, ge=1)
     lr: float = Field(2e-3, gt=0)  # high, as small models tolerate (cramming-style short schedules)
@@ -61,6 +102,10 @@ class FinetuneConfig(Strict):
     warmup_ratio: float = Field(0.1, ge=0, le=1)
     max_length: int = Field(64, ge=4)  # downstream examples are truncated to this many tokens
     seeds: list[int] = Field(default_factory=lambda: [0, 1, 2], min_length=1)  # finetuning seeds
+    # full: every weight trains (the usual finetuning). linear_probe: the pretrained network is
+    # frozen and only the task head trains, which shows what pretraining stored without
+    # finetuning's confounds (it can rebuild features that pretraining never learnt).
+    mode: Literal["full", "linear_probe"] = "full"
 
 
 class Suite(Strict):
@@ -117,11 +162,15 @@ class Suite(Strict):
             ("objective_params", registry.objectives, self.objectives),
             ("task_params", registry.tasks, self.tasks),
         ):
-            for name, params in getattr(self, field).items():
+            settings = getattr(self, field)
+            for name in settings:
                 if name not in listed or name in self.variants:
                     raise ValueError(f"{field}.{name}: not among the suite's registered {field.split('_')[0]}s")
+            for name in listed:  # every listed entry, so a required setting that is missing is caught too
+                if name in self.variants:
+                    continue
                 try:
-                    reg.get(name).Params(**params)
+                    reg.get(name).Params(**settings.get(name, {}))
                 except ValidationError as err:
                     raise ValueError(f"{field}.{name}.{_first_error(err)}") from None
         return self

@@ -109,3 +109,9 @@ def test_bad_variants_are_errors(tmp_path, variants, expected):
     raw = tiny_raw(tmp_path, objectives=["none", "mlm_50"], variants=variants)
     with pytest.raises(ObjbenchError, match=expected):
         load_suite(write_suite(tmp_path / "s.yaml", raw))
+
+
+def test_a_missing_required_task_setting_is_one_line(tmp_path):
+    raw = tiny_raw(tmp_path, tasks=["local_classification"], task_params={})
+    with pytest.raises(ObjbenchError, match=r"task_params\.local_classification\.train_path: Field required"):
+        load_suite(write_suite(tmp_path / "s.yaml", raw))
