@@ -39,7 +39,7 @@ class CorpusConfig(Strict):
     """
 
     source: Literal["synthetic", "hub", "local"] = "synthetic"  # synthetic: offline and deterministic
-    documents: int = Field(3000, gt=0)  # ~0.5M words: enough for pretraining to beat `none` at tiny size
+    documents: int = Field(3000, gt=0)  # ~0.5M words: the quickstart budget passes over it about twice
     seed: int = 0  # the synthetic corpus (and synthetic tasks' world): one fixed stream for every objective
     dataset: str | None = None  # hub: repository id, e.g. Salesforce/wikitext
     config: str | None = None  # hub: the dataset's configuration, e.g. wikitext-103-raw-v1

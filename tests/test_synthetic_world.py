@@ -22,6 +22,7 @@ from benchmark.data.lexicon import (
     plural,
     verb_form,
 )
+from benchmark.tasks.synthetic_entity_typing import FRAMES as SyntheticEntityTypingFrames
 from benchmark.tasks.synthetic_minimal_pairs import PHENOMENA
 
 DEFAULT_DOCUMENTS = CorpusConfig().documents
@@ -276,6 +277,26 @@ def test_sentiment_labels_follow_negation_and_contrast():
     assert shares[0] > shares[1] > shares[2]  # imbalanced
 
 
+def test_entity_typing_tests_entities_finetuning_never_shows_in_frames_the_corpus_never_uses(world, default_corpus):
+    data = task_data("synthetic_entity_typing", train_size=120, test_size=120)
+    kinds = {"city": world.lexicon.cities, "profession": world.lexicon.professions, "pet": world.lexicon.animals}
+    names = data["train"].features["label"].names
+    entities = {}
+    for split in ("train", "test"):
+        found = set()
+        for text, label in zip(data[split]["text"], data[split]["label"]):
+            (entity,) = [w for w in text.split() if w in kinds[names[label]]]  # exactly one, of the labelled kind
+            found.add(entity)
+        entities[split] = found
+        assert Counter(data[split]["label"]) == {0: 40, 1: 40, 2: 40}  # balanced
+    assert entities["train"] and entities["test"] and not entities["train"] & entities["test"]
+    text = f" {' '.join(s for d in default_corpus for s in d)} "
+    for frame in SyntheticEntityTypingFrames:  # the words around the entity carry no clue to its type
+        pieces = [p.strip() for p in re.split(r"\{name\}|\{value\}", frame) if p.strip(" .")]
+        assert pieces and not any(f" {p} " in text for p in pieces), frame
+    assert all(f" {entity} " in text for entity in entities["test"])  # known only from pretraining
+
+
 def test_extractive_qa_answers_are_spans_of_their_context():
     data = task_data("synthetic_extractive_qa", train_size=100, test_size=100)
     world = synthetic.make_world(0)
@@ -292,8 +313,10 @@ def test_extractive_qa_answers_are_spans_of_their_context():
     assert not test_names & train_names
 
 
-@pytest.mark.parametrize("name", ["synthetic_sentiment", "synthetic_closed_qa", "synthetic_extractive_qa",
-                                  "synthetic_translation", "synthetic_minimal_pairs", "synthetic_topic"])
+registry.load_entries()
+
+
+@pytest.mark.parametrize("name", [name for name in registry.tasks.names() if name.startswith("synthetic_")])
 def test_synthetic_tasks_are_deterministic(name):
     assert task_data(name)["test"].to_dict() == task_data(name)["test"].to_dict()
 

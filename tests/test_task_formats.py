@@ -18,8 +18,8 @@ from benchmark.models.kinds import ModelKind
 from benchmark.objectives.base import IGNORE
 
 CPU = torch.device("cpu")
-SYNTHETIC_TASKS = ["synthetic_sentiment", "synthetic_closed_qa", "synthetic_extractive_qa", "synthetic_translation",
-                   "synthetic_minimal_pairs"]
+registry.load_entries()
+SYNTHETIC_TASKS = [name for name in registry.tasks.names() if name.startswith("synthetic_")]  # every one, as registered
 RECIPE = FinetuneConfig(epochs=1, batch_size=4, max_length=48, seeds=[0])
 
 

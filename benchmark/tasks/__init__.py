@@ -5,6 +5,7 @@ from benchmark.tasks import local_classification  # noqa: F401
 from benchmark.tasks import mnli  # noqa: F401
 from benchmark.tasks import sst2  # noqa: F401
 from benchmark.tasks import synthetic_closed_qa  # noqa: F401
+from benchmark.tasks import synthetic_entity_typing  # noqa: F401
 from benchmark.tasks import synthetic_extractive_qa  # noqa: F401
 from benchmark.tasks import synthetic_minimal_pairs  # noqa: F401
 from benchmark.tasks import synthetic_sentiment  # noqa: F401
