@@ -63,9 +63,12 @@ def test_readme_puts_aggregate_beside_per_task_columns(standard):
     assert "sentiment" in header and "synthetic\\_topic" in header and "aggregate score" in header
     mlm = next(line for line in readme.splitlines() if line.startswith("| llama | mlm |"))
     assert "**0.710 ± 0.010 \\[0.700, 0.720\\]** · rank 1" in mlm
-    clm = next(line for line in readme.splitlines() if line.startswith("| llama | clm | sentiment"))
+    versus_reference = readme.split("## Against the reference")[1]
+    clm = next(line for line in versus_reference.splitlines() if line.startswith("| llama | clm | sentiment"))
     assert "-0.100 \\[-0.100, -0.100\\]" in clm and "worse than the reference" in clm
     assert "1 pretraining seed x 3 finetuning seeds (finetuning seeds varied)" in readme
+    controls = readme.split("## Against no pretraining")[1].split("## Against the reference")[0]
+    assert "| llama | mlm | sentiment | none | +0.200 \\[+0.200, +0.200\\] | 3 | better than no pretraining |" in controls
 
 
 def test_csv_and_json_for_machines(store):
@@ -81,6 +84,8 @@ def test_csv_and_json_for_machines(store):
     assert data["reference"] == "none"
     assert data["metrics"]["sentiment"] == {"name": "f1_macro", "higher_is_better": True, "max_value": 1.0}
     assert {r["objective"] for r in data["aggregate"]} == {"none", "clm", "mlm"}
+    assert {(c["objective"], c["task"], c["control"]) for c in data["controls"]} == {
+        (o, t, "none") for o in ("clm", "mlm") for t in ("sentiment", "synthetic_topic")}
     none_cost = next(c for c in data["costs"] if c["objective"] == "none")
     assert none_cost["flops"] == 0.0
 

@@ -9,7 +9,7 @@ import pytest
 from report_fixtures import STANDARD, make_record, seeds
 
 from benchmark.errors import ObjbenchError
-from benchmark.report.cells import leaderboard_grid
+from benchmark.report.cells import control_summary, leaderboard_grid
 from benchmark.report.metrics import MetricSpec, primary_metric
 from benchmark.report.stats import (
     Spread,
@@ -252,6 +252,36 @@ def test_missing_default_reference_is_a_note_not_an_error():
     assert board.reference is None
     assert board.rows["comparison"].isna().all()
     assert any("default reference objective 'mlm' has no runs" in n for n in board.notes)
+
+
+def test_every_pretrained_entry_is_compared_with_the_untrained_control():
+    values = {**STANDARD, "electra": {"synthetic_topic": seeds(0.41, 0.40, 0.45), "sentiment": seeds(0.40, 0.41, 0.42)}}
+    board = build_leaderboard(frame(values))
+    controls = board.controls.set_index(["objective", "task"])
+    assert set(board.controls["control"]) == {"none"} and "none" not in set(board.controls["objective"])
+    assert len(board.controls) == 6  # 3 pretrained objectives x 2 tasks
+    assert controls.loc[("mlm", "sentiment"), "difference"] == pytest.approx(0.20)
+    assert controls.loc[("mlm", "sentiment"), "comparison"] == "better than no pretraining"
+    assert controls.loc[("clm", "synthetic_topic"), "difference"] == pytest.approx((0.39 + 0.42 + 0.34) / 3)
+    assert controls.loc[("electra", "synthetic_topic"), "comparison"] == "no significant difference"  # +0.01, -0.02, +0.01
+    assert controls.loc[("electra", "sentiment"), "comparison"] == "worse than no pretraining"  # -0.10 each
+    summary = dict(line.split(": ", 1) for line in control_summary(board))
+    assert summary["sentiment (vs none)"] in ("2 of 3 pretrained objectives better (mlm, clm)",
+                                              "2 of 3 pretrained objectives better (clm, mlm)")
+    assert summary["synthetic_topic (vs none)"].startswith("2 of 3 pretrained objectives better")
+
+
+def test_single_runs_against_the_control_get_no_verdict():
+    board = build_leaderboard(frame({"none": {"t": {(0, 0): 0.5}}, "clm": {"t": {(0, 0): 0.6}}}))
+    row = board.controls.iloc[0]
+    assert row["difference"] == pytest.approx(0.1) and row["comparison"] == "one pair: no interval, no verdict"
+    assert control_summary(board) == ["t (vs none): 0 of 1 pretrained objectives better; 1 without a verdict (no interval)"]
+
+
+def test_results_without_an_untrained_control_say_so():
+    board = build_leaderboard(frame({"clm": {"t": seeds(0.5, 0.6)}, "mlm": {"t": seeds(0.4, 0.5)}}))
+    assert board.controls.empty
+    assert any("No untrained control" in note for note in board.notes)
 
 
 def test_seeds_phrase_names_what_varied():

@@ -116,6 +116,32 @@ def comparison_rows(board: Leaderboard) -> tuple[list[str], list[list[Cell]]]:
     return headers, rows
 
 
+def control_rows(board: Leaderboard) -> tuple[list[str], list[list[Cell]]]:
+    """Each pretrained entry against each untrained control of its model, per task."""
+    headers = ["model", "objective", "task", "control", "difference vs control [95% CI]", "pairs", "verdict"]
+    rows = []
+    for r in board.controls.itertuples():
+        places = digits(board.metrics[r.task])
+        rows.append([Cell(r.model, r.model), Cell(r.objective, r.objective), Cell(r.task, r.task),
+                     Cell(r.control, r.control),
+                     Cell(signed_difference(r.difference, r.difference_ci_low, r.difference_ci_high, places),
+                          None if _missing(r.difference) else float(r.difference)),
+                     Cell(str(int(r.pairs)), int(r.pairs)), Cell(r.comparison, r.comparison)])
+    return headers, rows
+
+
+def control_summary(board: Leaderboard) -> list[str]:
+    """One line per (task, control): how many pretrained objectives did significantly better than it."""
+    lines = []
+    for (task, control), group in board.controls.groupby(["task", "control"], sort=False):
+        better = group.loc[group["comparison"].str.startswith("better"), "objective"].tolist()
+        undecided = int(group["significant"].isna().sum())  # a single pair, or none: no interval to judge by
+        lines.append(f"{task} (vs {control}): {len(better)} of {len(group)} pretrained objectives better"
+                     + (f" ({', '.join(better)})" if better else "")
+                     + (f"; {undecided} without a verdict (no interval)" if undecided else ""))
+    return lines
+
+
 def detail_rows(board: Leaderboard) -> tuple[list[str], list[list[Cell]]]:
     """Every per-task number in its own column, for sorting and checking."""
     headers = ["model", "objective", "task", "metric", "mean", "std", "95% CI", "runs", "seeds", "tier", "rank",

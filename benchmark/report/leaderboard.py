@@ -49,6 +49,7 @@ def machine_readable(board: Leaderboard, costs: pd.DataFrame, provenance: dict, 
         "incomparable_fields": differences,
         "rows": board.rows.to_dict(orient="records"),
         "aggregate": board.aggregate.to_dict(orient="records"),
+        "controls": board.controls.to_dict(orient="records"),
         "costs": costs.to_dict(orient="records"),
         "provenance": provenance,
     })

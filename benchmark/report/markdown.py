@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import html
 
-from benchmark.report.cells import Cell, comparison_rows, cost_rows, leaderboard_grid
+from benchmark.report.cells import Cell, comparison_rows, control_rows, control_summary, cost_rows, leaderboard_grid
 from benchmark.report.provenance import as_lines
 from benchmark.report.stats import NOISE_SDS
 
+CONTROLS = ("Each pretrained objective against the untrained control of the same model on the same task "
+            "(`none`, or a variant of it), paired by (pretraining seed, finetuning seed): the difference is "
+            "objective minus control, with a 95% bootstrap interval; better or worse only when the interval "
+            "excludes 0. An objective that is not better than no pretraining learnt nothing the task could use.")
 LEGEND = (f"Cells: mean ± std over runs [95% bootstrap CI of the mean], then the rank. Ranks respect ties: "
           f"rank = 1 + the number of entries whose interval lies wholly on the better side, so entries that "
           f"no interval separates share a rank. **Bold**: the best mean; "
@@ -53,6 +57,12 @@ def render(suite: str, board, costs, provenance: dict, figures: list[tuple[str, 
     headers, grid = leaderboard_grid(board)
     lines += ["## Leaderboard", "", LEGEND, ""]
     lines += table(headers, [[_leaderboard_cell(c) for c in row] for row in grid]) + [""]
+
+    if len(board.controls):
+        headers, rows = control_rows(board)
+        lines += ["## Against no pretraining", "", CONTROLS, ""]
+        lines += [f"- {text(line)}" for line in control_summary(board)] + [""]
+        lines += table(headers, [[text(c.text) for c in row] for row in rows]) + [""]
 
     if board.reference:
         headers, rows = comparison_rows(board)

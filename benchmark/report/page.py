@@ -15,8 +15,16 @@ import html
 import json
 from pathlib import Path
 
-from benchmark.report.cells import Cell, comparison_rows, cost_rows, detail_rows, leaderboard_grid
-from benchmark.report.markdown import LEGEND
+from benchmark.report.cells import (
+    Cell,
+    comparison_rows,
+    control_rows,
+    control_summary,
+    cost_rows,
+    detail_rows,
+    leaderboard_grid,
+)
+from benchmark.report.markdown import CONTROLS, LEGEND
 from benchmark.report.provenance import as_lines
 
 STYLE = """
@@ -140,6 +148,11 @@ def render(suite: str, board, costs, provenance: dict, figures: list[tuple[Path,
     headers, rows = leaderboard_grid(board)
     parts += ["<h2>Leaderboard</h2>", f"<p>{e(LEGEND.replace('**Bold**', 'Bold'))}</p>",
               table(headers, rows, "leaderboard")]
+    if len(board.controls):
+        headers, rows = control_rows(board)
+        parts += ["<h2>Against no pretraining</h2>", f"<p>{e(CONTROLS.replace('`', ''))}</p>",
+                  "<ul>" + "".join(f"<li>{e(line)}</li>" for line in control_summary(board)) + "</ul>",
+                  table(headers, rows, "controls")]
     if board.reference:
         headers, rows = comparison_rows(board)
         parts += [f"<h2>Against the reference objective ({e(board.reference)})</h2>",

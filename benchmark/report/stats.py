@@ -73,8 +73,8 @@ class Paired:
     difference: Spread | None  # None when nothing could be paired
     significant: bool | None  # the interval excludes 0; None when there is no interval
 
-    def verdict(self, higher_is_better: bool = True) -> str:
-        """One phrase a reader can act on."""
+    def verdict(self, higher_is_better: bool = True, against: str = "the reference") -> str:
+        """One phrase a reader can act on; ``against`` names what the candidate was compared with."""
         if self.difference is None:
             return "not pairable: no shared (pretraining seed, finetuning seed)"
         if self.significant is None:
@@ -82,7 +82,7 @@ class Paired:
         if not self.significant:
             return "no significant difference"
         better = (self.difference.mean > 0) == higher_is_better
-        return "better than the reference" if better else "worse than the reference"
+        return f"{'better' if better else 'worse'} than {against}"
 
 
 def paired_difference(candidate: Mapping[Hashable, float], reference: Mapping[Hashable, float]) -> Paired:

@@ -2,7 +2,9 @@
 
 ``Leaderboard.rows`` has one row per (model, objective, task): the task's primary metric with
 its spread, its tie-respecting rank, T5's within-noise mark and the paired comparison against
-the reference objective. ``Leaderboard.aggregate`` has one row per (model, objective, use), a
+the reference objective. ``Leaderboard.controls`` pairs every pretrained entry with each
+untrained control (``none`` and its variants) of the same model on the same task: did
+pretraining help at all? ``Leaderboard.aggregate`` has one row per (model, objective, use), a
 use being finetuned or zero-shot tasks: the mean normalised score over those tasks and the mean
 rank, shown beside the per-task rows, never alone.
 """
@@ -30,6 +32,7 @@ class Leaderboard:
     uses: dict[str, str]  # task -> "finetuned" or "zero-shot"
     rows: pd.DataFrame
     aggregate: pd.DataFrame
+    controls: pd.DataFrame  # pretrained entry vs untrained control, per task
     reference: str | None
     notes: list[str] = field(default_factory=list)  # caveats the reader must see next to the numbers
 
@@ -119,6 +122,32 @@ def _task_rows(task: str, spec: MetricSpec, runs: pd.DataFrame, reference: str |
     return rows
 
 
+def untrained_entries(df: pd.DataFrame) -> set[tuple[str, str]]:
+    """(model, objective) entries none of whose runs started from a checkpoint: the controls."""
+    untrained = df["checkpoint"].isna().groupby([df["model"], df["objective"]]).all()
+    return {key for key, flag in untrained.items() if flag}
+
+
+def _control_rows(task: str, spec: MetricSpec, runs: pd.DataFrame, controls: set[tuple[str, str]]) -> list[dict]:
+    column = f"metrics.{spec.name}"
+    groups = dict(list(runs.dropna(subset=[column]).groupby(ENTRY, sort=True)))
+    rows = []
+    for control in sorted(k for k in groups if k in controls):
+        for (model, objective), group in groups.items():
+            if (model, objective) in controls or model != control[0]:
+                continue
+            paired = paired_difference(_by_seed(group, column), _by_seed(groups[control], column))
+            d = paired.difference
+            comparison = paired.verdict(spec.higher_is_better, against="no pretraining")
+            if paired.unpaired and d is not None:
+                comparison += f" ({paired.unpaired} run(s) without a partner left out)"
+            rows.append({"model": model, "objective": objective, "task": task, "control": control[1],
+                         "metric": spec.name, "difference": d.mean if d else None,
+                         "difference_ci_low": d.ci_low if d else None, "difference_ci_high": d.ci_high if d else None,
+                         "pairs": paired.pairs, "significant": paired.significant, "comparison": comparison})
+    return rows
+
+
 def _by_seed(group: pd.DataFrame, column: str) -> dict[tuple[int, int], float]:
     """Metric by (pretrain_seed, finetune_seed); duplicates (combined incomparable runs) are averaged."""
     means = group.groupby(SEEDS)[column].mean()
@@ -194,6 +223,18 @@ def build_leaderboard(df: pd.DataFrame, reference: str | None = None) -> Leaderb
     table = (table.assign(_order=[order[k] for k in zip(table["model"], table["objective"])])
              .sort_values(["task", "_order"]).drop(columns="_order").reset_index(drop=True))
 
+    controls = untrained_entries(df)
+    control_columns = ["model", "objective", "task", "control", "metric", "difference", "difference_ci_low",
+                       "difference_ci_high", "pairs", "significant", "comparison"]
+    versus = pd.DataFrame([r for task, spec in metrics.items()
+                           for r in _control_rows(task, spec, df[df["task"] == task], controls)], columns=control_columns)
+    if len(versus):
+        versus = (versus.assign(_order=[order[k] for k in zip(versus["model"], versus["objective"])])
+                  .sort_values(["task", "control", "_order"]).drop(columns="_order").reset_index(drop=True))
+    else:
+        notes.append("No untrained control in these results: add `none` to the suite's objectives to see whether "
+                     "pretraining helped at all.")
+
     phrases = table["seeds"].unique()
     notes.append(f"Spread across seeds: every entry has {phrases[0]}." if len(phrases) == 1 else
                  "Spread across seeds: entries differ in their seeds; the per-task details list each one's.")
@@ -217,7 +258,7 @@ def build_leaderboard(df: pd.DataFrame, reference: str | None = None) -> Leaderb
         elif pd.isna(r.score_ci_low):
             notes.append(f"{r.model}/{r.objective}: no interval for the {r.use} aggregate score; it needs two or "
                          "more seed pairs that each ran every such task.")
-    return Leaderboard(metrics, uses, table, aggregate, reference, notes)
+    return Leaderboard(metrics, uses, table, aggregate, versus, reference, notes)
 
 
 def cost_table(df: pd.DataFrame) -> pd.DataFrame:
