@@ -108,14 +108,7 @@ def _task_rows(task: str, spec: MetricSpec, runs: pd.DataFrame, reference: str |
         }
         ref_key = (model, reference)
         if reference is not None and objective != reference and ref_key in groups:
-            paired = paired_difference(_by_seed(group, column), _by_seed(groups[ref_key], column))
-            d = paired.difference
-            row.update(reference=reference, pairs=paired.pairs, significant=paired.significant,
-                       comparison=paired.verdict(spec.higher_is_better),
-                       difference=d.mean if d else None,
-                       difference_ci_low=d.ci_low if d else None, difference_ci_high=d.ci_high if d else None)
-            if paired.unpaired and d is not None:
-                row["comparison"] += f" ({paired.unpaired} run(s) without a partner left out)"
+            row.update(reference=reference, **_paired(group, groups[ref_key], column, spec, "the reference"))
         elif objective == reference:
             row.update(reference=reference, comparison="reference")
         rows.append(row)
@@ -136,16 +129,21 @@ def _control_rows(task: str, spec: MetricSpec, runs: pd.DataFrame, controls: set
         for (model, objective), group in groups.items():
             if (model, objective) in controls or model != control[0]:
                 continue
-            paired = paired_difference(_by_seed(group, column), _by_seed(groups[control], column))
-            d = paired.difference
-            comparison = paired.verdict(spec.higher_is_better, against="no pretraining")
-            if paired.unpaired and d is not None:
-                comparison += f" ({paired.unpaired} run(s) without a partner left out)"
             rows.append({"model": model, "objective": objective, "task": task, "control": control[1],
-                         "metric": spec.name, "difference": d.mean if d else None,
-                         "difference_ci_low": d.ci_low if d else None, "difference_ci_high": d.ci_high if d else None,
-                         "pairs": paired.pairs, "significant": paired.significant, "comparison": comparison})
+                         "metric": spec.name, **_paired(group, groups[control], column, spec, "no pretraining")})
     return rows
+
+
+def _paired(candidate: pd.DataFrame, other: pd.DataFrame, column: str, spec: MetricSpec, against: str) -> dict:
+    """The paired difference ``candidate - other`` by seeds, as report fields, with its verdict."""
+    paired = paired_difference(_by_seed(candidate, column), _by_seed(other, column))
+    d = paired.difference
+    comparison = paired.verdict(spec.higher_is_better, against)
+    if paired.unpaired and d is not None:
+        comparison += f" ({paired.unpaired} run(s) without a partner left out)"
+    return {"difference": d.mean if d else None, "difference_ci_low": d.ci_low if d else None,
+            "difference_ci_high": d.ci_high if d else None, "pairs": paired.pairs,
+            "significant": paired.significant, "comparison": comparison}
 
 
 def _by_seed(group: pd.DataFrame, column: str) -> dict[tuple[int, int], float]:
