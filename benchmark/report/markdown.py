@@ -11,7 +11,7 @@ from benchmark.report.stats import NOISE_SDS
 CONTROLS = ("Each pretrained objective against the untrained control of the same model on the same task "
             "(`none`, or a variant of it), paired by (pretraining seed, finetuning seed): the difference is "
             "objective minus control, with a 95% bootstrap interval; better or worse only when the interval "
-            "excludes 0. An objective that is not better than no pretraining learnt nothing the task could use.")
+            "excludes 0. An objective that is not better than no pretraining learnt nothing the task could use, at this budget.")
 LEGEND = (f"Cells: mean ± std over runs [95% bootstrap CI of the mean], then the rank. Ranks respect ties: "
           f"rank = 1 + the number of entries whose interval lies wholly on the better side, so entries that "
           f"no interval separates share a rank. **Bold**: the best mean; "
