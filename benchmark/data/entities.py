@@ -28,6 +28,11 @@ class Person:
         return getattr(self, attribute)
 
 
+def values_of(lexicon: Lexicon, attribute: str) -> tuple[str, ...]:
+    """Every value ``attribute`` can take: the cities, professions or animals of the lexicon."""
+    return {"city": lexicon.cities, "profession": lexicon.professions, "pet": lexicon.animals}[attribute]
+
+
 def make_people(lexicon: Lexicon, seed: int, fresh: bool = False) -> tuple[Person, ...]:
     """One person per name, attributes drawn uniformly (so no answer is a safe guess)."""
     rng = random.Random(f"people-{seed}-{fresh}")

@@ -10,8 +10,8 @@ from pydantic import Field
 from benchmark import registry
 from benchmark.config import CorpusConfig
 from benchmark.data import synthetic
+from benchmark.data.entities import values_of
 from benchmark.tasks.base import Params
-from benchmark.tasks.synthetic_extractive_qa import values_of
 
 LABELS = ("city", "profession", "pet")
 # Frames the pretraining corpus never uses, so that the frame says nothing about the type.

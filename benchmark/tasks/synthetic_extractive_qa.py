@@ -11,8 +11,7 @@ from pydantic import Field
 from benchmark import registry
 from benchmark.config import CorpusConfig
 from benchmark.data import synthetic
-from benchmark.data.entities import ATTRIBUTES, EMBEDDED, QUESTIONS, STATEMENTS, Person
-from benchmark.data.lexicon import Lexicon
+from benchmark.data.entities import ATTRIBUTES, EMBEDDED, QUESTIONS, STATEMENTS, Person, values_of
 from benchmark.tasks.base import Params
 
 
@@ -22,10 +21,6 @@ class ExtractiveQAParams(Params):
     people: int = Field(3, ge=2, le=5)  # people per context: the others are distractors
     held_out_paraphrases: bool = True  # test contexts word facts only in ways training contexts never do
     held_out_values: bool = True  # test answers are cities, professions and animals training never shows
-
-
-def values_of(lexicon: Lexicon, attribute: str) -> tuple[str, ...]:
-    return {"city": lexicon.cities, "profession": lexicon.professions, "pet": lexicon.animals}[attribute]
 
 
 @registry.tasks.register("synthetic_extractive_qa")
