@@ -63,7 +63,6 @@ def _dispatch(args) -> int:
     from benchmark import registry
 
     if args.command == "list":
-        registry.load_entries()
         reg = getattr(registry, args.kind)
         descriptions = reg.describe()
         width = max(map(len, descriptions), default=0)

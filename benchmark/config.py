@@ -16,61 +16,10 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from benchmark import registry
-from benchmark.data.sources import REVISIONS
+from benchmark.corpus_config import CorpusConfig, Strict
 from benchmark.errors import ObjbenchError
 
 Scalar = bool | int | float | str
-
-
-class Strict(BaseModel):
-    """Base for every config block: unknown keys are errors, assignments are re-validated."""
-
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
-
-
-class CorpusConfig(Strict):
-    """The pretraining text: the synthetic generator, a Hub dataset, or local files.
-
-    ``hub`` reads ``dataset``/``config``/``split`` at ``revision`` (left out: the project's pin
-    for that dataset, ``sources.REVISIONS``); ``local`` reads the files ``path`` names (a path
-    or glob, relative to the working directory). ``documents`` caps the corpus in both cases:
-    the first that many documents are read. How rows become documents is ``document_boundary``
-    (see ``corpus.split_documents``).
-    """
-
-    source: Literal["synthetic", "hub", "local"] = "synthetic"  # synthetic: offline and deterministic
-    documents: int = Field(3000, gt=0)  # ~0.5M words: the quickstart budget passes over it about twice
-    seed: int = 0  # the synthetic corpus (and synthetic tasks' world): one fixed stream for every objective
-    dataset: str | None = None  # hub: repository id, e.g. Salesforce/wikitext
-    config: str | None = None  # hub: the dataset's configuration, e.g. wikitext-103-raw-v1
-    split: str = "train"  # hub: held-out splits stay held out
-    revision: str | None = None  # hub: commit sha or tag; a moving branch would let the text drift
-    path: str | None = None  # local: a file or a glob such as data/*.txt
-    format: Literal["auto", "text", "json", "csv", "parquet"] = "auto"  # local: auto goes by file extension
-    text_column: str = "text"  # hub and local (not text files): the column holding the text
-    # auto: title_row for WikiText, blank_row for local text files, row for everything else.
-    document_boundary: Literal["auto", "row", "blank_row", "title_row"] = "auto"
-
-    @model_validator(mode="before")
-    @classmethod
-    def _pinned_revision(cls, data: Any) -> Any:
-        pinnable = isinstance(data, dict) and data.get("source") == "hub" and data.get("dataset") in REVISIONS
-        if pinnable and data.get("revision") is None:
-            data = {**data, "revision": REVISIONS[data["dataset"]]}
-        return data
-
-    @model_validator(mode="after")
-    def _fields_fit_source(self) -> CorpusConfig:
-        if self.source == "hub" and self.dataset is None:
-            raise ValueError("dataset is required when source is hub, e.g. Salesforce/wikitext")
-        if self.source == "hub" and self.revision is None:
-            raise ValueError(f"revision is required for {self.dataset!r}: pin a commit sha or tag")
-        if self.source == "local" and self.path is None:
-            raise ValueError("path is required when source is local, e.g. data/corpus.txt")
-        for name, source in (("dataset", "hub"), ("config", "hub"), ("revision", "hub"), ("path", "local")):
-            if getattr(self, name) is not None and self.source != source:
-                raise ValueError(f"{name} is only used when source is {source} (source is {self.source})")
-        return self
 
 
 class TokenizerConfig(Strict):
@@ -91,6 +40,11 @@ class PretrainConfig(Strict):
     grad_clip: float = Field(1.0, gt=0)
     seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)  # pretraining seeds
     resume_every_steps: int = Field(100, ge=0)  # save a resume state this often (0: never); killed runs continue
+
+    @property
+    def tokens_per_step(self) -> int:
+        """Block tokens taken from the stream by one optimizer step, whatever the objective feeds the network."""
+        return self.batch_size * self.seq_len
 
 
 class FinetuneConfig(Strict):
@@ -141,7 +95,6 @@ class Suite(Strict):
 
     @model_validator(mode="after")
     def _known_names(self) -> "Suite":
-        registry.load_entries()
         for name, settings in self.variants.items():
             if name in registry.objectives:
                 raise ValueError(f"variants.{name}: the name of a registered objective; pick another")

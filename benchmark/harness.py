@@ -4,6 +4,13 @@ Every (model, objective, pretraining seed) is pretrained once on the same packed
 the same budget rule, saved with ``save_pretrained`` under a hash of everything that
 determines it, and reused by every task and finetuning seed, in this and later runs. Every
 finished run is one record in the result store; a run already recorded is not repeated.
+
+The unit of work is :func:`run_job`: one pretraining job and its runs, from plain, picklable
+inputs (the suite and the job; the suite says where results live). It writes its own records,
+so an executor may run it anywhere that sees the results directory, and a driver that dies
+loses nothing. A checkpoint is trained under a file lock (lock, check again, train, publish
+by one rename), and each run is recorded under one, so two processes on one suite train each
+checkpoint once and record each run once.
 """
 
 from __future__ import annotations
@@ -11,25 +18,32 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import math
-import shutil
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import torch
-from tqdm.auto import tqdm
 import transformers
+from filelock import FileLock
+from tqdm.auto import tqdm
 from transformers import get_cosine_schedule_with_warmup
 
-from benchmark import registry
+from benchmark import files, registry
+from benchmark.cache import cache_dir, stable_hash
 from benchmark.config import Suite
 from benchmark.data import corpus
-from benchmark.formats import FORMATS
+from benchmark.executors import Executor, SerialExecutor
 from benchmark.measure import PeakMemory, Throughput, autocast, environment, resolve_device, resolve_precision
 from benchmark.objectives.base import Setup
 from benchmark.plan import Plan, PretrainJob, Run, make_plan
-from benchmark.results import SCHEMA_VERSION, write_json_atomic, write_record
+from benchmark.results import SCHEMA_VERSION, has_record, write_record
 
 LOSS_POINTS = 50  # points kept on each pretraining loss curve
+
+# The keys of a pretraining resume state (named once, as torchtune names its checkpoint keys).
+NETWORK_KEY, OPTIMIZER_KEY, SCHEDULE_KEY = "network", "optimizer", "schedule"
+CORRUPTION_RNG_KEY, TORCH_RNG_KEY, PROGRESS_KEY = "corruption_gen", "torch_rng", "progress"
 
 
 @dataclass
@@ -40,138 +54,246 @@ class Summary:
     seconds: float
 
 
-def run_suite(suite: Suite, progress: bool = True) -> Summary:
-    """Run every planned run of ``suite`` that is not already recorded."""
+@dataclass(frozen=True)
+class JobOutcome:
+    """What one unit of work did: runs it recorded, and runs it found recorded already."""
+
+    ran: int
+    reused: int
+
+
+def run_suite(suite: Suite, progress: bool = True, executor: Executor | None = None) -> Summary:
+    """Run every planned run of ``suite`` that is not already recorded, job by job on ``executor``."""
     start = time.perf_counter()
-    transformers.logging.set_verbosity_error()  # "newly initialized score.weight" is expected, not news
-    transformers.utils.logging.disable_progress_bar()
-    device = resolve_device(suite.device)
-    precision = resolve_precision(suite.precision, device)
-    data = corpus.prepare(suite)
-    plan = make_plan(suite, data)
-    env = environment(device, precision)
-    ran = reused = 0
-    task_data = {}
+    _quiet_transformers()
+    plan = make_plan(suite, prepared_data(suite))
+    todo = [job for job in plan.jobs if not all(r.done for r in job.runs)]
+    reused = sum(r.done for job in plan.jobs if job not in todo for r in job.runs)
     overall = tqdm(total=sum(not r.done for r in plan.runs), desc=f"{suite.name} runs", unit="run",
                    disable=not progress)
-    for job in plan.jobs:
-        pending = [r for r in job.runs if not r.done]
-        reused += len(job.runs) - len(pending)
-        if not pending:
-            continue
-        pretrain_stats = pretrain(job, suite, data, device, precision, progress)
-        for run in pending:
-            overall.set_postfix_str(f"{job.objective} / {run.task} / seed {run.seed}")
-            if run.task not in task_data:
-                task = registry.tasks.get(run.task)(suite.task_settings(run.task))
-                task_data[run.task] = (task, task.load(suite.corpus))
-            task, splits = task_data[run.task]
-            metrics, finetune_stats, eval_stats = finetune_and_evaluate(job, run, task, splits, suite, data, device, precision)
-            record(suite, data, job, run, pretrain_stats, finetune_stats, eval_stats, metrics, env)
-            ran += 1
-            overall.update()
+
+    def on_run(job: PretrainJob, run: Run) -> None:
+        overall.set_postfix_str(f"{job.objective} / {run.task} / seed {run.seed}")
+        overall.update()
+
+    ran = 0
+    for outcome in (executor or SerialExecutor()).map(run_job, suite, todo, progress=progress, on_run=on_run):
+        ran, reused = ran + outcome.ran, reused + outcome.reused
     overall.close()
     return Summary(plan, ran, reused, time.perf_counter() - start)
 
 
+def run_job(suite: Suite, job: PretrainJob, progress: bool = False,
+            on_run: Callable[[PretrainJob, Run], None] | None = None) -> JobOutcome:
+    """Pretrain (or load) ``job``'s checkpoint, then finetune, evaluate and record each of its runs."""
+    _quiet_transformers()
+    device = resolve_device(suite.device)
+    precision = resolve_precision(suite.precision, device)
+    if all(has_record(suite.results_dir, suite.name, r.run_id) for r in job.runs):
+        return JobOutcome(ran=0, reused=len(job.runs))
+    data = prepared_data(suite)
+    env = environment(device, precision)
+    pretrain_stats = pretrain(job, suite, data, device, precision, progress)
+    ran = reused = 0
+    for run in job.runs:
+        with FileLock(_lock_path(suite, "run-" + run.run_id)):
+            if has_record(suite.results_dir, suite.name, run.run_id):  # recorded by another process meanwhile
+                reused += 1
+                continue
+            splits = task_splits(suite, run.task)
+            metrics, finetune_stats, eval_stats = finetune_and_evaluate(job, run, splits, suite, data, device,
+                                                                        precision)
+            record(suite, data, job, run, pretrain_stats, finetune_stats, eval_stats, metrics, env)
+        ran += 1
+        if on_run is not None:
+            on_run(job, run)
+    return JobOutcome(ran, reused)
+
+
+_DATA: dict[str, corpus.PretrainingData] = {}
+_SPLITS: dict[str, object] = {}
+
+
+def prepared_data(suite: Suite) -> corpus.PretrainingData:
+    """The suite's tokenizer and packed blocks, read from the cache once per process."""
+    key = stable_hash(suite.results_dir, suite.corpus, suite.tokenizer, suite.pretrain.seq_len)
+    if key not in _DATA:
+        _DATA[key] = corpus.prepare(suite)
+    return _DATA[key]
+
+
+def task_splits(suite: Suite, name: str):
+    """A task's train and test splits, loaded once per process."""
+    params = suite.task_settings(name)
+    key = stable_hash(name, params, suite.corpus)
+    if key not in _SPLITS:
+        _SPLITS[key] = registry.tasks.get(name)(params).load(suite.corpus)
+    return _SPLITS[key]
+
+
+def _lock_path(suite: Suite, name: str) -> Path:
+    return cache_dir(suite.results_dir, "locks") / f"{name}.lock"
+
+
+def _quiet_transformers() -> None:
+    transformers.logging.set_verbosity_error()  # "newly initialized score.weight" is expected, not news
+    transformers.utils.logging.disable_progress_bar()
+
+
+# --- pretraining -------------------------------------------------------------------------------
+
+@dataclass
+class TrainState:
+    """Everything a pretraining run carries from one step to the next, and what a resume restores."""
+
+    objective: object
+    network: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    schedule: torch.optim.lr_scheduler.LRScheduler
+    corruption_gen: torch.Generator
+    progress: dict = field(default_factory=lambda: {"step": 0, "flops": 0.0, "loss_bearing_tokens": 0,
+                                                    "curve": [], "elapsed_s": 0.0})
+
+
 def pretrain(job: PretrainJob, suite: Suite, data, device: torch.device, precision: str, progress: bool) -> dict:
-    """Pretrain one (model, objective, seed) and save it, or load what an earlier run saved."""
+    """Pretrain one (model, objective, seed) and save it, or load what an earlier run saved.
+
+    Under the checkpoint's lock: check again (another process may have published it while this
+    one waited), restore an interrupted run's state, train, publish, drop the resume state.
+    """
     if job.checkpoint is None:
         return {"objective": job.objective, "cache_hit": None, "steps": 0, "tokens": 0, "loss_bearing_tokens": 0,
                 "flops": 0.0, "parameters": None, "loss_curve": []}
-    stats_path = job.checkpoint / "pretrain.json"
-    if stats_path.is_file():
-        return {**json.loads(stats_path.read_text()), "cache_hit": True}
+    with FileLock(_lock_path(suite, "checkpoint-" + job.key)):
+        cached = load_cached_stats(job.checkpoint)
+        if cached is not None:
+            return {**cached, "cache_hit": True}
+        resume_path = job.checkpoint.with_name(job.checkpoint.name + ".resume.pt")
+        state = setup_training(job, suite, data, device)
+        resumed_from = restore_resume_state(state, resume_path)
+        stats = train(state, job, suite, data, device, precision, progress, resume_path)
+        stats["resumed_from_step"] = resumed_from or None
+        save_checkpoint(state, job.checkpoint, data.tokenizer, stats)
+        resume_path.unlink(missing_ok=True)
+    return {**stats, "cache_hit": False}
 
+
+def load_cached_stats(checkpoint: Path) -> dict | None:
+    """The statistics of a finished checkpoint, or None when there is none."""
+    stats_path = checkpoint / "pretrain.json"
+    return json.loads(stats_path.read_text()) if stats_path.is_file() else None
+
+
+def setup_training(job: PretrainJob, suite: Suite, data, device: torch.device) -> TrainState:
+    """A freshly initialised network (seeded by the job), its optimizer, schedule and corruption generator."""
     setup = Setup(data.tokenizer, registry.models.get(job.model), suite.size)
     objective = suite.build_objective(job.objective, setup)
     recipe = suite.pretrain
     torch.manual_seed(job.seed)
     network = objective.build().to(device).train()
-    optimizer = torch.optim.AdamW(network.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay, betas=(0.9, 0.98))
+    optimizer = torch.optim.AdamW(network.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay,
+                                  betas=(0.9, 0.98))
     horizon = job.steps or 10**9  # a wall-clock budget decays over no fixed horizon
     schedule = get_cosine_schedule_with_warmup(optimizer, min(recipe.warmup_steps, horizon // 10), horizon)
-    corruption_gen = torch.Generator().manual_seed(job.seed + 1)
-    progress_state = {"step": 0, "flops": 0.0, "loss_bearing_tokens": 0, "curve": [], "elapsed_s": 0.0}
-    resume_path = job.checkpoint.with_name(job.checkpoint.name + ".resume.pt")
-    if resume_path.is_file():  # an interrupted run: continue exactly where it stopped
-        saved = torch.load(resume_path, weights_only=False)
-        network.load_state_dict(saved["network"])
-        optimizer.load_state_dict(saved["optimizer"])
-        schedule.load_state_dict(saved["schedule"])
-        corruption_gen.set_state(saved["corruption_gen"])
-        torch.set_rng_state(saved["torch_rng"])
-        progress_state = saved["progress"]
-    resumed_from = progress_state["step"]
+    return TrainState(objective, network, optimizer, schedule, torch.Generator().manual_seed(job.seed + 1))
 
-    n_blocks = len(data.blocks)
+
+def restore_resume_state(state: TrainState, path: Path) -> int:
+    """Continue an interrupted run exactly where it stopped; returns the step it resumes from (0: none)."""
+    if not path.is_file():
+        return 0
+    saved = torch.load(path, weights_only=False)
+    state.network.load_state_dict(saved[NETWORK_KEY])
+    state.optimizer.load_state_dict(saved[OPTIMIZER_KEY])
+    state.schedule.load_state_dict(saved[SCHEDULE_KEY])
+    state.corruption_gen.set_state(saved[CORRUPTION_RNG_KEY])
+    torch.set_rng_state(saved[TORCH_RNG_KEY])
+    state.progress = saved[PROGRESS_KEY]
+    return state.progress["step"]
+
+
+def save_resume_state(state: TrainState, path: Path) -> None:
+    files.publish(path, lambda tmp: torch.save({
+        NETWORK_KEY: state.network.state_dict(), OPTIMIZER_KEY: state.optimizer.state_dict(),
+        SCHEDULE_KEY: state.schedule.state_dict(), CORRUPTION_RNG_KEY: state.corruption_gen.get_state(),
+        TORCH_RNG_KEY: torch.get_rng_state(), PROGRESS_KEY: state.progress}, tmp))
+
+
+def train(state: TrainState, job: PretrainJob, suite: Suite, data, device: torch.device, precision: str,
+          progress: bool, resume_path: Path) -> dict:
+    """The pretraining loop: one batch of blocks per step until the budget is spent; returns its statistics."""
+    recipe, p = suite.pretrain, state.progress
     meter = Throughput(device)
     log_every = max(1, (job.steps or 1000) // LOSS_POINTS)
-    step, flops, loss_tokens = progress_state["step"], progress_state["flops"], progress_state["loss_bearing_tokens"]
-    curve, running = progress_state["curve"], []
-    deadline = time.perf_counter() - progress_state["elapsed_s"] + recipe.budget \
-        if recipe.budget_unit == "seconds" else math.inf
-    began = time.perf_counter() - progress_state["elapsed_s"]
-    bar = tqdm(total=job.steps, initial=step, desc=f"pretrain {job.model}/{job.objective} seed {job.seed}",
+    running = []
+    began = time.perf_counter() - p["elapsed_s"]
+    deadline = began + recipe.budget if recipe.budget_unit == "seconds" else math.inf
+    bar = tqdm(total=job.steps, initial=p["step"], desc=f"pretrain {job.model}/{job.objective} seed {job.seed}",
                unit="step", disable=not progress, leave=False)
     with PeakMemory(device) as memory:
-        while (job.steps is None and time.perf_counter() < deadline) or (job.steps is not None and step < job.steps):
-            index = block_indices(step, n_blocks, recipe.batch_size, job.seed)
-            batch = objective.prepare(data.blocks.select(index).to_dict(), corruption_gen)
+        while (p["step"] < job.steps) if job.steps is not None else (time.perf_counter() < deadline):
+            index = block_indices(p["step"], len(data.blocks), recipe.batch_size, job.seed)
+            batch = state.objective.prepare(data.blocks.select(index).to_dict(), state.corruption_gen)
             batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
             with autocast(device, precision):
-                out = objective.loss(network, batch)
+                out = state.objective.loss(state.network, batch)
             out.loss.backward()
-            torch.nn.utils.clip_grad_norm_(network.parameters(), recipe.grad_clip)
-            optimizer.step()
-            schedule.step()
-            optimizer.zero_grad(set_to_none=True)
-            step += 1
-            flops += objective.flops(network, batch)
-            loss_tokens += out.loss_bearing_tokens
+            torch.nn.utils.clip_grad_norm_(state.network.parameters(), recipe.grad_clip)
+            state.optimizer.step()
+            state.schedule.step()
+            state.optimizer.zero_grad(set_to_none=True)
+            p["step"] += 1
+            p["flops"] += state.objective.flops(state.network, batch)
+            p["loss_bearing_tokens"] += out.loss_bearing_tokens
             running.append(out.loss.detach())
             # Tokens are block tokens taken from the stream, whatever the objective feeds the network
             # (an encoder-decoder's input is shorter than its block): one unit for every objective.
             meter.step(tokens=len(index) * recipe.seq_len, samples=len(index))
-            if step % log_every == 0 or step == job.steps:
+            if p["step"] % log_every == 0 or p["step"] == job.steps:
                 loss = torch.stack(running).float().mean().item()
-                curve.append({"step": step, "tokens": step * recipe.batch_size * recipe.seq_len, "flops": flops,
-                              "loss": loss})
+                p["curve"].append({"step": p["step"], "tokens": p["step"] * recipe.tokens_per_step,
+                                   "flops": p["flops"], "loss": loss})
                 running.clear()
                 bar.set_postfix(loss=f"{loss:.3f}")
             bar.update()
-            if recipe.resume_every_steps and step % recipe.resume_every_steps == 0 and step != job.steps:
-                write_resume_state(resume_path, network, optimizer, schedule, corruption_gen, {
-                    "step": step, "flops": flops, "loss_bearing_tokens": loss_tokens, "curve": curve,
-                    "elapsed_s": time.perf_counter() - began})
+            if recipe.resume_every_steps and p["step"] % recipe.resume_every_steps == 0 and p["step"] != job.steps:
+                p["elapsed_s"] = time.perf_counter() - began
+                save_resume_state(state, resume_path)
     bar.close()
-    stats = {
+    return pretrain_stats(state, job, suite, len(data.blocks), meter, memory, time.perf_counter() - began)
+
+
+def pretrain_stats(state: TrainState, job: PretrainJob, suite: Suite, n_blocks: int, meter: Throughput,
+                   memory: PeakMemory, wall_s: float) -> dict:
+    """What a pretraining run records: its cost in steps, tokens, loss-bearing tokens, FLOPs, time and memory."""
+    p, recipe = state.progress, suite.pretrain
+    tokens = p["step"] * recipe.tokens_per_step
+    return {
         **meter.summary(),
-        "steps": step,
-        "tokens": step * recipe.batch_size * recipe.seq_len,
-        "wall_s": time.perf_counter() - began,
-        "resumed_from_step": resumed_from or None,
+        "steps": p["step"],
+        "tokens": tokens,
+        "wall_s": wall_s,
         "objective": job.objective,
-        "kind": str(objective.kind),
-        "loss_bearing_tokens": loss_tokens,
-        "flops": flops,
-        "flops_per_token": flops / (step * recipe.batch_size * recipe.seq_len) if step else None,
-        "parameters": sum(p.numel() for p in network.parameters()),
+        "kind": str(state.objective.kind),
+        "loss_bearing_tokens": p["loss_bearing_tokens"],
+        "flops": p["flops"],
+        "flops_per_token": p["flops"] / tokens if tokens else None,
+        "parameters": sum(t.numel() for t in state.network.parameters()),
         "peak_memory_bytes": memory.peak_bytes,
         "peak_memory_kind": memory.kind,
-        "final_loss": curve[-1]["loss"] if curve else None,
-        "loss_curve": curve,
-        "epochs_over_data": step * recipe.batch_size / n_blocks,
+        "final_loss": p["curve"][-1]["loss"] if p["curve"] else None,
+        "loss_curve": p["curve"],
+        "epochs_over_data": p["step"] * recipe.batch_size / n_blocks,
     }
-    tmp = job.checkpoint.with_name(job.checkpoint.name + ".partial")
-    shutil.rmtree(tmp, ignore_errors=True)
-    objective.backbone(network).save_pretrained(tmp)  # safetensors
-    data.tokenizer.save_pretrained(tmp)
-    write_json_atomic(tmp / "pretrain.json", stats)
-    shutil.rmtree(job.checkpoint, ignore_errors=True)
-    tmp.rename(job.checkpoint)  # the checkpoint appears whole or not at all
-    resume_path.unlink(missing_ok=True)
-    return {**stats, "cache_hit": False}
+
+
+def save_checkpoint(state: TrainState, checkpoint: Path, tokenizer, stats: dict) -> None:
+    """The backbone (safetensors), the tokenizer and the statistics, published whole by one rename."""
+    def write(folder: Path) -> None:
+        state.objective.backbone(state.network).save_pretrained(folder)
+        tokenizer.save_pretrained(folder)
+        files.write_json(folder / "pretrain.json", stats)
+    files.publish(checkpoint, write)
 
 
 def block_indices(step: int, n_blocks: int, batch_size: int, seed: int) -> torch.Tensor:
@@ -189,28 +311,21 @@ def block_indices(step: int, n_blocks: int, batch_size: int, seed: int) -> torch
     return order[i * batch_size:(i + 1) * batch_size]
 
 
-def write_resume_state(path, network, optimizer, schedule, corruption_gen, progress_state) -> None:
-    tmp = path.with_suffix(".tmp")
-    torch.save({"network": network.state_dict(), "optimizer": optimizer.state_dict(),
-                "schedule": schedule.state_dict(), "corruption_gen": corruption_gen.get_state(),
-                "torch_rng": torch.get_rng_state(), "progress": progress_state}, tmp)
-    tmp.replace(path)
+# --- finetuning, evaluation, record ---------------------------------------------------------------
 
-
-def finetune_and_evaluate(job: PretrainJob, run: Run, task, splits, suite: Suite, data, device, precision):
+def finetune_and_evaluate(job: PretrainJob, run: Run, splits, suite: Suite, data, device, precision):
     """Finetune from the job's checkpoint with the suite's one recipe (unless the task is zero-shot),
     then score the test split."""
-    fmt = FORMATS[task.format]
+    fmt = registry.formats.get(run.task_format)()
     entry = registry.models.get(job.model)
     setup = Setup(data.tokenizer, entry, suite.size)
-    objective = suite.build_objective(job.objective, setup)
     torch.manual_seed(run.seed)
-    model = fmt.build(entry, job.checkpoint, setup, splits["train"], objective.kind)
+    model = fmt.build(entry, job.checkpoint, setup, splits["train"], job.kind)
     finetune_stats = {"steps": 0, "examples": 0}  # a zero-shot format scores the pretrained model as it is
     if fmt.finetunes:
-        finetune_stats = fmt.finetune(model, splits["train"], data.tokenizer, suite.finetune, objective.kind, run.seed,
+        finetune_stats = fmt.finetune(model, splits["train"], data.tokenizer, suite.finetune, job.kind, run.seed,
                                       device, precision)
-    metrics, eval_stats = fmt.evaluate(model, splits["test"], data.tokenizer, suite.finetune, objective.kind,
+    metrics, eval_stats = fmt.evaluate(model, splits["test"], data.tokenizer, suite.finetune, job.kind,
                                        device, precision)
     finetune_stats["parameters"] = sum(p.numel() for p in model.parameters())
     return metrics, finetune_stats, eval_stats
@@ -218,6 +333,7 @@ def finetune_and_evaluate(job: PretrainJob, run: Run, task, splits, suite: Suite
 
 def record(suite: Suite, data, job: PretrainJob, run: Run, pretrain_stats, finetune_stats, eval_stats, metrics, env):
     """Write the run's record: what ran, on what, with which config, and what it measured."""
+    fmt = registry.formats.get(run.task_format)
     write_record(suite.results_dir, {
         "schema_version": SCHEMA_VERSION,
         "run_id": run.run_id,
@@ -228,8 +344,9 @@ def record(suite: Suite, data, job: PretrainJob, run: Run, pretrain_stats, finet
         "objective": job.objective,
         "objective_params": suite.objective_settings(job.objective).model_dump(mode="json"),
         "task": run.task,
-        "task_format": registry.tasks.get(run.task).format,
-        "finetune_mode": suite.finetune.mode if FORMATS[registry.tasks.get(run.task).format].finetunes else None,
+        "task_format": run.task_format,
+        "primary_metric": fmt.primary_metric.to_dict(),  # the report ranks by this, reading no training code
+        "finetune_mode": suite.finetune.mode if fmt.finetunes else None,
         "pretrain_seed": job.seed,
         "finetune_seed": run.seed,
         "checkpoint": job.key if job.checkpoint else None,

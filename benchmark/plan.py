@@ -12,7 +12,8 @@ from benchmark import registry
 from benchmark.cache import cache_dir, stable_hash
 from benchmark.config import Suite
 from benchmark.data.corpus import PretrainingData
-from benchmark.formats import FORMATS
+from benchmark.measure import resolve_device, resolve_precision
+from benchmark.models.kinds import ModelKind
 from benchmark.objectives.base import Setup
 from benchmark.results import has_record
 
@@ -24,6 +25,7 @@ class PretrainJob:
     model: str
     objective: str
     seed: int
+    kind: ModelKind  # what the objective pretrains; finetuning builds the same kind
     key: str  # checkpoint cache key: a hash of everything that determines the weights
     steps: int | None  # None for a wall-clock budget (steps unknown in advance) and for `none`
     tokens: int | None
@@ -38,6 +40,7 @@ class PretrainJob:
 class Run:
     job: PretrainJob
     task: str
+    task_format: str
     seed: int  # finetuning seed
     run_id: str
     done: bool
@@ -57,11 +60,10 @@ class Plan:
 def budget_steps(suite: Suite, flops_per_step: float) -> int | None:
     """Convert the suite's pretraining budget into optimizer steps for one (model, objective)."""
     p = suite.pretrain
-    tokens_per_step = p.batch_size * p.seq_len
     if p.budget_unit == "steps":
         return int(p.budget)
     if p.budget_unit == "tokens":
-        return max(1, math.ceil(p.budget / tokens_per_step))
+        return max(1, math.ceil(p.budget / p.tokens_per_step))
     if p.budget_unit == "flops":
         return max(1, math.ceil(p.budget / flops_per_step))
     return None  # seconds: decided while training
@@ -80,7 +82,12 @@ def estimate_flops_per_step(suite: Suite, objective, data: PretrainingData) -> f
 
 
 def make_plan(suite: Suite, data: PretrainingData) -> Plan:
-    """Pair models with objectives and objectives with tasks (rejecting kinds that do not fit) and list every run."""
+    """Pair models with objectives and objectives with tasks (rejecting kinds that do not fit) and list every run.
+
+    Cache keys and run ids hash the precision this machine resolves (``auto`` -> bf16 or fp32),
+    so a machine that computes in fp32 never reuses another's bf16 checkpoint.
+    """
+    precision = resolve_precision(suite.precision, resolve_device(suite.device))
     jobs, skipped = [], []
     checkpoints = cache_dir(suite.results_dir, "checkpoints")
     pretrain_recipe = suite.pretrain.model_dump(exclude={"seeds", "resume_every_steps"})
@@ -98,13 +105,13 @@ def make_plan(suite: Suite, data: PretrainingData) -> Plan:
                 continue
             per_step = estimate_flops_per_step(suite, objective, data)
             steps = budget_steps(suite, per_step) if objective.pretrains else 0
-            tokens_per_step = suite.pretrain.batch_size * suite.pretrain.seq_len
+            tokens_per_step = suite.pretrain.tokens_per_step
             for seed in suite.pretrain.seeds:
                 base = suite.variants.get(objective_name, {}).get("objective", objective_name)
                 key = stable_hash("checkpoint", model_name, suite.size, base, params, data.tokenizer_id,
-                                  pretrain_recipe, steps, seed, suite.precision)
+                                  pretrain_recipe, steps, seed, precision)
                 job = PretrainJob(
-                    model=model_name, objective=objective_name, seed=seed, key=key, steps=steps,
+                    model=model_name, objective=objective_name, seed=seed, kind=objective.kind, key=key, steps=steps,
                     tokens=None if steps is None else steps * tokens_per_step,
                     flops=None if steps is None else steps * per_step, flops_per_step=per_step,
                     checkpoint=checkpoints / key if objective.pretrains else None,
@@ -114,8 +121,9 @@ def make_plan(suite: Suite, data: PretrainingData) -> Plan:
                     if suite.excluded(model_name, objective_name, task_name):
                         skipped.append((f"{model_name}/{objective_name}/{task_name}", "excluded by the suite"))
                         continue
-                    fmt = FORMATS[registry.tasks.get(task_name).format]
-                    reason = fmt.unsupported(objective.kind)
+                    task_format = registry.tasks.get(task_name).format
+                    fmt = registry.formats.get(task_format)
+                    reason = fmt().unsupported(objective.kind)
                     if reason:
                         skipped.append((f"{model_name}/{objective_name}/{task_name}", f"{objective.kind}: {reason}"))
                         continue
@@ -123,8 +131,8 @@ def make_plan(suite: Suite, data: PretrainingData) -> Plan:
                     # zero-shot scoring has no randomness: more finetuning seeds would repeat one number
                     ft_seeds = suite.finetune.seeds if fmt.finetunes else suite.finetune.seeds[:1]
                     for ft_seed in ft_seeds:
-                        run_id = stable_hash("run", key, task_name, task_params, finetune_recipe, ft_seed, suite.precision)
-                        job.runs.append(Run(job, task_name, ft_seed, run_id,
+                        run_id = stable_hash("run", key, task_name, task_params, finetune_recipe, ft_seed, precision)
+                        job.runs.append(Run(job, task_name, task_format, ft_seed, run_id,
                                             has_record(suite.results_dir, suite.name, run_id)))
                 if job.runs:
                     jobs.append(job)

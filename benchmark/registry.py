@@ -1,4 +1,4 @@
-"""One small registry shared by models, objectives and tasks.
+"""One small registry shared by models, objectives, tasks and task formats.
 
 Entries register themselves with a decorator next to their code, one entry per file::
 
@@ -6,7 +6,10 @@ Entries register themselves with a decorator next to their code, one entry per f
     class MaskedLM: ...
 
 A duplicate name is an error (two entries silently shadowing each other would corrupt a
-comparison); an unknown name gets a "did you mean" suggestion.
+comparison); an unknown name gets a "did you mean" suggestion; an entry that lacks what its
+kind requires (a format without its primary metric) is an error when it registers, at import.
+The registry imports no entry: the package does (``benchmark/__init__.py``), as timm's
+``__init__`` imports its model files.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import inspect
 from typing import Callable, Generic, TypeVar
 
 from benchmark.errors import ObjbenchError
+from benchmark.metric_spec import MetricSpec
 
 T = TypeVar("T")
 
@@ -23,8 +27,9 @@ T = TypeVar("T")
 class Registry(Generic[T]):
     """A named collection of entries of one kind (``"objective"``, ``"model"``, ``"task"``)."""
 
-    def __init__(self, kind: str):
+    def __init__(self, kind: str, requires: Callable[[str, T], str | None] | None = None):
         self.kind = kind
+        self._requires = requires  # (name, entry) -> what the entry lacks, or None
         self._entries: dict[str, T] = {}
 
     def register(self, name: str) -> Callable[[T], T]:
@@ -33,6 +38,9 @@ class Registry(Generic[T]):
         def add(entry: T) -> T:
             if name in self._entries:
                 raise ObjbenchError(f"{self.kind} {name!r} is registered twice")
+            lacking = self._requires(name, entry) if self._requires else None
+            if lacking:
+                raise ObjbenchError(f"{self.kind} {name!r} cannot register: {lacking}")
             self._entries[name] = entry
             return entry
 
@@ -65,13 +73,21 @@ class Registry(Generic[T]):
         return out
 
 
+def _format_requirements(name: str, entry) -> str | None:
+    """A format must say which metric ranks it and which way is up, beside its code."""
+    spec = getattr(entry, "primary_metric", None)
+    if not isinstance(spec, MetricSpec):
+        return ("it declares no primary_metric; add e.g. primary_metric = MetricSpec('accuracy', "
+                "higher_is_better=True, max_value=1.0) to the class")
+    missing = [m for m in ("build", "evaluate", "unsupported") if not callable(getattr(entry, m, None))]
+    if getattr(entry, "finetunes", None) is None:
+        missing.append("finetunes")
+    elif entry.finetunes and not callable(getattr(entry, "finetune", None)):
+        missing.append("finetune")
+    return f"it lacks {', '.join(missing)}" if missing else None
+
+
 models: Registry = Registry("model")
 objectives: Registry = Registry("objective")
 tasks: Registry = Registry("task")
-
-
-def load_entries() -> None:
-    """Import the entry packages so that every decorator has run."""
-    import benchmark.models  # noqa: F401
-    import benchmark.objectives  # noqa: F401
-    import benchmark.tasks  # noqa: F401
+formats: Registry = Registry("format", requires=_format_requirements)

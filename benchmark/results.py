@@ -8,14 +8,14 @@ Every record carries ``schema_version``; unknown values are ``None``, never plac
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any, Iterator
 
 import pandas as pd
 
-SCHEMA_VERSION = 1
+from benchmark import files
+
+SCHEMA_VERSION = 2  # 2: records carry their task format's primary_metric
 
 
 def runs_dir(results_dir: str | Path, suite: str) -> Path:
@@ -30,20 +30,6 @@ def has_record(results_dir: str | Path, suite: str, run_id: str) -> bool:
     return record_path(results_dir, suite, run_id).is_file()
 
 
-def write_json_atomic(path: Path, data: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(data, fh, indent=1, sort_keys=True)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_record(results_dir: str | Path, record: dict) -> Path:
     """Store one run record; refuses to overwrite an existing one (the store is append-only)."""
     if record.get("schema_version") != SCHEMA_VERSION:
@@ -51,7 +37,7 @@ def write_record(results_dir: str | Path, record: dict) -> Path:
     path = record_path(results_dir, record["suite"], record["run_id"])
     if path.exists():
         raise FileExistsError(f"run {record['run_id']} is already recorded at {path}")
-    write_json_atomic(path, record)
+    files.write_json(path, record)
     return path
 
 
@@ -68,10 +54,7 @@ def iter_records(results_dir: str | Path, suite: str | None = None) -> Iterator[
 
 def write_records_file(path: Path, records: list[dict]) -> None:
     """Records as JSON Lines, one per line, in the given order (written atomically)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text("".join(json.dumps(r, sort_keys=True) + "\n" for r in records))
-    os.replace(tmp, path)
+    files.write_text(path, "".join(json.dumps(r, sort_keys=True) + "\n" for r in records))
 
 
 def read_records_file(path: str | Path) -> list[dict]:

@@ -14,8 +14,10 @@ from dataclasses import dataclass
 
 import torch
 
+from benchmark import files
 from benchmark.cache import cache_dir, stable_hash
-from benchmark.config import CorpusConfig, Suite
+from benchmark.config import Suite
+from benchmark.corpus_config import CorpusConfig
 from benchmark.data import sources, synthetic
 from benchmark.data import tokenizer as tokenization
 from benchmark.data.packing import PackedBlocks, pack
@@ -166,7 +168,5 @@ def prepare(suite: Suite) -> PretrainingData:
         nested.append(ids[i:i + len(doc)])
         i += len(doc)
     blocks = pack(nested, suite.pretrain.seq_len, tok.eos_token_id)
-    tmp = blocks_path.with_suffix(".tmp")
-    torch.save(blocks.to_dict(), tmp)
-    tmp.replace(blocks_path)
+    files.publish(blocks_path, lambda tmp: torch.save(blocks.to_dict(), tmp))
     return PretrainingData(tok, blocks, corpus_id, tokenizer_id, tok_cached, False)

@@ -23,17 +23,8 @@ import datasets
 from datasets.exceptions import DatasetNotFoundError
 from huggingface_hub.utils import LocalEntryNotFoundError, httpx
 
+from benchmark.corpus_config import AG_NEWS, GLUE, REVISIONS, WIKITEXT  # noqa: F401 (re-exported)
 from benchmark.errors import ObjbenchError
-
-WIKITEXT, GLUE, AG_NEWS = "Salesforce/wikitext", "nyu-mll/glue", "fancyzhx/ag_news"
-
-# The commit of each Hub dataset that shipped entries read unless a suite overrides it. A
-# moving branch ("main") would let the data change under a comparison without notice.
-REVISIONS: dict[str, str] = {
-    WIKITEXT: "b08601e04326c79dfdd32d625aee71d232d685c3",
-    GLUE: "bcdcba79d07bc864c1c254ccfcedcce55bcc9a8c",
-    AG_NEWS: "eb185aade064a813bc0b7f42de02595523103ca4",
-}
 
 ROLES = ("text", "text_pair", "label", "question", "context", "answer", "source", "target")
 LOCAL_FORMATS = ("text", "json", "csv", "parquet")

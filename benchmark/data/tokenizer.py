@@ -6,12 +6,13 @@ changes the vocabulary that the others were compared on.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Iterable
 
 from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
 from transformers import PreTrainedTokenizerFast
+
+from benchmark import files
 
 PAD, UNK, CLS, SEP, MASK, BOS, EOS = "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "[BOS]", "[EOS]"
 MODE_TOKENS = ("[R]", "[S]", "[X]")  # UL2 denoiser modes
@@ -51,9 +52,5 @@ def load_or_train(path: Path, texts: Iterable[str], vocab_size: int, algorithm: 
     if (path / "tokenizer.json").is_file():
         return wrap(Tokenizer.from_file(str(path / "tokenizer.json"))), True
     tok = train_tokenizer(texts, vocab_size, algorithm)
-    tmp = path.with_name(path.name + ".partial")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tok.save_pretrained(tmp)
-    shutil.rmtree(path, ignore_errors=True)  # a folder without tokenizer.json is a leftover
-    tmp.rename(path)  # appears whole or not at all
+    files.publish(path, tok.save_pretrained)  # a folder without tokenizer.json is a leftover, replaced
     return tok, False

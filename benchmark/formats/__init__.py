@@ -1,15 +1,12 @@
-"""Finetuning and evaluation routines, one per task format (``Task.format``).
+"""Task formats: one file each, a class registered with ``@registry.formats.register``.
 
-Each module has ``build``, ``evaluate``, ``unsupported(kind)`` (why a model kind cannot take
-the format, or None) and ``finetunes``; those that finetune also have ``finetune``.
+Each declares its primary metric, whether it finetunes, and ``unsupported``/``build``/
+``finetune``/``evaluate`` (see ``base.Format``). Adding a format: write
+``benchmark/formats/<name>.py`` and add its import line here.
 """
 
-from benchmark.formats import classification, closed_book_qa, extractive_qa, translation, zero_shot
-
-FORMATS = {
-    "classification": classification,
-    "closed_book_qa": closed_book_qa,
-    "extractive_qa": extractive_qa,
-    "translation": translation,
-    "zero_shot": zero_shot,
-}
+from benchmark.formats import classification  # noqa: F401
+from benchmark.formats import closed_book_qa  # noqa: F401
+from benchmark.formats import extractive_qa  # noqa: F401
+from benchmark.formats import translation  # noqa: F401
+from benchmark.formats import zero_shot  # noqa: F401

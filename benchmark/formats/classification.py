@@ -10,18 +10,12 @@ from __future__ import annotations
 
 import torch
 from sklearn.metrics import accuracy_score, precision_recall_fscore_support
-from transformers import get_linear_schedule_with_warmup
 
-from benchmark.formats.training import classifier_head, trainable_parameters
+from benchmark import registry
+from benchmark.formats import training
 from benchmark.measure import PeakMemory, Throughput, autocast
+from benchmark.metric_spec import MetricSpec
 from benchmark.models.kinds import ModelKind, attention_mask
-
-finetunes = True
-
-
-def unsupported(kind: ModelKind) -> str | None:
-    """Every kind fits: each has a sequence classifier."""
-    return None
 
 
 def downstream_kind(kind: ModelKind) -> ModelKind:
@@ -62,68 +56,61 @@ def pair_texts(split) -> list[str] | None:
     return list(split["text_pair"]) if "text_pair" in split.column_names else None
 
 
-def _batch(input_ids: torch.Tensor, pad_id: int, kind: ModelKind, device: torch.device) -> dict:
+def _batch(input_ids: torch.Tensor, pad_id: int, kind: ModelKind) -> dict:
     padding = input_ids != pad_id
     width = int(padding.sum(1).max())  # trim to the batch's longest text
-    input_ids, padding = input_ids[:, :width].to(device), padding[:, :width].to(device)
-    return {"input_ids": input_ids, "attention_mask": attention_mask(kind, padding.long())}
+    return {"input_ids": input_ids[:, :width], "attention_mask": attention_mask(kind, padding[:, :width].long())}
 
 
-def build(entry, checkpoint, setup, split, kind: ModelKind):
-    """The model entry's classifier, from ``checkpoint`` or (for the control) random init."""
-    num_labels = split.features["label"].num_classes
-    return entry.build_classifier(checkpoint, setup.size, setup.tokenizer, num_labels, kind)
+@registry.formats.register("classification")
+class Classification:
+    """Sequence classification: finetune a classifier head (and the whole model) and score it."""
 
+    primary_metric = MetricSpec("f1_macro", higher_is_better=True, max_value=1.0)  # Macro F1 rather than accuracy: it does not reward predicting the majority label.
+    finetunes = True
 
-def finetune(model, split, tokenizer, recipe, kind: ModelKind, seed: int, device: torch.device, precision: str):
-    """Train ``model`` on ``split`` (columns text, label, optionally text_pair) with the suite's shared recipe."""
-    kind = downstream_kind(kind)
-    input_ids = encode(list(split["text"]), tokenizer, recipe.max_length, pair_texts(split))
-    labels = torch.tensor(list(split["label"]))
-    model.to(device).train()
-    parameters = trainable_parameters(model, recipe.mode, classifier_head(model))  # linear_probe: the head only
-    steps_per_epoch = -(-len(labels) // recipe.batch_size)
-    total = steps_per_epoch * recipe.epochs
-    optimizer = torch.optim.AdamW(parameters, lr=recipe.lr, weight_decay=recipe.weight_decay)
-    schedule = get_linear_schedule_with_warmup(optimizer, int(recipe.warmup_ratio * total), total)
-    generator = torch.Generator().manual_seed(seed)
-    meter = Throughput(device)
-    with PeakMemory(device) as memory:
-        for _ in range(recipe.epochs):
-            for index in torch.randperm(len(labels), generator=generator).split(recipe.batch_size):
-                batch = _batch(input_ids[index], tokenizer.pad_token_id, kind, device)
+    def unsupported(self, kind: ModelKind) -> str | None:
+        """Every kind fits: each has a sequence classifier."""
+        return None
+
+    def build(self, entry, checkpoint, setup, split, kind: ModelKind):
+        """The model entry's classifier, from ``checkpoint`` or (for the control) random init."""
+        num_labels = split.features["label"].num_classes
+        return entry.build_classifier(checkpoint, setup.size, setup.tokenizer, num_labels, kind)
+
+    def finetune(self, model, split, tokenizer, recipe, kind: ModelKind, seed: int, device: torch.device,
+                 precision: str):
+        """Train ``model`` on ``split`` (columns text, label, optionally text_pair) with the suite's shared recipe."""
+        kind = downstream_kind(kind)
+        input_ids = encode(list(split["text"]), tokenizer, recipe.max_length, pair_texts(split))
+        labels = torch.tensor(list(split["label"]))
+
+        def make_batch(index: torch.Tensor) -> dict:
+            return {**_batch(input_ids[index], tokenizer.pad_token_id, kind), "labels": labels[index]}
+        return training.train(model, training.classifier_head(model), len(labels), make_batch, recipe, seed, device,
+                              precision)
+
+    @torch.no_grad()
+    def evaluate(self, model, split, tokenizer, recipe, kind: ModelKind, device: torch.device, precision: str):
+        """Accuracy and macro precision/recall/F1 (scikit-learn) on ``split``."""
+        kind = downstream_kind(kind)
+        input_ids = encode(list(split["text"]), tokenizer, recipe.max_length, pair_texts(split))
+        labels = list(split["label"])
+        model.to(device).eval()
+        predictions = []
+        meter = Throughput(device, warmup=1)
+        with PeakMemory(device) as memory:
+            for index in torch.arange(len(labels)).split(recipe.batch_size * 4):
+                batch = {k: v.to(device) for k, v in _batch(input_ids[index], tokenizer.pad_token_id, kind).items()}
                 with autocast(device, precision):
-                    loss = model(**batch, labels=labels[index].to(device)).loss
-                loss.backward()
-                optimizer.step()
-                schedule.step()
-                optimizer.zero_grad(set_to_none=True)
+                    logits = model(**batch).logits
+                predictions.extend(logits.argmax(-1).tolist())
                 meter.step(tokens=int(batch["input_ids"].numel()), samples=len(index))
-    return {**meter.summary(), "peak_memory_bytes": memory.peak_bytes, "examples": len(labels), "epochs": recipe.epochs,
-            "mode": recipe.mode, "trained_parameters": sum(p.numel() for p in parameters)}
-
-
-@torch.no_grad()
-def evaluate(model, split, tokenizer, recipe, kind: ModelKind, device: torch.device, precision: str):
-    """Accuracy and macro precision/recall/F1 (scikit-learn) on ``split``."""
-    kind = downstream_kind(kind)
-    input_ids = encode(list(split["text"]), tokenizer, recipe.max_length, pair_texts(split))
-    labels = list(split["label"])
-    model.to(device).eval()
-    predictions = []
-    meter = Throughput(device, warmup=1)
-    with PeakMemory(device) as memory:
-        for index in torch.arange(len(labels)).split(recipe.batch_size * 4):
-            batch = _batch(input_ids[index], tokenizer.pad_token_id, kind, device)
-            with autocast(device, precision):
-                logits = model(**batch).logits
-            predictions.extend(logits.argmax(-1).tolist())
-            meter.step(tokens=int(batch["input_ids"].numel()), samples=len(index))
-    precision_m, recall_m, f1_m, _ = precision_recall_fscore_support(labels, predictions, average="macro", zero_division=0)
-    metrics = {
-        "accuracy": float(accuracy_score(labels, predictions)),
-        "precision_macro": float(precision_m),
-        "recall_macro": float(recall_m),
-        "f1_macro": float(f1_m),
-    }
-    return metrics, {**meter.summary(), "peak_memory_bytes": memory.peak_bytes, "examples": len(labels)}
+        precision_m, recall_m, f1_m, _ = precision_recall_fscore_support(labels, predictions, average="macro", zero_division=0)
+        metrics = {
+            "accuracy": float(accuracy_score(labels, predictions)),
+            "precision_macro": float(precision_m),
+            "recall_macro": float(recall_m),
+            "f1_macro": float(f1_m),
+        }
+        return metrics, {**meter.summary(), "peak_memory_bytes": memory.peak_bytes, "examples": len(labels)}

@@ -13,51 +13,19 @@ from __future__ import annotations
 import torch
 from transformers import AutoModelForCausalLM, AutoModelForSeq2SeqLM
 
+from benchmark import registry
 from benchmark.formats import generation, training
 from benchmark.formats.classification import encode
 from benchmark.formats.text_metrics import answer_scores
 from benchmark.measure import PeakMemory, Throughput, autocast
+from benchmark.metric_spec import MetricSpec
 from benchmark.models.kinds import ModelKind, attention_mask
 
-finetunes = True
 MAX_ANSWER_TOKENS = 8
-
-
-def unsupported(kind: ModelKind) -> str | None:
-    """Every kind fits: encoders classify over answers, the others generate."""
-    return None
 
 
 def _classifies(kind: ModelKind) -> bool:
     return ModelKind(kind) is ModelKind.ENCODER
-
-
-def build(entry, checkpoint, setup, split, kind: ModelKind):
-    """A generator, or for an encoder a classifier with one class per distinct training answer."""
-    if not _classifies(kind):
-        auto = AutoModelForSeq2SeqLM if ModelKind(kind) is ModelKind.ENCODER_DECODER else AutoModelForCausalLM
-        return training.load(auto, entry, checkpoint, setup, kind)
-    answers = sorted(set(split["answer"]))
-    model = entry.build_classifier(checkpoint, setup.size, setup.tokenizer, len(answers), kind)
-    model.config.id2label = dict(enumerate(answers))
-    model.config.label2id = {a: i for i, a in enumerate(answers)}
-    return model
-
-
-def finetune(model, split, tokenizer, recipe, kind: ModelKind, seed: int, device: torch.device, precision: str):
-    """Train on ``split`` (columns question, answer) with the suite's shared recipe."""
-    questions, answers = list(split["question"]), list(split["answer"])
-    if not _classifies(kind):
-        make_batch = generation.training_batches(questions, answers, tokenizer, kind, recipe.max_length)
-        head = training.untie_output_head(model) if recipe.mode == "linear_probe" else model.get_output_embeddings()
-        return training.train(model, head, len(answers), make_batch, recipe, seed, device, precision)
-    input_ids = encode(questions, tokenizer, recipe.max_length)
-    labels = torch.tensor([model.config.label2id[a] for a in answers])
-
-    def make_batch(index: torch.Tensor) -> dict:
-        return {**_encoder_inputs(input_ids[index], tokenizer.pad_token_id), "labels": labels[index]}
-    return training.train(model, training.classifier_head(model), len(answers), make_batch, recipe, seed, device,
-                          precision)
 
 
 def _encoder_inputs(input_ids: torch.Tensor, pad_id: int) -> dict:
@@ -65,23 +33,6 @@ def _encoder_inputs(input_ids: torch.Tensor, pad_id: int) -> dict:
     width = int(padding.sum(1).max())
     return {"input_ids": input_ids[:, :width],
             "attention_mask": attention_mask(ModelKind.ENCODER, padding[:, :width].long())}
-
-
-@torch.no_grad()
-def evaluate(model, split, tokenizer, recipe, kind: ModelKind, device: torch.device, precision: str):
-    """Exact match and token F1 of the predicted answers to ``split["question"]``."""
-    questions, references = list(split["question"]), list(split["answer"])
-    meter = Throughput(device, warmup=0)
-    with PeakMemory(device) as memory:
-        if _classifies(kind):
-            predictions = _classify(model, questions, tokenizer, recipe, device, precision)
-        else:
-            generated = generation.greedy_decode(model, questions, tokenizer, kind, recipe.max_length,
-                                                 MAX_ANSWER_TOKENS, recipe.batch_size * 8, device, precision)
-            predictions = [generation.decode_text(tokenizer, ids) for ids in generated]
-        meter.step(tokens=0, samples=len(questions))
-    return answer_scores(predictions, references), {**meter.summary(), "peak_memory_bytes": memory.peak_bytes,
-                                                     "examples": len(questions)}
 
 
 def _classify(model, questions: list[str], tokenizer, recipe, device, precision) -> list[str]:
@@ -93,3 +44,57 @@ def _classify(model, questions: list[str], tokenizer, recipe, device, precision)
         with autocast(device, precision):
             predicted += model(**batch).logits.argmax(-1).tolist()
     return [model.config.id2label[i] for i in predicted]
+
+
+@registry.formats.register("closed_book_qa")
+class ClosedBookQA:
+    """Closed-book question answering: the question alone, the answer from what the model stored."""
+
+    primary_metric = MetricSpec("f1", higher_is_better=True, max_value=1.0)  # Token F1 rather than exact match: partial answers still separate small models.
+    finetunes = True
+
+    def unsupported(self, kind: ModelKind) -> str | None:
+        """Every kind fits: encoders classify over answers, the others generate."""
+        return None
+
+    def build(self, entry, checkpoint, setup, split, kind: ModelKind):
+        """A generator, or for an encoder a classifier with one class per distinct training answer."""
+        if not _classifies(kind):
+            auto = AutoModelForSeq2SeqLM if ModelKind(kind) is ModelKind.ENCODER_DECODER else AutoModelForCausalLM
+            return training.load(auto, entry, checkpoint, setup, kind)
+        answers = sorted(set(split["answer"]))
+        model = entry.build_classifier(checkpoint, setup.size, setup.tokenizer, len(answers), kind)
+        model.config.id2label = dict(enumerate(answers))
+        model.config.label2id = {a: i for i, a in enumerate(answers)}
+        return model
+
+    def finetune(self, model, split, tokenizer, recipe, kind: ModelKind, seed: int, device: torch.device, precision: str):
+        """Train on ``split`` (columns question, answer) with the suite's shared recipe."""
+        questions, answers = list(split["question"]), list(split["answer"])
+        if not _classifies(kind):
+            make_batch = generation.training_batches(questions, answers, tokenizer, kind, recipe.max_length)
+            head = training.untie_output_head(model) if recipe.mode == "linear_probe" else model.get_output_embeddings()
+            return training.train(model, head, len(answers), make_batch, recipe, seed, device, precision)
+        input_ids = encode(questions, tokenizer, recipe.max_length)
+        labels = torch.tensor([model.config.label2id[a] for a in answers])
+
+        def make_batch(index: torch.Tensor) -> dict:
+            return {**_encoder_inputs(input_ids[index], tokenizer.pad_token_id), "labels": labels[index]}
+        return training.train(model, training.classifier_head(model), len(answers), make_batch, recipe, seed, device,
+                              precision)
+
+    @torch.no_grad()
+    def evaluate(self, model, split, tokenizer, recipe, kind: ModelKind, device: torch.device, precision: str):
+        """Exact match and token F1 of the predicted answers to ``split["question"]``."""
+        questions, references = list(split["question"]), list(split["answer"])
+        meter = Throughput(device, warmup=0)
+        with PeakMemory(device) as memory:
+            if _classifies(kind):
+                predictions = _classify(model, questions, tokenizer, recipe, device, precision)
+            else:
+                generated = generation.greedy_decode(model, questions, tokenizer, kind, recipe.max_length,
+                                                     MAX_ANSWER_TOKENS, recipe.batch_size * 8, device, precision)
+                predictions = [generation.decode_text(tokenizer, ids) for ids in generated]
+            meter.step(tokens=0, samples=len(questions))
+        return answer_scores(predictions, references), {**meter.summary(), "peak_memory_bytes": memory.peak_bytes,
+                                                         "examples": len(questions)}

@@ -15,23 +15,15 @@ from __future__ import annotations
 import torch
 from transformers import AutoModelForQuestionAnswering
 
+from benchmark import registry
 from benchmark.formats import training
 from benchmark.formats.classification import downstream_kind
 from benchmark.formats.text_metrics import answer_scores
 from benchmark.measure import PeakMemory, Throughput, autocast
+from benchmark.metric_spec import MetricSpec
 from benchmark.models.kinds import ModelKind, attention_mask
 
-finetunes = True
 MAX_ANSWER_TOKENS = 8
-
-
-def unsupported(kind: ModelKind) -> str | None:
-    """Every kind fits: each scores span boundaries from its own hidden states."""
-    return None
-
-
-def build(entry, checkpoint, setup, split, kind: ModelKind):
-    return training.load(AutoModelForQuestionAnswering, entry, checkpoint, setup, kind)
 
 
 def encode(split, tokenizer, max_length: int) -> dict:
@@ -64,44 +56,6 @@ def _inputs(input_ids: torch.Tensor, pad_id: int, kind: ModelKind) -> dict:
     return {"input_ids": input_ids[:, :width], "attention_mask": attention_mask(kind, padding[:, :width].long())}
 
 
-def finetune(model, split, tokenizer, recipe, kind: ModelKind, seed: int, device: torch.device, precision: str):
-    """Train the span head (and the model) on ``split`` (question, context, answer, answer_start)."""
-    kind = downstream_kind(kind)
-    data = encode(split, tokenizer, recipe.max_length)
-    kept = torch.nonzero(data["gold"][:, 0] >= 0).flatten()  # answers lost to truncation teach nothing
-
-    def make_batch(index: torch.Tensor) -> dict:
-        rows = kept[index]
-        return {**_inputs(data["input_ids"][rows], tokenizer.pad_token_id, kind),
-                "start_positions": data["gold"][rows, 0], "end_positions": data["gold"][rows, 1]}
-    stats = training.train(model, model.qa_outputs, len(kept), make_batch, recipe, seed, device, precision)
-    return {**stats, "dropped_truncated": len(split) - len(kept)}
-
-
-@torch.no_grad()
-def evaluate(model, split, tokenizer, recipe, kind: ModelKind, device: torch.device, precision: str):
-    """Exact match and token F1 of the extracted spans against ``split["answer"]``."""
-    kind = downstream_kind(kind)
-    data = encode(split, tokenizer, recipe.max_length)
-    model.to(device).eval()
-    spans = []
-    meter = Throughput(device, warmup=1)
-    with PeakMemory(device) as memory:
-        for index in torch.arange(len(split)).split(recipe.batch_size * 4):
-            batch = {k: v.to(device) for k, v in _inputs(data["input_ids"][index], tokenizer.pad_token_id, kind).items()}
-            with autocast(device, precision):
-                out = model(**batch)
-            spans += best_spans(out.start_logits.float().cpu(), out.end_logits.float().cpu(),
-                                data["context_start"][index], data["context_length"][index]).tolist()
-            meter.step(tokens=int(batch["input_ids"].numel()), samples=len(index))
-    predictions = []
-    for (start, end), first, offsets, context in zip(spans, data["context_start"].tolist(), data["offsets"],
-                                                     split["context"]):
-        predictions.append(context[offsets[start - first][0]:offsets[end - first][1]])
-    return answer_scores(predictions, list(split["answer"])), {**meter.summary(), "peak_memory_bytes": memory.peak_bytes,
-                                                                "examples": len(split)}
-
-
 def best_spans(start_logits: torch.Tensor, end_logits: torch.Tensor, context_start: torch.Tensor,
                context_length: torch.Tensor) -> torch.Tensor:
     """[n, 2] token positions (start, end) maximising start + end score over valid spans in the context."""
@@ -114,3 +68,54 @@ def best_spans(start_logits: torch.Tensor, end_logits: torch.Tensor, context_sta
     valid = in_context[:, :, None] & in_context[:, None, :] & (length >= 0)[None] & (length < MAX_ANSWER_TOKENS)[None]
     best = scores.masked_fill(~valid, float("-inf")).flatten(1).argmax(1)
     return torch.stack([best // width, best % width], 1)
+
+
+@registry.formats.register("extractive_qa")
+class ExtractiveQA:
+    """Extractive question answering: point at the answer span in a given context (SQuAD-style)."""
+
+    primary_metric = MetricSpec("f1", higher_is_better=True, max_value=1.0)  # Token F1 rather than exact match: partial answers still separate small models (BART Table 1 uses F1).
+    finetunes = True
+
+    def unsupported(self, kind: ModelKind) -> str | None:
+        """Every kind fits: each scores span boundaries from its own hidden states."""
+        return None
+
+    def build(self, entry, checkpoint, setup, split, kind: ModelKind):
+        return training.load(AutoModelForQuestionAnswering, entry, checkpoint, setup, kind)
+
+    def finetune(self, model, split, tokenizer, recipe, kind: ModelKind, seed: int, device: torch.device, precision: str):
+        """Train the span head (and the model) on ``split`` (question, context, answer, answer_start)."""
+        kind = downstream_kind(kind)
+        data = encode(split, tokenizer, recipe.max_length)
+        kept = torch.nonzero(data["gold"][:, 0] >= 0).flatten()  # answers lost to truncation teach nothing
+
+        def make_batch(index: torch.Tensor) -> dict:
+            rows = kept[index]
+            return {**_inputs(data["input_ids"][rows], tokenizer.pad_token_id, kind),
+                    "start_positions": data["gold"][rows, 0], "end_positions": data["gold"][rows, 1]}
+        stats = training.train(model, model.qa_outputs, len(kept), make_batch, recipe, seed, device, precision)
+        return {**stats, "dropped_truncated": len(split) - len(kept)}
+
+    @torch.no_grad()
+    def evaluate(self, model, split, tokenizer, recipe, kind: ModelKind, device: torch.device, precision: str):
+        """Exact match and token F1 of the extracted spans against ``split["answer"]``."""
+        kind = downstream_kind(kind)
+        data = encode(split, tokenizer, recipe.max_length)
+        model.to(device).eval()
+        spans = []
+        meter = Throughput(device, warmup=1)
+        with PeakMemory(device) as memory:
+            for index in torch.arange(len(split)).split(recipe.batch_size * 4):
+                batch = {k: v.to(device) for k, v in _inputs(data["input_ids"][index], tokenizer.pad_token_id, kind).items()}
+                with autocast(device, precision):
+                    out = model(**batch)
+                spans += best_spans(out.start_logits.float().cpu(), out.end_logits.float().cpu(),
+                                    data["context_start"][index], data["context_length"][index]).tolist()
+                meter.step(tokens=int(batch["input_ids"].numel()), samples=len(index))
+        predictions = []
+        for (start, end), first, offsets, context in zip(spans, data["context_start"].tolist(), data["offsets"],
+                                                         split["context"]):
+            predictions.append(context[offsets[start - first][0]:offsets[end - first][1]])
+        return answer_scores(predictions, list(split["answer"])), {**meter.summary(), "peak_memory_bytes": memory.peak_bytes,
+                                                                    "examples": len(split)}

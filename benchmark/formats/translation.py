@@ -11,43 +11,48 @@ from __future__ import annotations
 import torch
 from transformers import AutoModelForCausalLM, AutoModelForSeq2SeqLM
 
+from benchmark import registry
 from benchmark.formats import generation, training
 from benchmark.formats.text_metrics import translation_scores
 from benchmark.measure import PeakMemory, Throughput
+from benchmark.metric_spec import MetricSpec
 from benchmark.models.kinds import ModelKind
 
-finetunes = True
 MAX_NEW_TOKENS = 40  # the synthetic targets are at most ~31 tokens long
 
 
-def unsupported(kind: ModelKind) -> str | None:
-    """Why ``kind`` cannot take this format, or None when it can."""
-    if ModelKind(kind) is ModelKind.ENCODER:
-        return "translation needs a model that generates; a bidirectional encoder has no decoder"
-    return None
+@registry.formats.register("translation")
+class Translation:
+    """Translation: finetune a generator on (source, target) pairs, decode greedily, score BLEU and chrF."""
 
+    primary_metric = MetricSpec("chrf", higher_is_better=True, max_value=100.0)  # chrF rather than BLEU: character n-grams still separate tiny models whose BLEU is near 0.
+    finetunes = True
 
-def build(entry, checkpoint, setup, split, kind: ModelKind):
-    """The pretrained language model (or a random one for the control), with its LM head."""
-    auto = AutoModelForSeq2SeqLM if ModelKind(kind) is ModelKind.ENCODER_DECODER else AutoModelForCausalLM
-    return training.load(auto, entry, checkpoint, setup, kind)
+    def unsupported(self, kind: ModelKind) -> str | None:
+        """Why ``kind`` cannot take this format, or None when it can."""
+        if ModelKind(kind) is ModelKind.ENCODER:
+            return "translation needs a model that generates; a bidirectional encoder has no decoder"
+        return None
 
+    def build(self, entry, checkpoint, setup, split, kind: ModelKind):
+        """The pretrained language model (or a random one for the control), with its LM head."""
+        auto = AutoModelForSeq2SeqLM if ModelKind(kind) is ModelKind.ENCODER_DECODER else AutoModelForCausalLM
+        return training.load(auto, entry, checkpoint, setup, kind)
 
-def finetune(model, split, tokenizer, recipe, kind: ModelKind, seed: int, device: torch.device, precision: str):
-    """Teacher-forced training on ``split`` (columns source, target) with the suite's shared recipe."""
-    make_batch = generation.training_batches(list(split["source"]), list(split["target"]), tokenizer, kind,
-                                             recipe.max_length)
-    head = training.untie_output_head(model) if recipe.mode == "linear_probe" else model.get_output_embeddings()
-    return training.train(model, head, len(split), make_batch, recipe, seed, device, precision)
+    def finetune(self, model, split, tokenizer, recipe, kind: ModelKind, seed: int, device: torch.device, precision: str):
+        """Teacher-forced training on ``split`` (columns source, target) with the suite's shared recipe."""
+        make_batch = generation.training_batches(list(split["source"]), list(split["target"]), tokenizer, kind,
+                                                 recipe.max_length)
+        head = training.untie_output_head(model) if recipe.mode == "linear_probe" else model.get_output_embeddings()
+        return training.train(model, head, len(split), make_batch, recipe, seed, device, precision)
 
-
-def evaluate(model, split, tokenizer, recipe, kind: ModelKind, device: torch.device, precision: str):
-    """Corpus BLEU and chrF of greedy translations of ``split["source"]`` against ``split["target"]``."""
-    meter = Throughput(device, warmup=0)
-    with PeakMemory(device) as memory:
-        generated = generation.greedy_decode(model, list(split["source"]), tokenizer, kind, recipe.max_length,
-                                             MAX_NEW_TOKENS, recipe.batch_size * 8, device, precision)
-        meter.step(tokens=sum(map(len, generated)), samples=len(generated))
-    hypotheses = [generation.decode_text(tokenizer, ids) for ids in generated]
-    metrics = translation_scores(hypotheses, list(split["target"]))
-    return metrics, {**meter.summary(), "peak_memory_bytes": memory.peak_bytes, "examples": len(generated)}
+    def evaluate(self, model, split, tokenizer, recipe, kind: ModelKind, device: torch.device, precision: str):
+        """Corpus BLEU and chrF of greedy translations of ``split["source"]`` against ``split["target"]``."""
+        meter = Throughput(device, warmup=0)
+        with PeakMemory(device) as memory:
+            generated = generation.greedy_decode(model, list(split["source"]), tokenizer, kind, recipe.max_length,
+                                                 MAX_NEW_TOKENS, recipe.batch_size * 8, device, precision)
+            meter.step(tokens=sum(map(len, generated)), samples=len(generated))
+        hypotheses = [generation.decode_text(tokenizer, ids) for ids in generated]
+        metrics = translation_scores(hypotheses, list(split["target"]))
+        return metrics, {**meter.summary(), "peak_memory_bytes": memory.peak_bytes, "examples": len(generated)}

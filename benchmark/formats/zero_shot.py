@@ -24,42 +24,12 @@ import torch
 import torch.nn.functional as F
 from transformers import AutoModelForCausalLM, AutoModelForSeq2SeqLM
 
+from benchmark import registry
 from benchmark.data.tokenizer import SENTINELS
 from benchmark.formats import training
 from benchmark.measure import PeakMemory, Throughput, autocast
+from benchmark.metric_spec import MetricSpec
 from benchmark.models.kinds import ModelKind, attention_mask
-
-finetunes = False  # the harness evaluates the pretrained model as it is
-
-
-def unsupported(kind: ModelKind) -> str | None:
-    """Every kind fits: each has a likelihood (or pseudo-likelihood) of its own form."""
-    return None
-
-
-def build(entry, checkpoint, setup, split, kind: ModelKind):
-    """The pretrained language model with its LM head (random for the ``none`` control)."""
-    auto = AutoModelForSeq2SeqLM if ModelKind(kind) is ModelKind.ENCODER_DECODER else AutoModelForCausalLM
-    return training.load(auto, entry, checkpoint, setup, kind)
-
-
-@torch.no_grad()
-def evaluate(model, split, tokenizer, recipe, kind: ModelKind, device: torch.device, precision: str):
-    """Accuracy of preferring ``split["good"]`` over ``split["bad"]``, overall and per ``phenomenon``."""
-    n = len(split)
-    model.to(device).eval()
-    meter = Throughput(device, warmup=0)
-    with PeakMemory(device) as memory:
-        scores = sentence_scores(model, list(split["good"]) + list(split["bad"]), tokenizer, kind,
-                                 recipe.batch_size * 16, device, precision)
-        meter.step(tokens=0, samples=2 * n)
-    right = (scores[:n] > scores[n:]).float()
-    metrics = {"accuracy": float(right.mean())}
-    phenomena = list(split["phenomenon"])
-    for name in sorted(set(phenomena)):
-        chosen = torch.tensor([p == name for p in phenomena])
-        metrics[f"accuracy_{name}"] = float(right[chosen].mean())
-    return metrics, {**meter.summary(), "peak_memory_bytes": memory.peak_bytes, "examples": n}
 
 
 def sentence_scores(model, sentences: list[str], tokenizer, kind: ModelKind, batch_size: int,
@@ -142,3 +112,38 @@ def sentinel_log_likelihood(model, ids: list[list[int]], pad_id: int, sentinel: 
         logp = F.log_softmax(logits[:, 1].float(), -1).gather(-1, targets.to(device)[:, None]).squeeze(-1)
         scores.index_add_(0, s, logp.cpu())
     return scores
+
+
+@registry.formats.register("zero_shot")
+class ZeroShot:
+    """Zero-shot minimal pairs (BLiMP-style): does the pretrained model prefer the grammatical sentence?"""
+
+    primary_metric = MetricSpec("accuracy", higher_is_better=True, max_value=1.0)  # BLiMP-style minimal pairs: chance is 0.5.
+    finetunes = False  # the harness evaluates the pretrained model as it is
+
+    def unsupported(self, kind: ModelKind) -> str | None:
+        """Every kind fits: each has a likelihood (or pseudo-likelihood) of its own form."""
+        return None
+
+    def build(self, entry, checkpoint, setup, split, kind: ModelKind):
+        """The pretrained language model with its LM head (random for the ``none`` control)."""
+        auto = AutoModelForSeq2SeqLM if ModelKind(kind) is ModelKind.ENCODER_DECODER else AutoModelForCausalLM
+        return training.load(auto, entry, checkpoint, setup, kind)
+
+    @torch.no_grad()
+    def evaluate(self, model, split, tokenizer, recipe, kind: ModelKind, device: torch.device, precision: str):
+        """Accuracy of preferring ``split["good"]`` over ``split["bad"]``, overall and per ``phenomenon``."""
+        n = len(split)
+        model.to(device).eval()
+        meter = Throughput(device, warmup=0)
+        with PeakMemory(device) as memory:
+            scores = sentence_scores(model, list(split["good"]) + list(split["bad"]), tokenizer, kind,
+                                     recipe.batch_size * 16, device, precision)
+            meter.step(tokens=0, samples=2 * n)
+        right = (scores[:n] > scores[n:]).float()
+        metrics = {"accuracy": float(right.mean())}
+        phenomena = list(split["phenomenon"])
+        for name in sorted(set(phenomena)):
+            chosen = torch.tensor([p == name for p in phenomena])
+            metrics[f"accuracy_{name}"] = float(right[chosen].mean())
+        return metrics, {**meter.summary(), "peak_memory_bytes": memory.peak_bytes, "examples": n}

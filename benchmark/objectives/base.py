@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 from pydantic import BaseModel, ConfigDict
 
+from benchmark.models.flops import training_flops
 from benchmark.models.kinds import ModelKind, attention_mask
 
 IGNORE = -100  # label value that carries no loss (the Hugging Face convention)
@@ -111,7 +112,7 @@ def lm_training_flops(setup: Setup, network, batch_shape: torch.Size, logit_posi
     batch, seq = batch_shape
     per_token = setup.model.flops_per_token(network, context=seq, vocab_outputs=0)
     head = 2 * network.config.hidden_size * network.config.vocab_size * logit_positions
-    return 3.0 * (per_token * batch * seq + head)
+    return training_flops(per_token * batch * seq + head)
 
 
 # Encoder-decoder objectives (span_corruption, denoising, deshuffle, ul2) share one batch layout:
@@ -160,4 +161,4 @@ def encoder_decoder_training_flops(setup: Setup, network, batch: dict[str, torch
     decoder_len = batch["decoder_input_ids"].shape[1]
     logit_positions = int((batch["labels"] != IGNORE).sum())
     forward = setup.model.encoder_decoder_flops(network, batch_size, encoder_len, decoder_len, logit_positions)
-    return 3.0 * forward
+    return training_flops(forward)

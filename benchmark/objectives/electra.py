@@ -8,6 +8,7 @@ from pydantic import Field
 from torch import nn
 
 from benchmark import registry
+from benchmark.models.flops import training_flops
 from benchmark.models.kinds import ModelKind
 from benchmark.objectives.base import IGNORE, LossOutput, Params, Setup, hidden_states, special_token_mask
 from benchmark.objectives.mlm import MLMParams, bert_masking, masking_statistics
@@ -169,7 +170,7 @@ class Electra:
         else:
             generator_forward += 2 * generator_width * vocab * masked
         discriminator_forward = blocks(discriminator, context=seq, vocab_outputs=0) * tokens + 2 * width * judged
-        return 3.0 * (generator_forward + discriminator_forward)
+        return training_flops(generator_forward + discriminator_forward)
 
     def backbone(self, network: ElectraNetworks):
         return network.discriminator

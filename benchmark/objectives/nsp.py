@@ -9,7 +9,7 @@ from benchmark import registry
 from benchmark.models.kinds import ModelKind
 from benchmark.objectives.base import IGNORE, LossOutput, Setup
 from benchmark.objectives.mlm import MLMParams, bert_masking
-from benchmark.objectives.sop import (
+from benchmark.objectives.sentence_pairs import (
     NO_SPLIT, SentencePairNetwork, build_pair_network, choose_splits, choose_uniformly, pair_layout, pair_statistics,
     sentence_pair_flops, sentence_pair_loss, sentence_starts,
 )

@@ -60,7 +60,7 @@ def _task_metrics(df: pd.DataFrame) -> dict[str, MetricSpec]:
     for task, formats in df.groupby("task", sort=True)["task_format"]:
         if formats.nunique() > 1:
             raise ObjbenchError(f"task {task!r} is recorded with several formats: {sorted(formats.unique())}")
-        spec = primary_metric(formats.iloc[0])
+        spec = primary_metric(task, df.loc[formats.index])
         if f"metrics.{spec.name}" not in df or df.loc[formats.index, f"metrics.{spec.name}"].isna().all():
             raise ObjbenchError(f"task {task!r}: records have no metrics.{spec.name}, its primary metric")
         metrics[task] = spec

@@ -7,7 +7,7 @@ from typing import ClassVar, Protocol
 import datasets
 from pydantic import BaseModel, ConfigDict
 
-from benchmark.config import CorpusConfig
+from benchmark.corpus_config import CorpusConfig
 
 
 class Params(BaseModel):

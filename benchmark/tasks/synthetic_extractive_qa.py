@@ -9,7 +9,7 @@ import datasets
 from pydantic import Field
 
 from benchmark import registry
-from benchmark.config import CorpusConfig
+from benchmark.corpus_config import CorpusConfig
 from benchmark.data import synthetic
 from benchmark.data.entities import ATTRIBUTES, EMBEDDED, QUESTIONS, STATEMENTS, Person, values_of
 from benchmark.tasks.base import Params

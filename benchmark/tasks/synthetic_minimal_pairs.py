@@ -9,7 +9,7 @@ import datasets
 from pydantic import Field
 
 from benchmark import registry
-from benchmark.config import CorpusConfig
+from benchmark.corpus_config import CorpusConfig
 from benchmark.data import grammar, synthetic
 from benchmark.data.grammar import PrepPhrase, RelativeClause
 from benchmark.data.lexicon import PLURAL_DETERMINERS, PREPOSITIONS, SINGULAR_DETERMINERS

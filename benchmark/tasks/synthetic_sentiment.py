@@ -8,7 +8,7 @@ import datasets
 from pydantic import Field
 
 from benchmark import registry
-from benchmark.config import CorpusConfig
+from benchmark.corpus_config import CorpusConfig
 from benchmark.data import synthetic
 from benchmark.data.lexicon import zipf_choice
 from benchmark.tasks.base import Params

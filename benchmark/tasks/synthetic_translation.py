@@ -8,7 +8,7 @@ import datasets
 from pydantic import Field
 
 from benchmark import registry
-from benchmark.config import CorpusConfig
+from benchmark.corpus_config import CorpusConfig
 from benchmark.data import grammar, second_language, synthetic
 from benchmark.tasks.base import Params
 
