@@ -11,13 +11,14 @@ from pathlib import Path
 
 import matplotlib.image
 import pytest
-from report_fixtures import CONFIG, STANDARD, make_record, seeds, write_runs
 
 from benchmark.cli import main
 from benchmark.errors import ObjbenchError
 from benchmark.report import write_report
 from benchmark.report.page import script_json
-from benchmark.results import runs_dir, write_json_atomic
+from benchmark.files import write_json
+from benchmark.results import runs_dir
+from tests.report_fixtures import CONFIG, STANDARD, make_record, seeds, write_runs
 
 SUITE = "fixture"
 HOSTILE_TASK = "<img src=x onerror=alert(1)>"
@@ -151,7 +152,7 @@ def test_other_schema_version_is_refused(store):
     write_runs(store[0], {"mlm": {"t": seeds(0.8, 0.81)}})
     future = make_record("clm", "t", 0, 0, 0.7)
     future.update(schema_version=2, run_id="future")
-    write_json_atomic(runs_dir(store[0], SUITE) / "future.json", future)  # the store itself only writes v1
+    write_json(runs_dir(store[0], SUITE) / "future.json", future)  # the store itself only writes v1
     with pytest.raises(ObjbenchError, match=r"schema_version differs \(1 in 2 runs, 2 in 1 run\)"):
         report(store)
 

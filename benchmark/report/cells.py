@@ -53,11 +53,20 @@ def signed_difference(diff, low, high, places: int = 3) -> str:
 
 @dataclass
 class Cell:
+    """One table cell: its text, what it sorts by, and the marks the leaderboard gives it."""
+
     text: str  # what a reader sees
     sort_value: float | str | None  # what a sortable column sorts by
     best: bool = False  # the best mean of its column
     near_best: bool = False  # within 2 pooled std of the best (T5)
     rank: int | None = None
+
+    @property
+    def rank_label(self) -> str | None:
+        """'rank 2', with ≈ when within noise of the best without being it; None off the leaderboard."""
+        if self.rank is None:
+            return None
+        return f"rank {self.rank}" + (" ≈" if self.near_best and not self.best else "")
 
 
 def _mean_rank(value: float) -> str:

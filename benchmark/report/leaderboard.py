@@ -17,6 +17,7 @@ from benchmark.errors import ObjbenchError
 from benchmark.report import markdown, page, plots
 from benchmark.report.comparability import check_comparable
 from benchmark.report.provenance import collect
+from benchmark.report.sections import report_sections
 from benchmark.report.tables import Leaderboard, build_leaderboard, cost_table
 from benchmark.results import flatten, iter_records, write_records_file
 
@@ -103,9 +104,9 @@ def render_report(records: list[dict], suite: str, reports_dir: str | Path = "re
     out = Path(reports_dir) / suite
     figures = _figures(df, board, costs, out / FIGURES)
     data = machine_readable(board, costs, provenance, differences)
-    readme_figures = [(f"{FIGURES}/{path.name}", caption) for path, caption in figures]
-    (out / "README.md").write_text(markdown.render(suite, board, costs, provenance, readme_figures, differences))
-    (out / "index.html").write_text(page.render(suite, board, costs, provenance, figures, differences, data))
+    sections = report_sections(suite, board, costs, provenance, figures, differences)
+    (out / "README.md").write_text(markdown.render(sections, out))
+    (out / "index.html").write_text(page.render(sections, data))
     csv = board.rows.assign(pretrain_seeds=board.rows["pretrain_seeds"].map(json.dumps),
                             finetune_seeds=board.rows["finetune_seeds"].map(json.dumps))
     csv.to_csv(out / "leaderboard.csv", index=False)

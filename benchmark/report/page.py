@@ -1,4 +1,4 @@
-"""index.html: one self-contained static page (figures inlined, no network), tables sortable by header.
+"""index.html: the report's sections as one self-contained page (figures inlined, no network), tables sortable.
 
 All text from records and configs passes through ``html.escape``; the JSON copy of the
 leaderboard embedded in the page has ``<``, ``>`` and ``&`` written as ``\\u003c`` etc., so no
@@ -13,25 +13,19 @@ import base64
 import hashlib
 import html
 import json
-from pathlib import Path
 
-from benchmark.report.cells import (
-    Cell,
-    comparison_rows,
-    control_rows,
-    control_summary,
-    cost_rows,
-    detail_rows,
-    leaderboard_grid,
-)
-from benchmark.report.markdown import CONTROLS, LEGEND
-from benchmark.report.provenance import as_lines
+from benchmark.report.cells import Cell
+from benchmark.report.sections import Figure, Note, Prose, Section, Table
+
+# The page's own hint: only here can a table be re-sorted.
+SORT_HINT = "Click any column header to sort."
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 78rem; padding: 0 1rem; color: #222; }
 table { border-collapse: collapse; margin: 0.5rem 0 1.5rem; font-size: 0.9rem; }
 th, td { border: 1px solid #ccc; padding: 0.3rem 0.5rem; text-align: left; vertical-align: top; }
-table.sortable th { cursor: pointer; background: #f2f2f2; user-select: none; }
+th { background: #f2f2f2; }
+table.sortable th { cursor: pointer; user-select: none; }
 table.sortable th[aria-sort="ascending"]::after { content: " \\25B2"; }
 table.sortable th[aria-sort="descending"]::after { content: " \\25BC"; }
 td.best { font-weight: bold; }
@@ -98,76 +92,67 @@ def _csp_hash(source: str) -> str:
     return "'sha256-" + base64.b64encode(hashlib.sha256(source.encode()).digest()).decode() + "'"
 
 
+def _prose(spans: Prose) -> str:
+    tags = {"plain": "{}", "strong": "<strong>{}</strong>", "code": "<code>{}</code>"}
+    return "".join(tags[span.style].format(e(span.text)) for span in spans)
+
+
 def _cell(cell: Cell) -> str:
     classes = [c for c, on in (("best", cell.best), ("near-best", cell.near_best and not cell.best)) if on]
     attrs = f' data-value="{e(cell.sort_value)}"' if cell.sort_value is not None else ""
     attrs += f' class="{" ".join(classes)}"' if classes else ""
-    extra = ""
-    if cell.rank is not None:
-        extra = f' <span class="rank">rank {cell.rank}{" ≈" if cell.near_best and not cell.best else ""}</span>'
-    return f"<td{attrs}>{e(cell.text)}{extra}</td>"
+    rank = f' <span class="rank">{e(cell.rank_label)}</span>' if cell.rank_label else ""
+    return f"<td{attrs}>{e(cell.text)}{rank}</td>"
 
 
-def table(headers: list[str], rows: list[list[Cell]], table_id: str) -> str:
-    head = "".join(f'<th scope="col">{e(h)}</th>' for h in headers)
-    body = "\n".join("<tr>" + "".join(_cell(c) for c in row) + "</tr>" for row in rows)
-    return (f'<table class="sortable" id="{e(table_id)}">\n<thead><tr>{head}</tr></thead>\n'
+def _table(table: Table) -> str:
+    head = "".join(f'<th scope="col">{e(h)}</th>' for h in table.headers)
+    body = "\n".join("<tr>" + "".join(_cell(c) for c in row) + "</tr>" for row in table.rows)
+    kind = ' class="sortable"' if table.sortable else ""
+    return (f'<table{kind} id="{e(table.id)}">\n<thead><tr>{head}</tr></thead>\n'
             f"<tbody>\n{body}\n</tbody>\n</table>")
 
 
-def _figure(path: Path, caption: str) -> str:
-    data = base64.b64encode(path.read_bytes()).decode("ascii")
-    return (f'<figure><img src="data:image/png;base64,{data}" alt="{e(caption)}">'
-            f"<figcaption>{e(caption)}</figcaption></figure>")
+def _note(note: Note) -> str:
+    return f'<p class="note{" warning" if note.warning else ""}">{_prose(note.text)}</p>'
 
 
-def render(suite: str, board, costs, provenance: dict, figures: list[tuple[Path, str]], differences: list[str],
-           data: dict) -> str:
-    """The whole page; ``figures`` are (PNG file, caption) and ``data`` is the leaderboard.json content."""
+def _figure(figure: Figure) -> str:
+    data = base64.b64encode(figure.file.read_bytes()).decode("ascii")
+    return (f'<figure><img src="data:image/png;base64,{data}" alt="{e(figure.caption)}">'
+            f"<figcaption>{e(figure.caption)}</figcaption></figure>")
+
+
+def _section(section: Section) -> list[str]:
+    parts = [f"<h{section.level}>{e(section.title)}</h{section.level}>"]
+    parts += [f"<p>{_prose(section.intro)}</p>"] if section.intro else []
+    parts += [_note(note) for note in section.notes]
+    if section.bullets:
+        parts.append("<ul>" + "".join(f"<li>{_prose(line)}</li>" for line in section.bullets) + "</ul>")
+    parts += [_table(section.table)] if section.table else []
+    return parts + [_figure(figure) for figure in section.figures]
+
+
+def render(sections: list[Section], data: dict) -> str:
+    """The whole page; the first section is its title, ``data`` the leaderboard.json content embedded in it."""
     policy = (f"default-src 'none'; img-src data:; style-src {_csp_hash(STYLE)}; script-src {_csp_hash(SCRIPT)}; "
               "base-uri 'none'; form-action 'none'")
-    specs = "; ".join(f"{t}: {s.describe()}" for t, s in board.metrics.items())
+    head, *rest = sections
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
         f'<meta http-equiv="Content-Security-Policy" content="{e(policy)}">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         '<link rel="icon" href="data:,">',
-        f"<title>objbench leaderboard: {e(suite)}</title>",
+        f"<title>{e(head.title)}</title>",
         f"<style>{STYLE}</style>",
         "</head><body>",
-        f"<h1>objbench leaderboard: {e(suite)}</h1>",
-        (f"<p>{provenance['runs']} runs. Primary metric per task: {e(specs)}. Reference objective for paired "
-        f"comparisons: {e(board.reference or 'none chosen')}. Click any column header to sort.</p>"),
+        *_section(head),
+        f"<p>{SORT_HINT}</p>",
+        *[part for section in rest for part in _section(section)],
+        f'<script type="application/json" id="leaderboard-data">{script_json(data)}</script>',
+        f"<script>{SCRIPT}</script>",
+        "</body></html>",
+        "",
     ]
-    if differences:
-        parts.append('<p class="note warning"><strong>Incomparable runs combined on request</strong> '
-                     f"(--allow-incomparable): {e('; '.join(differences))}</p>")
-    parts += [f'<p class="note">{e(note)}</p>' for note in board.notes]
-
-    headers, rows = leaderboard_grid(board)
-    parts += ["<h2>Leaderboard</h2>", f"<p>{e(LEGEND.replace('**Bold**', 'Bold'))}</p>",
-              table(headers, rows, "leaderboard")]
-    if len(board.controls):
-        headers, rows = control_rows(board)
-        parts += ["<h2>Against no pretraining</h2>", f"<p>{e(CONTROLS.replace('`', ''))}</p>",
-                  "<ul>" + "".join(f"<li>{e(line)}</li>" for line in control_summary(board)) + "</ul>",
-                  table(headers, rows, "controls")]
-    if board.reference:
-        headers, rows = comparison_rows(board)
-        parts += [f"<h2>Against the reference objective ({e(board.reference)})</h2>",
-                  ("<p>Paired by (pretraining seed, finetuning seed): candidate minus reference, with a 95% "
-                  "bootstrap interval; significant when the interval excludes 0.</p>"),
-                  table(headers, rows, "comparisons") if rows else "<p>No other objective.</p>"]
-    headers, rows = detail_rows(board)
-    parts += ["<h2>Per-task details</h2>", table(headers, rows, "details")]
-    headers, rows = cost_rows(costs, board)
-    parts += ["<h2>Cost of pretraining</h2>", "<p>Mean over pretraining seeds (± std where seeds differ).</p>",
-              table(headers, rows, "costs")]
-    if figures:
-        parts += ["<h2>Figures</h2>"] + [_figure(path, caption) for path, caption in figures]
-    provenance_rows = "\n".join(f'<tr><th scope="row">{e(k)}</th><td>{e(v)}</td></tr>' for k, v in as_lines(provenance))
-    parts += ['<h2 id="provenance">Provenance</h2>', f'<table id="provenance-table">\n{provenance_rows}\n</table>',
-              f'<script type="application/json" id="leaderboard-data">{script_json(data)}</script>',
-              f"<script>{SCRIPT}</script>", "</body></html>", ""]
     return "\n".join(parts)

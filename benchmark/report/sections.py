@@ -1,0 +1,168 @@
+"""The report's sections, said once: markdown.py (README.md) and page.py (index.html) only format this list.
+
+A section is a title, intro prose, notes, bullet lines, a table of cells.py's cells and figures,
+each optional but the title. Prose is a tuple of spans: plain text, or text marked ``strong`` or
+``code``, which each renderer writes in its own syntax, so no renderer has to strip the other's.
+Everything here is plain text, record names included; each renderer escapes it for its format.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import pandas as pd
+
+from benchmark.report.cells import (
+    Cell,
+    comparison_rows,
+    control_rows,
+    control_summary,
+    cost_rows,
+    detail_rows,
+    leaderboard_grid,
+)
+from benchmark.report.provenance import as_lines
+from benchmark.report.stats import NOISE_SDS
+from benchmark.report.tables import Leaderboard
+
+
+@dataclass(frozen=True)
+class Span:
+    """A run of prose: ``plain``, ``strong`` (what a reader must not miss) or ``code`` (a name or flag to type).
+
+    Code spans hold names written in this module, never record text: Markdown writes them verbatim.
+    """
+
+    text: str
+    style: Literal["plain", "strong", "code"] = "plain"
+
+
+Prose = tuple[Span, ...]
+
+
+def prose(*parts: str | Span) -> Prose:
+    """Prose from plain strings and marked spans, in reading order."""
+    return tuple(part if isinstance(part, Span) else Span(part) for part in parts)
+
+
+def strong(text: str) -> Span:
+    return Span(text, "strong")
+
+
+def code(text: str) -> Span:
+    return Span(text, "code")
+
+
+@dataclass(frozen=True)
+class Note:
+    """A caveat shown apart from the intro; ``warning`` when the runs should not have been compared at all."""
+
+    text: Prose
+    warning: bool = False
+
+
+@dataclass(frozen=True)
+class Table:
+    """A header and rows of cells.py's cells: each renderer writes a cell's text, emphasis and rank its own way."""
+
+    id: str  # the table's HTML id: links and the browser tests find it by this
+    headers: list[str]
+    rows: list[list[Cell]]
+    sortable: bool = True  # False where the row order is the meaning (provenance)
+    in_readme: bool = True  # False: too long to read unsorted; the README points to index.html and the CSV
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One plot written by plots.py, with the caption both renderers show under it."""
+
+    file: Path  # a PNG in the report folder: the README links it, the page inlines it
+    caption: str
+
+
+@dataclass(frozen=True)
+class Section:
+    """One heading and what sits under it, in this order: intro, notes, bullets, table, figures."""
+
+    title: str
+    intro: Prose = ()
+    notes: tuple[Note, ...] = ()
+    bullets: tuple[Prose, ...] = ()
+    table: Table | None = None
+    figures: tuple[Figure, ...] = ()
+    level: int = 2  # 1: the report's own title, first in the list
+
+
+LEGEND = prose(
+    "Cells: mean ± std over runs [95% bootstrap CI of the mean], then the rank. Ranks respect ties: rank = 1 + "
+    "the number of entries whose interval lies wholly on the better side, so entries that no interval separates "
+    "share a rank. ", strong("Bold"), f": the best mean; ≈: within {NOISE_SDS:g} pooled standard deviations of the "
+    "best (T5's rule). The aggregate score is the mean over tasks of each primary metric scaled to 0-1 (1 is best), "
+    "beside the per-task columns, never instead of them.")
+CONTROLS = prose(
+    "Each pretrained objective against the untrained control of the same model on the same task (", code("none"),
+    ", or a variant of it), paired by (pretraining seed, finetuning seed): the difference is objective minus "
+    "control, with a 95% bootstrap interval; better or worse only when the interval excludes 0. An objective that "
+    "is not better than no pretraining learnt nothing the task could use, at this budget.")
+REFERENCE = prose(
+    "Paired by (pretraining seed, finetuning seed): the difference is candidate minus reference, with a 95% "
+    "bootstrap interval; significant when the interval excludes 0.")
+
+
+def _head(suite: str, board: Leaderboard, provenance: dict, differences: list[str]) -> Section:
+    specs = "; ".join(f"{task}: {spec.describe()}" for task, spec in board.metrics.items())
+    notes = [Note(prose(strong("Incomparable runs combined on request"), " (", code("--allow-incomparable"),
+                        "): " + "; ".join(differences)), warning=True)] if differences else []
+    notes += [Note(prose(note)) for note in board.notes]
+    intro = prose(f"{provenance['runs']} runs. Primary metric per task: {specs}. Reference objective for paired "
+                  f"comparisons: {board.reference or 'none chosen'}.")
+    return Section(f"objbench leaderboard: {suite}", intro, notes=tuple(notes), level=1)
+
+
+def _leaderboard(board: Leaderboard) -> Section:
+    return Section("Leaderboard", LEGEND, table=Table("leaderboard", *leaderboard_grid(board)))
+
+
+def _controls(board: Leaderboard) -> Section | None:
+    if not len(board.controls):
+        return None
+    return Section("Against no pretraining", CONTROLS, bullets=tuple(prose(line) for line in control_summary(board)),
+                   table=Table("controls", *control_rows(board)))
+
+
+def _reference(board: Leaderboard) -> Section | None:
+    if not board.reference:
+        return None
+    headers, rows = comparison_rows(board)
+    return Section(f"Against the reference objective ({board.reference})", REFERENCE,
+                   table=Table("comparisons", headers, rows) if rows else None,
+                   notes=() if rows else (Note(prose("No other objective.")),))
+
+
+def _details(board: Leaderboard) -> Section:
+    return Section("Per-task details", prose("Every per-task number in its own column, for sorting and checking."),
+                   table=Table("details", *detail_rows(board), in_readme=False))
+
+
+def _costs(costs: pd.DataFrame, board: Leaderboard) -> Section:
+    return Section("Cost of pretraining", prose("Mean over pretraining seeds (± std where seeds differ)."),
+                   table=Table("costs", *cost_rows(costs, board)))
+
+
+def _figures(figures: list[tuple[Path, str]]) -> Section | None:
+    return Section("Figures", figures=tuple(Figure(path, caption) for path, caption in figures)) if figures else None
+
+
+def _provenance(provenance: dict) -> Section:
+    rows = [[Cell(label, None), Cell(value, None)] for label, value in as_lines(provenance)]
+    return Section("Provenance", table=Table("provenance", ["field", "value"], rows, sortable=False))
+
+
+def report_sections(suite: str, board: Leaderboard, costs: pd.DataFrame, provenance: dict,
+                    figures: list[tuple[Path, str]], differences: list[str]) -> list[Section]:
+    """Every section of a report in reading order; ``figures`` are (PNG file, caption)."""
+    sections = [_head(suite, board, provenance, differences), _leaderboard(board), _controls(board),
+                _reference(board), _details(board), _costs(costs, board), _figures(figures), _provenance(provenance)]
+    return [section for section in sections if section is not None]
