@@ -1,31 +1,424 @@
-"""The README's examples are the project's real files and commands."""
+"""The README's examples are the project's real files, and its commands are real commands.
 
+Every fenced block of README.md is checked against what it shows:
+
+- A ``yaml`` or ``python`` block right after ``<!-- file: PATH -->`` is PATH byte for byte; after
+  ``<!-- excerpt: PATH -->`` it is a contiguous run of whole lines of PATH. Every ``yaml`` block
+  is a suite file under ``suites/``, and that suite loads with ``load_suite``.
+- A ``python`` block with no marker is run, in a folder that holds a tiny result store.
+- Every line of a ``bash`` block is checked: ``objbench``/``python -m benchmark`` through the
+  CLI's own parser and ``load_suite`` with the line's overrides (``list`` is run in-process),
+  ``make`` targets and variables against the Makefile, ``pip install`` against pyproject.toml,
+  ``python -m pytest`` against the declared markers. A command of any other form fails, so a new
+  kind of command needs a check here first.
+
+The tables of objectives, tasks and formats are checked against the registries.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import glob
 import re
+import runpy
+import shlex
+import sys
+import typing
+from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
+import pytest
+from packaging.requirements import Requirement
 
 from benchmark import registry
+from benchmark.cli import _parser, main
+from benchmark.config import load_suite
+from benchmark.models.kinds import ModelKind
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    tomllib = None
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()
+MAKEFILE = (ROOT / "Makefile").read_text()
+
+KIND_LABELS = {ModelKind.CAUSAL: "causal decoder", ModelKind.PREFIX: "prefix decoder", ModelKind.ENCODER: "encoder",
+               ModelKind.ENCODER_DECODER: "encoder-decoder"}
 
 
-def _blocks(language: str) -> list[str]:
-    return re.findall(rf"```{language}\n(.*?)```", README, flags=re.S)
+@dataclass(frozen=True)
+class Block:
+    language: str
+    text: str
+    line: int  # of the opening fence in README.md
+    marker: str | None  # "file" or "excerpt"
+    path: str | None
+
+    def __str__(self) -> str:
+        return f"README.md:{self.line} ({self.language}{', ' + self.marker + ' ' + self.path if self.marker else ''})"
 
 
-def test_the_add_an_objective_example_is_the_shipped_file():
-    shipped = (ROOT / "benchmark" / "objectives" / "all_tokens_mlm.py").read_text()
-    assert shipped in _blocks("python")
-    assert "all_tokens_mlm" in registry.objectives
+def _blocks() -> list[Block]:
+    fence = re.compile(r"(?:^<!-- (file|excerpt): (\S+) -->\n)?^```(\w*)\n(.*?)^```$", re.M | re.S)
+    return [Block(m[3], m[4], README.count("\n", 0, m.start(3)) + 1, m[1], m[2]) for m in fence.finditer(README)]
 
 
-def test_every_yaml_example_parses():
-    for block in _blocks("yaml"):
-        assert isinstance(yaml.safe_load(block), dict)
+BLOCKS = _blocks()
 
 
-def test_every_objective_is_in_the_table():
-    for name in registry.objectives.names():
-        assert f"`{name}`" in README, name
+def blocks(language: str, marked: bool | None = None) -> list[Block]:
+    return [b for b in BLOCKS if b.language == language and (marked is None or (b.marker is not None) == marked)]
+
+
+def ids(items) -> list[str]:
+    return [str(i) for i in items]
+
+
+def check_marked(block: Block) -> Path:
+    """The block is the file its marker names, whole or as a contiguous run of whole lines."""
+    path = ROOT / block.path
+    assert path.is_file(), f"{block}: no such file"
+    shipped = path.read_text()
+    if block.marker == "file":
+        assert block.text == shipped, f"{block}: the README's copy differs from {block.path}; paste the file again"
+    else:
+        assert block.text.endswith("\n") and ("\n" + block.text in "\n" + shipped), (
+            f"{block}: not a contiguous run of whole lines of {block.path}")
+    return path
+
+
+def section(title: str) -> str:
+    """The README text from the heading ``## title`` to the next ``## `` heading."""
+    start = README.index(f"\n## {title}\n")
+    end = README.find("\n## ", start + 1)
+    return README[start:end if end >= 0 else None]
+
+
+def table_rows(header_start: str) -> dict[str, list[str]]:
+    """The rows of the markdown table whose header line starts with ``header_start``, by first cell."""
+    lines = README.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(header_start))
+    rows = {}
+    for line in lines[start + 2:]:
+        if not line.startswith("|"):
+            break
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        rows[cells[0].strip("`")] = cells
+    return rows
+
+
+# --- the fenced blocks ----------------------------------------------------------------------------
+
+def test_every_block_is_checked_by_a_rule_here():
+    languages = {b.language for b in BLOCKS}
+    assert languages <= {"bash", "yaml", "python", ""}, languages
+    assert all(b.marker for b in blocks("yaml")), "a yaml block needs a <!-- file: ... --> or excerpt marker"
+    assert len(blocks("")) == 1, "only the layout tree is an unchecked block"
+
+
+@pytest.mark.parametrize("block", blocks("yaml"), ids=ids(blocks("yaml")))
+def test_yaml_blocks_are_suite_files_that_load(block):
+    assert block.path.startswith("suites/") and block.path.endswith(".yaml"), f"{block}: not a suite file"
+    path = check_marked(block)
+    suite = load_suite(path)
+    assert suite.name == Path(block.path).stem, f"{block.path}: name {suite.name!r} is not the file's"
+
+
+@pytest.mark.parametrize("block", blocks("python", marked=True), ids=ids(blocks("python", marked=True)))
+def test_marked_python_blocks_are_the_files(block):
+    check_marked(block)
+    compile(block.text, str(block), "exec")  # an excerpt, too, is whole statements
+
+
+@pytest.mark.parametrize("block", blocks("python", marked=False), ids=ids(blocks("python", marked=False)))
+def test_unmarked_python_blocks_run_against_a_result_store(block, tmp_path, monkeypatch):
+    from benchmark.results import SCHEMA_VERSION, write_record
+
+    for suite in ("quickstart", "other"):
+        write_record(tmp_path / "results", {"schema_version": SCHEMA_VERSION, "run_id": f"run-{suite}",
+                                            "suite": suite, "created_at": "2026-01-01T00:00:00+00:00",
+                                            "objective": "mlm", "task": "synthetic_topic",
+                                            "metrics": {"f1_macro": 0.5, "accuracy": 0.6}})
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {}
+    exec(compile(block.text, str(block), "exec"), namespace)
+    if "to_dataframe" in block.text:
+        df = namespace["df"]
+        assert list(df["run_id"]) == ["run-quickstart"]  # one row per run, of the suite it names
+        assert df.loc[0, "metrics.f1_macro"] == 0.5  # the dotted column the comment promises
+
+
+def test_the_add_an_objective_example_is_the_shipped_file_and_registered():
+    shown = [b for b in blocks("python") if b.path and b.path.startswith("benchmark/objectives/")]
+    files = [b for b in shown if b.marker == "file"]
+    assert len(files) == 1, "the objective example: one whole file of benchmark/objectives/"
+    check_marked(files[0])
+    module = Path(files[0].path).stem
+    name = re.search(r'@registry\.objectives\.register\("(\w+)"\)', files[0].text)[1]
+    assert name in registry.objectives
+    assert registry.objectives.get(name).__module__ == f"benchmark.objectives.{module}"
+    line = f"from benchmark.objectives import {module}  # noqa: F401\n"
+    assert any(b.marker == "excerpt" and b.path == "benchmark/objectives/__init__.py" and b.text == line
+               for b in shown), "the import line of the objective example"
+    assert line in (ROOT / "benchmark" / "objectives" / "__init__.py").read_text()
+
+
+def test_the_add_a_task_example_is_the_shipped_file_and_registered():
+    shown = [b for b in blocks("python") if b.path and b.path.startswith("benchmark/tasks/")]
+    files = [b for b in shown if b.marker == "file"]
+    assert len(files) == 1, "the task example: one whole file of benchmark/tasks/"
+    check_marked(files[0])
+    module = Path(files[0].path).stem
+    name = re.search(r'@registry\.tasks\.register\("(\w+)"\)', files[0].text)[1]
+    assert name in registry.tasks
+    task = registry.tasks.get(name)
+    assert task.__module__ == f"benchmark.tasks.{module}"
+    assert task.format in registry.formats
+    line = f"from benchmark.tasks import {module}  # noqa: F401\n"
+    assert any(b.marker == "excerpt" and b.path == "benchmark/tasks/__init__.py" and b.text == line
+               for b in shown), "the import line of the task example"
+    assert line in (ROOT / "benchmark" / "tasks" / "__init__.py").read_text()
+    assert f"`{files[0].path}` in full" in section("Add a task")
+
+
+def test_the_format_excerpt_is_a_registered_format_with_its_metric():
+    shown = [b for b in blocks("python") if b.path and b.path.startswith("benchmark/formats/")]
+    assert shown, "the format note shows a format"
+    for block in shown:
+        check_marked(block)
+        name = re.search(r'@registry\.formats\.register\("(\w+)"\)', block.text)[1]
+        assert name in registry.formats and "primary_metric = MetricSpec(" in block.text
+
+
+# --- the bash blocks ------------------------------------------------------------------------------
+
+def _commands() -> list[tuple[str, str]]:
+    """(where, command line) for every non-empty line of every bash block."""
+    out = []
+    for block in blocks("bash"):
+        for offset, line in enumerate(block.text.splitlines(), start=1):
+            if shlex.split(line, comments=True):
+                out.append((f"README.md:{block.line + offset}", line))
+    return out
+
+
+COMMANDS = _commands()
+
+
+def _pyproject() -> dict:
+    if tomllib is None:
+        pytest.skip("reading pyproject.toml needs tomllib (Python 3.11+)")
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())
+
+
+def _make_variable(name: str) -> str | None:
+    found = re.search(rf"^{re.escape(name)}\s*[?:]?=\s*(.*)$", MAKEFILE, flags=re.M)
+    return found[1].strip() if found else None
+
+
+def check_make(where: str, args: list[str]) -> None:
+    targets = [a for a in args if "=" not in a]
+    assert targets, f"{where}: make with no target"
+    for target in targets:
+        assert re.search(rf"^{re.escape(target)}\s*:", MAKEFILE, flags=re.M), f"{where}: no make target {target!r}"
+    for setting in (a for a in args if "=" in a):
+        name = setting.split("=", 1)[0]
+        assert _make_variable(name) is not None, f"{where}: the Makefile has no variable {name}"
+
+
+def check_pip(where: str, args: list[str]) -> None:
+    assert args[:1] == ["install"], f"{where}: only pip install is checked"
+    project = _pyproject()["project"]
+    wanted = [a for a in args[1:] if not a.startswith("-")]
+    assert wanted, f"{where}: nothing to install"
+    for spec in wanted:
+        local = re.fullmatch(r"\.(?:\[([\w,-]+)\])?", spec)
+        if local:  # this project, with extras
+            extras = set(local[1].split(",")) if local[1] else set()
+            missing = extras - set(project.get("optional-dependencies", {}))
+            assert not missing, f"{where}: pyproject.toml has no extra {sorted(missing)}"
+            continue
+        requirement = Requirement(spec)
+        declared = [Requirement(d) for d in project["dependencies"]]
+        same = [d for d in declared if d.name == requirement.name]
+        assert same, f"{where}: {requirement.name} is not a dependency in pyproject.toml"
+        for version in re.findall(r"==\s*([\w.]+)", spec):
+            assert same[0].specifier.contains(version), f"{where}: {spec} does not satisfy {same[0]}"
+        if requirement.name == "torch":  # the build `make` installs when there is none
+            default = _make_variable("TORCH")
+            assert default == spec, f"{where}: the Makefile's TORCH default is {default}"
+
+
+def check_pytest(where: str, args: list[str]) -> None:
+    test_extra = " ".join(_pyproject()["project"]["optional-dependencies"]["test"])
+    assert "pytest" in test_extra, f"{where}: pytest is not in the test extra"
+    declared = {m.split(":")[0].strip() for m in _pyproject()["tool"]["pytest"]["ini_options"].get("markers", [])}
+    rest = list(args)
+    while rest:
+        arg = rest.pop(0)
+        if arg == "-m":
+            expression = rest.pop(0)
+            names = set(re.findall(r"\w+", expression)) - {"and", "or", "not"}
+            assert names <= declared, f"{where}: undeclared pytest markers {sorted(names - declared)}"
+        elif not arg.startswith("-"):
+            assert (ROOT / arg.split("::")[0]).exists(), f"{where}: no such test path {arg}"
+
+
+def check_cli(where: str, argv: list[str], capsys, module: bool = False) -> None:
+    """Parse ``argv`` as ``objbench`` does; ``list`` runs, the others load their suite with its overrides."""
+    parser = _parser()
+    try:
+        args, extra = parser.parse_known_args(argv)
+    except SystemExit:
+        pytest.fail(f"{where}: objbench does not accept {shlex.join(argv)}: {capsys.readouterr().err.strip()}")
+    stray = [a for a in extra if a.startswith("-") or "=" not in a or not hasattr(args, "overrides")]
+    assert not stray, f"{where}: objbench would reject {stray}"
+    if args.command == "list":
+        capsys.readouterr()
+        if module:  # `python -m benchmark ...`: the package's __main__, as the shell would run it
+            with _argv(["benchmark", *argv]), pytest.raises(SystemExit) as exit_:
+                runpy.run_module("benchmark", run_name="__main__", alter_sys=True)
+            code = exit_.value.code
+        else:
+            code = main(argv)
+        printed = capsys.readouterr().out
+        assert code == 0, f"{where}: exit status {code}"
+        listed = {line.split()[0] for line in printed.splitlines() if line.strip()}
+        assert listed == set(getattr(registry, args.kind).names()), f"{where}: printed {printed!r}"
+        return
+    overrides = [*args.overrides, *extra]
+    suite = load_suite(ROOT / args.suite, overrides)  # a typo in a key, a value or the file name fails here
+    assert (ROOT / args.suite).is_file()
+    paths = []
+    if suite.corpus.source == "local":
+        paths.append(("corpus.path", suite.corpus.path))
+    for task, settings in suite.task_params.items():
+        paths += [(f"task_params.{task}.{k}", v) for k, v in settings.items() if k.endswith("_path")]
+    for key, pattern in paths:  # relative to where objbench runs: the repository root in this README
+        assert glob.glob(str(ROOT / pattern)), f"{where}: {key} {pattern!r} matches no file"
+    if getattr(args, "records", None) is not None:
+        assert (ROOT / args.records).is_file(), f"{where}: no records file {args.records}"
+
+
+@contextlib.contextmanager
+def _argv(argv: list[str]):
+    saved = sys.argv
+    sys.argv = argv
+    try:
+        yield
+    finally:
+        sys.argv = saved
+
+
+@pytest.mark.parametrize(("where", "line"), COMMANDS, ids=[f"{w} {c.split('#')[0].strip()}" for w, c in COMMANDS])
+def test_every_bash_command_is_valid(where, line, capsys):
+    words = shlex.split(line, comments=True)
+    while words and re.fullmatch(r"[A-Z_][A-Z0-9_]*=.*", words[0]):  # VAR=value before a command
+        words.pop(0)
+    program, args = words[0], words[1:]
+    if program == "objbench":
+        check_cli(where, args, capsys)
+    elif program == "python" and args[:2] == ["-m", "benchmark"]:
+        check_cli(where, args[2:], capsys, module=True)
+    elif program == "python" and args[:2] == ["-m", "pytest"]:
+        check_pytest(where, args[2:])
+    elif program == "make":
+        check_make(where, args)
+    elif program == "pip":
+        check_pip(where, args)
+    else:
+        pytest.fail(f"{where}: no check for {line!r}; add one to tests/test_readme.py")
+
+
+def test_the_commands_show_every_cli_verb():
+    shown = {shlex.split(c, comments=True)[1] for _, c in COMMANDS if c.startswith("objbench ")}
+    verbs = next(a for a in _parser()._actions if isinstance(a, argparse._SubParsersAction)).choices
+    assert set(verbs) <= shown, f"no example of objbench {sorted(set(verbs) - shown)}"
+
+
+def test_a_flops_override_in_the_commands_means_more_than_a_step():
+    """Budgets in the commands are in the suite's unit: a FLOPs budget below one step is a mistake."""
+    for where, line in COMMANDS:
+        words = shlex.split(line, comments=True)
+        if words[:2] != ["objbench", "run"]:
+            continue
+        suite = load_suite(ROOT / words[2], [w for w in words[3:] if "=" in w])
+        if suite.pretrain.budget_unit == "flops":  # one step of the tiny preset costs ~5e9 FLOPs
+            assert suite.pretrain.budget >= 1e11, f"{where}: {suite.pretrain.budget:g} FLOPs is a handful of steps"
+
+
+# --- tables and prose against the registries ---------------------------------------------------------
+
+def test_every_objective_is_in_the_table_with_its_model_kind():
+    rows = table_rows("| objective | model kind |")
+    assert set(rows) == set(registry.objectives.names())
+    for name, cells in rows.items():
+        entry = registry.objectives.get(name)
+        kind = entry.__dict__.get("kind")
+        if isinstance(kind, ModelKind):
+            assert cells[1] == KIND_LABELS[kind], f"{name}: the table says {cells[1]!r}"
+        else:  # chosen by a setting (the `none` control): every choice is named
+            choices = typing.get_args(entry.Params.model_fields["kind"].annotation)
+            for choice in choices:
+                assert KIND_LABELS[ModelKind(choice)] in cells[1], f"{name}: {choice} missing from {cells[1]!r}"
+
+
+def test_every_task_is_in_the_table_with_its_format():
+    rows = table_rows("| task | format |")
+    assert set(rows) == set(registry.tasks.names())
+    for name, cells in rows.items():
+        assert cells[1] == registry.tasks.get(name).format, f"{name}: the table says {cells[1]!r}"
+
+
+def test_every_format_is_in_the_table_with_its_columns_metric_and_kinds():
+    rows = table_rows("| format | columns of each split |")
+    assert set(rows) == set(registry.formats.names())
+    for name, cells in rows.items():
+        fmt = registry.formats.get(name)
+        source = (ROOT / "benchmark" / "formats" / f"{name}.py").read_text()
+        read = set(re.findall(r'split\["(\w+)"\]', source)) | set(re.findall(r'"(\w+)" in split\.column_names', source))
+        listed = set(re.findall(r"`(\w+)`", cells[1]))
+        assert listed == read, f"{name}: the README lists {sorted(listed)}, the format reads {sorted(read)}"
+        assert cells[2] == f"`{fmt.primary_metric.name}`"
+        encoder = fmt().unsupported(ModelKind.ENCODER)
+        assert ("all but the encoder" in cells[3]) == (encoder is not None), f"{name}: {cells[3]!r}"
+        assert ("nothing is finetuned" in cells[3]) == (not fmt.finetunes), f"{name}: {cells[3]!r}"
+
+
+def test_the_quick_start_names_every_objective_of_the_quickstart_suite():
+    suite = load_suite(ROOT / "suites" / "quickstart.yaml")
+    text = section("Quick start")
+    for name in suite.objectives:  # the pretrained objectives and the controls
+        assert f"`{name}`" in text, name
+
+
+def test_every_suite_file_named_in_the_readme_exists():
+    named = set(re.findall(r"suites/[\w.-]+\.yaml", README))
+    assert named <= {f"suites/{p.name}" for p in (ROOT / "suites").glob("*.yaml")}
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "suites").glob("*.yaml")), ids=lambda p: p.name)
+def test_every_shipped_suite_loads_and_has_an_untrained_control(path):
+    """The introduction promises a `none` control in every shipped suite."""
+    suite = load_suite(path)
+    assert any(not suite.objective_entry(name).pretrains for name in suite.objectives), path.name
+
+
+def test_every_repository_path_in_the_readme_exists():
+    paths = set(re.findall(r"`((?:benchmark|tests|suites|reports)/[\w./-]+)`", README))
+    paths |= set(re.findall(r"\]\(((?:benchmark|tests|suites|reports)/[\w./-]+)\)", README))
+    missing = sorted(p for p in paths if "<" not in p and not glob.glob(str(ROOT / p)))
+    assert not missing, missing
+
+
+def test_the_layout_lists_the_package_modules():
+    layout = blocks("")[0].text
+    listed = set(re.findall(r"^  ([\w]+(?:\.py|/))", layout, flags=re.M))
+    shipped = {p.name for p in (ROOT / "benchmark").glob("*.py") if p.name not in ("__init__.py", "__main__.py")}
+    shipped |= {p.name + "/" for p in (ROOT / "benchmark").iterdir() if p.is_dir() and (p / "__init__.py").is_file()}
+    assert listed == shipped, f"not in the layout: {sorted(shipped - listed)}; gone: {sorted(listed - shipped)}"
+    for module in ("sentence_pairs.py", "base.py", "training.py"):
+        assert module in layout
