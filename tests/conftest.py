@@ -1,40 +1,35 @@
-"""Shared fixtures: a tiny suite that trains in seconds, written into a temporary folder."""
+"""Shared fixtures: the tiny suite (``tests.helpers``) in a temporary folder, its data and model setup."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import torch
-import yaml
 
 from benchmark import registry
 from benchmark.config import validate_suite
 from benchmark.data import corpus
 from benchmark.objectives.base import Setup
-
-registry.load_entries()
-
-TINY_SUITE = {
-    "name": "tiny",
-    "models": ["llama"],
-    "size": "tiny",
-    "objectives": ["none", "clm", "mlm"],
-    "tasks": ["synthetic_topic"],
-    "device": "cpu",
-    "corpus": {"documents": 120},
-    "tokenizer": {"vocab_size": 400},
-    "pretrain": {"budget_unit": "steps", "budget": 3, "seq_len": 32, "batch_size": 8, "seeds": [0]},
-    "finetune": {"epochs": 1, "batch_size": 16, "max_length": 32, "seeds": [0]},
-    "task_params": {"synthetic_topic": {"train_size": 32, "test_size": 32}},
-}
+from tests.helpers import tiny_raw
 
 
-def tiny_raw(tmp_path: Path, **changes) -> dict:
-    raw = yaml.safe_load(yaml.safe_dump(TINY_SUITE))
-    raw.update(results_dir=str(tmp_path / "results"), reports_dir=str(tmp_path / "reports"))
-    raw.update(changes)
-    return raw
+@pytest.fixture(scope="session", autouse=True)
+def one_thread_per_process(request):
+    """Every test process (and every process a test starts) computes on one thread.
+
+    The models here are tiny: a second intra-op thread gains nothing, and on a busy machine (two
+    test processes side by side, or a run beside the tests) the threads' spinning waits for one
+    another make a tiny training step ten times slower or worse. Timed benchmarks
+    (``--benchmark-enable``) keep torch's own setting, since that is what they measure.
+    """
+    if request.config.getoption("benchmark_enable", default=False):
+        yield
+        return
+    patch, threads = pytest.MonkeyPatch(), torch.get_num_threads()
+    patch.setenv("OMP_NUM_THREADS", "1")
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+    patch.undo()
 
 
 @pytest.fixture
@@ -57,8 +52,3 @@ def tiny_setup(tiny_data):
 @pytest.fixture
 def generator():
     return torch.Generator().manual_seed(1234)
-
-
-def write_suite(path: Path, raw: dict) -> Path:
-    path.write_text(yaml.safe_dump(raw))
-    return path

@@ -1,90 +1,117 @@
-"""Realistic schema-v1 run records with known metric values, written into a temporary result store.
+"""Run records for the report tests: records the harness really wrote, with metric values the tests choose.
 
-Records have every field ``benchmark.harness.record`` writes; the tests choose the metric values,
-so every number in a report can be checked against a hand computation.
+The tiny suite runs once per test process (on first use, into a temporary folder): the untrained
+control, CLM and MLM on one task of each format the report tests use (classification, zero-shot
+scoring, translation). Its records are the templates. :func:`make_record` copies one and sets
+what the test chooses:
+
+* the run's identity (objective, task, seeds, suite, model; a run id made from them), so one
+  template stands for as many runs as a table needs;
+* ``metrics``: only the values, under the keys the harness wrote; the primary metric is
+  ``value`` (f1_macro for classification, accuracy for zero-shot scoring, chrF for translation)
+  and so are the others, but for classification accuracy (0.02 above) and BLEU (a quarter of chrF);
+* on request, ``corpus_id``, ``tokenizer_id``, ``config`` or ``created_at`` (to make runs that
+  must not share a table, or a known date).
+
+Every other field (``pretrain``, ``finetune``, ``evaluate``, ``environment``, ``primary_metric``,
+``config``, ...) is what the harness wrote. An objective the tiny suite did not run (say
+``electra``, or a hostile name) borrows CLM's pretraining; a format's finetuning and evaluation
+statistics come from CLM's run of that format, which every format supports.
 """
 
 from __future__ import annotations
 
+import atexit
 import copy
+import functools
 import hashlib
+import shutil
+import tempfile
 from pathlib import Path
 
-from benchmark.results import SCHEMA_VERSION, write_record
+from benchmark.config import validate_suite
+from benchmark.results import DIGEST_KEY, iter_records, write_record
+from tests.helpers import tiny_raw
 
-CONFIG = {
-    "name": "fixture", "models": ["llama"], "size": "tiny", "objectives": ["none", "clm", "mlm"],
-    "tasks": ["synthetic_topic"], "exclude": [], "device": "cpu", "precision": "fp32",
-    "corpus": {"source": "synthetic", "documents": 3000, "seed": 0},
-    "tokenizer": {"algorithm": "bpe", "vocab_size": 2048},
-    "pretrain": {"budget_unit": "tokens", "budget": 400000.0, "seq_len": 128, "batch_size": 32, "lr": 0.002,
-                 "warmup_steps": 10, "weight_decay": 0.01, "grad_clip": 1.0, "seeds": [0]},
-    "finetune": {"epochs": 4, "batch_size": 16, "lr": 0.001, "weight_decay": 0.01, "warmup_ratio": 0.1,
-                 "max_length": 64, "seeds": [0, 1, 2]},
-    "objective_params": {}, "task_params": {}, "results_dir": "results", "reports_dir": "reports",
-}
-FLOPS_PER_TOKEN = {"clm": 6.0e6, "mlm": 6.0e6, "span_corruption": 4.5e6}
-LOSS_START = {"clm": 7.5, "mlm": 6.8}
+# One task of each format, as small as still trains; the template runs cost a few seconds.
+TASK_OF_FORMAT = {"classification": "synthetic_topic", "zero_shot": "synthetic_minimal_pairs",
+                  "translation": "synthetic_translation"}
+_ROOT = Path(tempfile.mkdtemp(prefix="objbench-report-records-"))
+atexit.register(shutil.rmtree, _ROOT, ignore_errors=True)
+TEMPLATE_SUITE = validate_suite(tiny_raw(
+    _ROOT, name="fixture", objectives=["none", "clm", "mlm"], tasks=list(TASK_OF_FORMAT.values()),
+    pretrain={"budget_unit": "tokens", "budget": 3 * 8 * 32, "seq_len": 32, "batch_size": 8, "seeds": [0]},
+    task_params={"synthetic_topic": {"train_size": 32, "test_size": 16},
+                 "synthetic_minimal_pairs": {"test_size": 8},
+                 "synthetic_translation": {"train_size": 16, "test_size": 10}}))
+# The suite's config exactly as the harness writes it into every record.
+CONFIG = TEMPLATE_SUITE.model_dump(mode="json")
 
 
-def pretrain_stats(objective: str, seed: int) -> dict:
-    if objective == "none":
-        return {"objective": "none", "cache_hit": None, "steps": 0, "tokens": 0, "loss_bearing_tokens": 0,
-                "flops": 0.0, "parameters": None, "loss_curve": []}
-    steps, tokens_per_step = 98, 32 * 128
-    per_token = FLOPS_PER_TOKEN.get(objective, 5e6)
-    curve = [{"step": s, "tokens": s * tokens_per_step, "flops": s * tokens_per_step * per_token,
-              "loss": LOSS_START.get(objective, 7.0) - 4.0 * s / steps + 0.05 * seed} for s in range(10, steps + 1, 10)]
-    return {
-        "objective": objective, "kind": "encoder" if objective == "mlm" else "causal_decoder",
-        "cache_hit": False, "steps": steps, "tokens": steps * tokens_per_step, "samples": steps * 32,
-        "loss_bearing_tokens": int(steps * tokens_per_step * (0.15 if objective == "mlm" else 1.0)),
-        "flops": steps * tokens_per_step * per_token, "flops_per_token": per_token, "parameters": 1_234_567,
-        "tokens_per_s": 21000.0 + 500 * seed + (3000 if objective == "clm" else 0), "samples_per_s": 160.0,
-        "peak_memory_bytes": (900 + 10 * seed) * 2**20, "peak_memory_kind": "process_peak_rss",
-        "wall_s": 20.0, "final_loss": curve[-1]["loss"], "loss_curve": curve, "epochs_over_data": 1.0,
-    }
+@functools.cache
+def real_records() -> tuple[dict, ...]:
+    """The template suite's records, run through the harness once per process."""
+    from benchmark.harness import run_suite
+
+    summary = run_suite(TEMPLATE_SUITE, progress=False)
+    records = tuple(iter_records(TEMPLATE_SUITE.results_dir, TEMPLATE_SUITE.name))
+    assert summary.ran + summary.reused == len(records) == 7, len(records)  # 3 x 3, less MLM's and none's translation
+    assert all(r["config"] == CONFIG for r in records)
+    return records
+
+
+def _template(objective: str, task_format: str) -> dict:
+    records = real_records()
+    by = {(r["objective"], r["task_format"]): r for r in records}
+    if task_format not in TASK_OF_FORMAT:
+        raise ValueError(f"no real record of format {task_format!r}; known: {', '.join(TASK_OF_FORMAT)}")
+    own = objective if objective in ("none", "clm", "mlm") else "clm"
+    record = copy.deepcopy(by.get((own, task_format)) or by[("clm", task_format)])
+    if record["objective"] != own:  # this objective never ran this format: its own pretraining, CLM's finetuning
+        donor = next(r for r in records if r["objective"] == own)
+        for key in ("objective", "objective_params", "pretrain", "checkpoint"):
+            record[key] = copy.deepcopy(donor[key])
+    return record
+
+
+def _metrics(real: dict, primary: str, value: float) -> dict:
+    """The metric keys the harness wrote, every value ``value``; on classification accuracy is 0.02
+    above it (so accuracy and f1 tell apart), on translation BLEU is a quarter of chrF."""
+    assert primary in real, f"the harness wrote {sorted(real)}, without the primary metric {primary!r}"
+    chosen = dict.fromkeys(real, value)
+    if "f1_macro" in real:
+        chosen["accuracy"] = min(1.0, value + 0.02)
+    if "bleu" in real:
+        chosen["bleu"] = value / 4
+    return chosen
 
 
 def make_record(objective: str, task: str, pretrain_seed: int, finetune_seed: int, value: float, *,
                 suite: str = "fixture", model: str = "llama", task_format: str = "classification",
-                corpus_id: str = "corpus-abc123", tokenizer_id: str = "tok-def456", config: dict | None = None,
-                created_at: str = "2026-01-02T03:04:05+00:00") -> dict:
-    """One record as the harness writes it, with ``value`` as the primary metric (f1_macro; accuracy zero-shot)."""
-    metrics = {"accuracy": min(1.0, value + 0.02), "precision_macro": value, "recall_macro": value, "f1_macro": value}
-    finetune = {"wall_s": 3.0, "steps": 40, "tokens": 40960, "samples": 640, "tokens_per_s": 9000.0,
-                "samples_per_s": 200.0 + finetune_seed, "peak_memory_bytes": 700 * 2**20, "examples": 160,
-                "epochs": 4, "parameters": 1_240_000}
-    if task_format == "zero_shot":  # minimal pairs: nothing is finetuned, accuracy is the metric
-        metrics, finetune = {"accuracy": value}, {"steps": 0, "examples": 0, "parameters": 1_240_000}
-    elif task_format == "translation":  # chrF and BLEU on sacrebleu's 0..100 scale
-        metrics = {"chrf": value, "bleu": value / 4}
-    run_id = hashlib.sha256(repr((suite, model, objective, task, pretrain_seed, finetune_seed, corpus_id,
-                                  tokenizer_id, repr(config))).encode()).hexdigest()[:16]
-    return {
-        "schema_version": SCHEMA_VERSION, "run_id": run_id, "suite": suite, "created_at": created_at,
-        "model": model, "size": "tiny", "objective": objective, "task": task, "task_format": task_format,
-        "pretrain_seed": pretrain_seed, "finetune_seed": finetune_seed,
-        "checkpoint": None if objective == "none" else f"ckpt-{objective}-{pretrain_seed}",
-        "corpus_id": corpus_id, "tokenizer_id": tokenizer_id,
-        "metrics": metrics,
-        "pretrain": pretrain_stats(objective, pretrain_seed),
-        "finetune": finetune,
-        "evaluate": {"wall_s": 0.5, "steps": 2, "tokens": 8192, "samples": 128, "tokens_per_s": 30000.0,
-                     "samples_per_s": 400.0, "peak_memory_bytes": 650 * 2**20, "examples": 128},
-        "environment": {"python": "3.11.9", "packages": {"torch": "2.13.0", "transformers": "5.1.0",
-                                                         "pandas": "3.1.1", "numpy": "2.4.6"},
-                        "platform": "Linux-6.1-x86_64", "cpu": "x86_64", "cpu_count": 2, "torch_threads": 2,
-                        "device": "cpu", "device_name": None, "cuda": None, "precision": "fp32",
-                        "git_commit": "0123456789abcdef0123456789abcdef01234567",
-                        "date": created_at},
-        "config": copy.deepcopy(config or CONFIG),
-    }
+                corpus_id: str | None = None, tokenizer_id: str | None = None, config: dict | None = None,
+                created_at: str | None = None) -> dict:
+    """A real record of ``objective`` on a task of ``task_format``, renamed to this run, with ``value``
+    as its primary metric. ``None`` keeps what the harness wrote."""
+    record = _template(objective, task_format)
+    del record[DIGEST_KEY]  # the store's seal on the template; write_record seals what it writes
+    record["metrics"] = _metrics(record["metrics"], record["primary_metric"]["name"], value)
+    record.update(suite=suite, model=model, objective=objective, task=task, pretrain_seed=pretrain_seed,
+                  finetune_seed=finetune_seed)
+    record["pretrain"]["objective"] = objective
+    for key, chosen in (("corpus_id", corpus_id), ("tokenizer_id", tokenizer_id), ("created_at", created_at)):
+        if chosen is not None:
+            record[key] = chosen
+    if config is not None:
+        record["config"] = copy.deepcopy(config)
+    record["run_id"] = hashlib.sha256(repr((suite, model, objective, task, pretrain_seed, finetune_seed,
+                                            record["corpus_id"], record["tokenizer_id"], repr(config))).encode()
+                                      ).hexdigest()[:16]
+    return record
 
 
 def write_runs(results_dir: Path, values: dict[str, dict[str, dict[tuple[int, int], float]]],
                **record_options) -> list[Path]:
-    """``values[objective][task][(pretrain_seed, finetune_seed)] = f1_macro``: one record each."""
+    """``values[objective][task][(pretrain_seed, finetune_seed)] = primary metric``: one record each."""
     paths = []
     for objective, tasks in values.items():
         for task, by_seed in tasks.items():

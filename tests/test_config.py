@@ -4,8 +4,7 @@ import pytest
 
 from benchmark.config import apply_overrides, load_suite, parse_override
 from benchmark.errors import ObjbenchError
-
-from conftest import tiny_raw, write_suite
+from tests.helpers import tiny_raw, write_suite
 
 SUITES = sorted(Path(__file__).resolve().parent.parent.joinpath("suites").glob("*.yaml"))
 

@@ -7,6 +7,7 @@ local mirrors written here with the real datasets' layout and columns.
 
 from __future__ import annotations
 
+import gzip
 import json
 from pathlib import Path
 
@@ -16,7 +17,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import torch
-from conftest import tiny_raw, write_suite
 
 from benchmark import registry
 from benchmark.cache import stable_hash
@@ -25,6 +25,7 @@ from benchmark.config import CorpusConfig, load_suite, validate_suite
 from benchmark.data import corpus, sources, synthetic
 from benchmark.errors import ObjbenchError
 from benchmark.formats.classification import _join_pair, encode, pair_texts
+from tests.helpers import tiny_raw, write_suite
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -217,6 +218,86 @@ def test_missing_columns_are_named(tmp_path):
     suite = validate_suite(tiny_raw(tmp_path, corpus={"source": "local", "path": str(tmp_path / "corpus.jsonl")}))
     with pytest.raises(ObjbenchError, match=r"corpus: no column 'text' for the text \(the data has: content\)"):
         corpus.documents(suite)
+
+
+def write_local(path: Path, rows: list[dict]) -> Path:
+    """``rows`` in the format that ``path``'s extension names (.parquet, .csv, .jsonl, .txt; +.gz compressed)."""
+    name = path.name.removesuffix(".gz")
+    if name.endswith(".parquet"):
+        pq.write_table(pa.Table.from_pylist(rows), path)
+        return path
+    if name.endswith(".csv"):
+        columns = list(rows[0])
+        text = ",".join(columns) + "\n" + "".join(",".join(str(r[c]) for c in columns) + "\n" for r in rows)
+    elif name.endswith(".jsonl"):
+        text = "".join(json.dumps(r) + "\n" for r in rows)
+    else:  # plain text: one row per line
+        text = "".join(r["text"] + "\n" for r in rows)
+    if path.name.endswith(".gz"):
+        with gzip.open(path, "wt") as fh:
+            fh.write(text)
+    else:
+        path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize("train_name, test_name", [("train.parquet", "test.csv.gz"),
+                                                   ("train.jsonl.gz", "test.parquet")])
+def test_local_classification_reads_parquet_and_gzip_files(tmp_path, train_name, test_name):
+    rows = [{"body": f"text {i}", "y": "pos" if i % 2 else "neg"} for i in range(6)]
+    train = write_local(tmp_path / train_name, rows)
+    test = write_local(tmp_path / test_name, [{"body": "fresh one", "y": "pos"}, {"body": "fresh two", "y": "mid"}])
+    task = registry.tasks.get("local_classification")
+    params = task.Params(train_path=str(train), test_path=str(test), text_column="body", label_column="y")
+    splits = task(params).load(CorpusConfig())
+    names = ["mid", "neg", "pos"]
+    assert splits["train"].features["label"].names == names and splits["test"].features["label"].names == names
+    assert list(splits["train"]["text"]) == [f"text {i}" for i in range(6)]
+    assert [names[i] for i in splits["train"]["label"]] == ["neg", "pos"] * 3
+    assert list(splits["test"]["text"]) == ["fresh one", "fresh two"]
+    assert [names[i] for i in splits["test"]["label"]] == ["pos", "mid"]
+
+
+@pytest.mark.parametrize("name", ["corpus.txt.gz", "corpus.jsonl.gz", "corpus.csv.gz", "corpus.parquet"])
+def test_local_corpus_reads_parquet_and_gzip_files(tmp_path, name):
+    sentences = [f"Sentence {i} of the corpus is here." for i in range(300)]
+    path = write_local(tmp_path / name, [{"text": s} for s in sentences])
+    by_row = {"source": "local", "path": str(path), "document_boundary": "row"}
+    suite = validate_suite(tiny_raw(tmp_path, corpus=by_row))
+    docs = corpus.documents(suite)
+    assert docs[:2] == [[sentences[0]], [sentences[1]]] and len(docs) == 300  # one document per row
+    data = corpus.prepare(suite)
+    assert len(data.blocks) > 0
+    first = data.tokenizer.decode(data.blocks.input_ids[0].tolist(), skip_special_tokens=True)
+    assert first.replace(" ", "").startswith(sentences[0].replace(" ", "").lower())  # the text, not compressed bytes
+
+
+BAD_LABELS = {  # case -> (train rows, test rows) as files whose extension gives the format
+    "float labels": ("train.csv", [{"text": "a", "label": 0.5}, {"text": "b", "label": 1.5}], "test.csv", None),
+    "an empty label cell": ("train.csv", [{"text": "a", "label": 1}, {"text": "b", "label": ""}], "test.csv", None),
+    "numbers and strings mixed": ("train.jsonl", [{"text": "a", "label": 1}, {"text": "b", "label": "pos"}],
+                                  "test.jsonl", None),
+    "a null label": ("train.jsonl", [{"text": "a", "label": None}, {"text": "b", "label": "pos"}], "test.jsonl", None),
+    "a negative class id": ("train.csv", [{"text": "a", "label": -2}, {"text": "b", "label": 1}], "test.csv", None),
+    "ids in train, strings in test": ("train.jsonl", [{"text": "a", "label": 0}, {"text": "b", "label": 1}],
+                                      "test.jsonl", [{"text": "c", "label": "pos"}]),
+    "ids in train, floats in test": ("train.jsonl", [{"text": "a", "label": 0}, {"text": "b", "label": 1}],
+                                     "test.csv", [{"text": "c", "label": 0.5}]),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_LABELS))
+def test_bad_labels_in_a_local_file_are_one_error_naming_the_file(tmp_path, case):
+    train_name, train_rows, test_name, test_rows = BAD_LABELS[case]
+    train = write_local(tmp_path / train_name, train_rows)
+    test = write_local(tmp_path / test_name, test_rows or train_rows) if test_rows else train
+    bad = test if test_rows and case != "ids in train, strings in test" else train
+    task = registry.tasks.get("local_classification")
+    with pytest.raises(ObjbenchError) as err:
+        task(task.Params(train_path=str(train), test_path=str(test))).load(CorpusConfig())
+    message = str(err.value)
+    assert message.startswith("task_params.local_classification: ") and "\n" not in message
+    assert str(bad) in message, message
 
 
 def test_unmatched_path_and_unknown_extension_are_errors(tmp_path):

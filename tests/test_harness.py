@@ -1,5 +1,8 @@
-"""End to end on the tiny suite: records, checkpoint reuse, determinism, resumability."""
+"""End to end on the tiny suite: records, checkpoint reuse, seeds, determinism (in one process and across
+two), resumability."""
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -8,8 +11,7 @@ import torch
 from benchmark.config import validate_suite
 from benchmark.harness import run_suite
 from benchmark.results import SCHEMA_VERSION, to_dataframe
-
-from conftest import tiny_raw
+from tests.helpers import tiny_raw, write_suite
 
 pytestmark = pytest.mark.slow
 
@@ -78,11 +80,63 @@ def test_same_seed_gives_identical_metrics(tmp_path):
     assert metrics[1] == metrics[3]
 
 
-def test_a_different_seed_changes_the_run(tmp_path):
-    a = validate_suite(tiny_raw(tmp_path, objectives=["mlm"]))
-    run_suite(a, progress=False)
-    b = validate_suite(tiny_raw(tmp_path, objectives=["mlm"], finetune={**a.finetune.model_dump(), "seeds": [7]}))
-    assert run_suite(b, progress=False).ran == 1
+def test_a_different_finetuning_seed_finetunes_differently(tmp_path, monkeypatch):
+    """Same checkpoint, another finetuning seed: other finetuned weights (head init and data order);
+    the same seed again, in a fresh store: the very same weights, so the difference is the seed's."""
+    from benchmark.formats.classification import Classification
+
+    finetuned = []  # the weights each run evaluates, in the order the runs happen
+    real_evaluate = Classification.evaluate
+
+    def keep_weights(self, model, *args, **kwargs):
+        finetuned.append({k: v.detach().clone() for k, v in model.state_dict().items()})
+        return real_evaluate(self, model, *args, **kwargs)
+
+    monkeypatch.setattr(Classification, "evaluate", keep_weights)
+    finetune = {**tiny_raw(tmp_path)["finetune"], "seeds": [0, 7]}
+    both = validate_suite(tiny_raw(tmp_path / "both", objectives=["mlm"], finetune=finetune))
+    assert run_suite(both, progress=False).ran == 2
+    again = validate_suite(tiny_raw(tmp_path / "again", objectives=["mlm"]))
+    assert run_suite(again, progress=False).ran == 1
+    seed_0, seed_7, seed_0_again = finetuned
+
+    def same(a, b):
+        return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+    assert same(seed_0, seed_0_again)
+    assert not same(seed_0, seed_7)
+    assert not torch.equal(seed_0["score.weight"], seed_7["score.weight"])  # the head: its init and data order
+    df = to_dataframe(both.results_dir, both.name)
+    assert df["checkpoint"].nunique() == 1  # one pretrained checkpoint under both seeds
+
+
+def test_same_suite_in_two_processes_gives_bit_identical_results(tmp_path):
+    """The whole pipeline is a function of the suite: two fresh Python processes (the CLI, each with
+    its own store) give bit-identical metrics, loss curves and checkpoints."""
+    from safetensors.torch import load_file
+
+    stores = []
+    for name in ("first", "second"):
+        raw = tiny_raw(tmp_path / name, objectives=["clm", "mlm"])
+        stores.append((write_suite(tmp_path / f"{name}.yaml", raw), Path(raw["results_dir"])))
+    procs = [subprocess.Popen([sys.executable, "-m", "benchmark", "run", str(path), "--quiet", "--no-report"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+             for path, _ in stores]
+    for proc in procs:
+        out, err = proc.communicate(timeout=600)
+        assert proc.returncode == 0, err
+        assert "tiny: 2 runs done, 0 reused from earlier, 0 skipped" in out
+    first, second = (to_dataframe(results, "tiny").set_index("objective").sort_index() for _, results in stores)
+    assert list(first.index) == ["clm", "mlm"]
+    metrics = [c for c in first.columns if c.startswith("metrics.")]
+    assert metrics and first[metrics].to_dict() == second[metrics].to_dict()
+    assert first["pretrain.final_loss"].to_dict() == second["pretrain.final_loss"].to_dict()
+    assert first["pretrain.loss_curve"].to_dict() == second["pretrain.loss_curve"].to_dict()
+    assert first["checkpoint"].to_dict() == second["checkpoint"].to_dict()
+    for key in first["checkpoint"]:
+        a, b = (load_file(results / "cache" / "checkpoints" / key / "model.safetensors") for _, results in stores)
+        assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    assert not any((results.parent / "reports").exists() for _, results in stores)  # --no-report
 
 
 def test_an_interrupted_pretraining_resumes_to_the_same_weights(tmp_path, monkeypatch):

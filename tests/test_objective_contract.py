@@ -14,27 +14,11 @@ import pytest
 import torch
 from transformers import PreTrainedModel
 
-from benchmark import registry
 from benchmark.models.kinds import ModelKind
 from benchmark.objectives.base import IGNORE
+from tests.helpers import PRETRAINING, first_blocks, longer_blocks, make
 
-PRETRAINING = [name for name in registry.objectives.names() if registry.objectives.get(name).pretrains]
 STATISTICS_ROWS, STATISTICS_SEQ, STATISTICS_BATCHES = 64, 128, 16
-
-
-def make(name: str, setup, **params):
-    entry = registry.objectives.get(name)
-    return entry(entry.Params(**params), setup)
-
-
-def first_blocks(data, rows: int) -> dict[str, torch.Tensor]:
-    return {key: value[:rows] for key, value in data.blocks.to_dict().items()}
-
-
-def longer_blocks(data, rows: int, seq: int) -> dict[str, torch.Tensor]:
-    """``rows`` blocks of ``seq`` tokens: consecutive packed blocks joined, exactly what packing at ``seq`` gives."""
-    per_row = seq // data.blocks.seq_len
-    return {key: value[:rows * per_row].reshape(rows, seq) for key, value in data.blocks.to_dict().items()}
 
 
 def same_batch(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> bool:

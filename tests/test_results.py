@@ -2,7 +2,15 @@ import json
 
 import pytest
 
-from benchmark.results import SCHEMA_VERSION, iter_records, to_dataframe, write_record
+from benchmark.errors import ObjbenchError
+from benchmark.results import (
+    SCHEMA_VERSION,
+    iter_records,
+    read_records_file,
+    to_dataframe,
+    write_record,
+    write_records_file,
+)
 
 
 def _record(run_id, **extra):
@@ -37,7 +45,23 @@ def test_a_failed_write_leaves_no_half_record(tmp_path):
     with pytest.raises(TypeError):
         write_record(tmp_path, bad)
     folder = tmp_path / "s" / "runs"
-    assert list(folder.iterdir()) == []
+    assert list(folder.glob("*")) == []  # nothing under the real name, and no leftover beside it
     assert list(iter_records(tmp_path, "s")) == []
     write_record(tmp_path, _record("a"))
     assert json.loads((folder / "a.json").read_text())["run_id"] == "a"
+
+
+def test_a_records_file_round_trips_in_order(tmp_path):
+    records = [_record("b"), _record("a", objective="clm")]
+    write_records_file(tmp_path / "records.jsonl", records)
+    assert read_records_file(tmp_path / "records.jsonl") == records
+
+
+@pytest.mark.parametrize("version", [SCHEMA_VERSION - 1, SCHEMA_VERSION + 1, None])
+def test_a_records_file_with_another_schema_version_is_refused(tmp_path, version):
+    path = tmp_path / "records.jsonl"
+    write_records_file(path, [_record("a"), {**_record("old"), "schema_version": version}])
+    with pytest.raises(ObjbenchError) as err:
+        read_records_file(path)
+    message = str(err.value)
+    assert str(path) in message and "record old" in message and f"schema_version {version!r}" in message

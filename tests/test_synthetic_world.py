@@ -313,8 +313,6 @@ def test_extractive_qa_answers_are_spans_of_their_context():
     assert not test_names & train_names
 
 
-registry.load_entries()
-
 
 @pytest.mark.parametrize("name", [name for name in registry.tasks.names() if name.startswith("synthetic_")])
 def test_synthetic_tasks_are_deterministic(name):

@@ -12,13 +12,13 @@ from transformers import AutoModelForQuestionAnswering
 
 from benchmark import registry
 from benchmark.config import CorpusConfig, FinetuneConfig
-from benchmark.formats import FORMATS, generation, training, zero_shot
+from benchmark.formats import generation, training, zero_shot
 from benchmark.formats.text_metrics import answer_scores, exact_match, normalize_answer, token_f1, translation_scores
 from benchmark.models.kinds import ModelKind
 from benchmark.objectives.base import IGNORE
+from tests.helpers import tiny_raw
 
 CPU = torch.device("cpu")
-registry.load_entries()
 SYNTHETIC_TASKS = [name for name in registry.tasks.names() if name.startswith("synthetic_")]  # every one, as registered
 RECIPE = FinetuneConfig(epochs=1, batch_size=4, max_length=48, seeds=[0])
 
@@ -187,7 +187,7 @@ def task_splits():
 @pytest.mark.parametrize("kind", list(ModelKind))
 @pytest.mark.parametrize("name", SYNTHETIC_TASKS)
 def test_each_format_builds_finetunes_and_evaluates(name, kind, task_splits, tiny_setup, llama):
-    fmt = FORMATS[registry.tasks.get(name).format]
+    fmt = registry.formats.get(registry.tasks.get(name).format)()
     reason = fmt.unsupported(kind)
     if name == "synthetic_translation" and kind is ModelKind.ENCODER:
         assert reason and "encoder" in reason  # skipped, with a reason the plan shows
@@ -207,7 +207,7 @@ def test_each_format_builds_finetunes_and_evaluates(name, kind, task_splits, tin
 @pytest.mark.parametrize("name", ["synthetic_sentiment", "synthetic_extractive_qa", "synthetic_translation",
                                   "synthetic_closed_qa"])
 def test_linear_probe_trains_only_the_head(name, task_splits, tiny_setup, llama):
-    fmt = FORMATS[registry.tasks.get(name).format]
+    fmt = registry.formats.get(registry.tasks.get(name).format)()
     kind = ModelKind.CAUSAL
     torch.manual_seed(0)
     model = fmt.build(llama, None, tiny_setup, task_splits[name]["train"], kind)
@@ -224,8 +224,6 @@ def test_linear_probe_trains_only_the_head(name, task_splits, tiny_setup, llama)
 
 
 def test_plan_skips_unfitting_kinds_with_a_reason_and_scores_zero_shot_once(tmp_path, tiny_data):
-    from conftest import tiny_raw
-
     from benchmark.config import validate_suite
     from benchmark.plan import make_plan
 
@@ -242,8 +240,6 @@ def test_plan_skips_unfitting_kinds_with_a_reason_and_scores_zero_shot_once(tmp_
 
 @pytest.mark.slow
 def test_harness_records_zero_shot_without_finetuning(tmp_path):
-    from conftest import tiny_raw
-
     from benchmark.config import validate_suite
     from benchmark.harness import run_suite
     from benchmark.results import to_dataframe

@@ -44,10 +44,12 @@ class LocalClassification:
     def load(self, corpus: CorpusConfig) -> datasets.DatasetDict:
         p = self.params
         where = "task_params.local_classification"
-        splits = {}
+        splits, described = {}, {}
         for split, pattern in (("train", p.train_path), ("test", p.test_path)):
             files = sources.resolve_files(pattern, f"{where}.{split}_path")
             splits[split] = sources.load_local(files, sources.local_format(files, p.format, f"{where}.{split}_path"))
+            described[split] = f"{split}_path {', '.join(str(f) for f in files)}"  # errors name the files
         return sources.classification_splits(
             sources.subset(splits["train"], p.train_size, p.subset_seed),
-            sources.subset(splits["test"], p.test_size, p.subset_seed), sources.column_map(p), where)
+            sources.subset(splits["test"], p.test_size, p.subset_seed), sources.column_map(p), where,
+            described=described)

@@ -1,0 +1,1 @@
+"""objbench's tests: shared helpers in ``tests.helpers``, fixtures in ``conftest.py``."""
