@@ -1,4 +1,10 @@
 # Two commands do everything on a fresh clone: `make quickstart` and `make test`.
+#   make quickstart  run suites/quickstart.yaml
+#   make test        every test, the slow end-to-end ones and the benchmarks too (each benchmark runs
+#                    once, untimed, as a plain test with assertions: pyproject's --benchmark-disable)
+#   make test-fast   the quick loop while editing: everything but the tests marked slow
+#   make bench       the benchmarks timed (pytest-benchmark), failing when a timing goal is missed,
+#                    e.g. batch preparation at 5% or more of a training step
 # Each creates .venv on first use. TORCH picks the torch build to install when the venv has none:
 #   make quickstart TORCH="torch --index-url https://download.pytorch.org/whl/cu128"
 PYTHON ?= python3
@@ -6,7 +12,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 TORCH ?= torch==2.13.0
 
-.PHONY: install quickstart test bench clean
+.PHONY: install quickstart test test-fast bench clean
 
 $(BIN)/objbench: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,6 +27,9 @@ quickstart: install
 
 test: install
 	$(BIN)/python -m pytest
+
+test-fast: install
+	$(BIN)/python -m pytest -m "not slow"
 
 bench: install
 	$(BIN)/python -m pytest tests/benchmarks --benchmark-only --benchmark-enable
