@@ -8,13 +8,22 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from pathlib import Path
 
-from benchmark.errors import ObjbenchError
+from benchmark.errors import ObjbenchError, ObjbenchWarning
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is an ObjbenchError: one line, exit status 2, like every other."""
+
+    def error(self, message: str):
+        raise ObjbenchError(f"{message} (objbench {self.prog.split()[-1] if ' ' in self.prog else ''} --help "
+                            f"shows the usage)".replace("objbench  --help", "objbench --help"))
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="objbench", description="Compare language-model training objectives on equal terms.")
+    parser = _Parser(prog="objbench", description="Compare language-model training objectives on equal terms.")
     sub = parser.add_subparsers(dest="command", required=True)
     lst = sub.add_parser("list", help="list registered models, objectives or tasks")
     lst.add_argument("kind", choices=["models", "objectives", "tasks"])
@@ -27,6 +36,11 @@ def _parser() -> argparse.ArgumentParser:
         if name == "run":
             p.add_argument("--no-report", action="store_true", help="do not write the report afterwards")
             p.add_argument("--quiet", action="store_true", help="no progress bars")
+    doc = sub.add_parser("doctor", help="check a suite's results store without running anything; --repair heals it")
+    doc.add_argument("suite", type=Path, help="suite YAML file (its name and results_dir are used)")
+    doc.add_argument("overrides", nargs="*", metavar="KEY=VALUE")
+    doc.add_argument("--repair", action="store_true",
+                     help="quarantine damaged records and artefacts (the next run redoes them), delete leftovers")
     rep = sub.add_parser("report", help="write the leaderboard for a suite's recorded results")
     rep.add_argument("suite", type=Path, help="suite YAML file (its name, results_dir and reports_dir are used)")
     rep.add_argument("overrides", nargs="*", metavar="KEY=VALUE")
@@ -41,22 +55,37 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = _parser()
-    args, extra = parser.parse_known_args(argv)
-    # Overrides may come after flags (`run SUITE --quiet pretrain.lr=1e-3`): argparse leaves them in `extra`.
-    stray = [a for a in extra if a.startswith("-") or "=" not in a or not hasattr(args, "overrides")]
-    if stray:
-        parser.error(f"unrecognized arguments: {' '.join(stray)}")
-    if extra:
-        args.overrides = [*args.overrides, *extra]
+    warnings.showwarning = _show_warning
     try:
-        return _dispatch(args)
+        return _dispatch(_parse(argv))
     except ObjbenchError as err:
-        print(f"objbench: error: {err}", file=sys.stderr)
+        print(f"objbench: error: {' '.join(str(err).split())}", file=sys.stderr)  # one line, whatever it quotes
         return 2
     except KeyboardInterrupt:
         print("objbench: interrupted; finished runs are recorded and will be reused", file=sys.stderr)
         return 130
+
+
+def _parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = _parser()
+    args, extra = parser.parse_known_args(argv)
+    # Overrides may come after flags (`run SUITE --quiet pretrain.lr=1e-3`): argparse leaves them in `extra`.
+    stray = [a for a in extra if a.startswith("-") or "=" not in a or not hasattr(args, "overrides")]
+    if stray and hasattr(args, "overrides") and not stray[0].startswith("-"):
+        raise ObjbenchError(f"override {stray[0]!r}: expected KEY=VALUE, e.g. pretrain.lr=3e-4")
+    if stray:
+        parser.error(f"unrecognized arguments: {' '.join(stray)}")
+    if extra:
+        args.overrides = [*args.overrides, *extra]
+    return args
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """objbench's own warnings as one line each; everyone else's as Python prints them."""
+    if issubclass(category, ObjbenchWarning):
+        print(f"objbench: warning: {' '.join(str(message).split())}", file=sys.stderr)
+    else:
+        sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
 
 
 def _dispatch(args) -> int:
@@ -73,10 +102,16 @@ def _dispatch(args) -> int:
     from benchmark.config import load_suite
 
     suite = load_suite(args.suite, args.overrides)
+    if args.command in ("plan", "run"):
+        from benchmark.measure import resolve_device, resolve_precision
+
+        resolve_precision(suite.precision, resolve_device(suite.device))  # before anything is built or written
     if args.command == "plan":
         return _plan(suite)
     if args.command == "fetch":
         return _fetch(suite)
+    if args.command == "doctor":
+        return _doctor(suite, args.suite, args.repair)
     if args.command == "run":
         from benchmark.harness import run_suite
 
@@ -102,6 +137,24 @@ def _dispatch(args) -> int:
         run_ids = None if args.all_runs else _current_run_ids(suite)
         return _report(suite, args.reference, args.allow_incomparable, run_ids)
     raise AssertionError(args.command)
+
+
+def _doctor(suite, suite_file: Path, repair: bool) -> int:
+    """0 when the store is healthy (or every problem was repaired), 1 when problems remain."""
+    from benchmark import doctor
+
+    exam = doctor.examine(suite.results_dir, suite.name)
+    if not exam.findings:
+        print(exam.healthy_line(suite.results_dir, suite.name))
+        return 0
+    for finding in exam.findings:
+        print(finding.line())
+    if not repair:
+        print(f"{len(exam.findings)} problem(s); `objbench doctor {suite_file} --repair` heals what it can")
+        return 1
+    lines = doctor.repair(exam.findings, suite.results_dir, suite.name)
+    print("\n".join(lines))
+    return 0 if all(f.action for f in exam.findings) else 1
 
 
 def _fetch(suite) -> int:
@@ -133,6 +186,8 @@ def _plan(suite) -> int:
         tokens = "-" if job.tokens is None else f"{job.tokens:.3g}"
         flops = "-" if job.flops is None else f"{job.flops:.3g}"
         state = "n/a" if job.checkpoint is None else ("cached" if job.cached else "to train")
+        if job.damaged:
+            state = "damaged: will retrain"
         done = sum(r.done for r in job.runs)
         print(f"{job.model + '/' + job.objective:<28} {job.seed:>4} {steps:>7} {tokens:>10} {flops:>10} {state:>10}  "
               f"{len(job.runs)} ({done} recorded)")

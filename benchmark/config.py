@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from benchmark import registry
 from benchmark.corpus_config import CorpusConfig, Strict
 from benchmark.errors import ObjbenchError
+from benchmark.paths import check_folder, check_name
 
 Scalar = bool | int | float | str
 
@@ -27,11 +28,25 @@ class TokenizerConfig(Strict):
     vocab_size: int = Field(2048, ge=256)  # subwords matter: the synthetic lexicon is larger than this
 
 
+# The largest budget per unit that a suite may ask for without ``allow_large_budget``: far past
+# what any preset trains in a week, so a typo (1e30) is caught rather than planned.
+BUDGET_LIMITS = {"steps": 1e7, "tokens": 1e12, "flops": 1e21, "seconds": 30 * 24 * 3600.0}
+
+
+def _unique_seeds(seeds: list[int]) -> list[int]:
+    repeated = sorted({s for s in seeds if seeds.count(s) > 1})
+    if repeated:
+        raise ValueError(f"seed {', '.join(map(str, repeated))} listed twice: every seed is one more run, once")
+    return seeds
+
+
 class PretrainConfig(Strict):
-    # Budgets are converted to optimizer steps per (model, objective) before anything runs.
+    # Budgets in steps, tokens or FLOPs are converted to optimizer steps per (model, objective)
+    # before anything runs; a budget in seconds stops each run by the clock.
     # FLOPs by default: compute-matched comparisons (T5 sec. 3.2, ELECTRA count every network trained).
     budget_unit: Literal["tokens", "steps", "flops", "seconds"] = "flops"
     budget: float = Field(2e12, gt=0)  # ~400k tokens of CLM on the tiny preset
+    allow_large_budget: bool = False  # budgets past BUDGET_LIMITS are refused unless this says they are meant
     seq_len: int = Field(128, ge=8)  # packed block length
     batch_size: int = Field(32, ge=1)
     lr: float = Field(2e-3, gt=0)  # high, as small models tolerate (cramming-style short schedules)
@@ -40,6 +55,33 @@ class PretrainConfig(Strict):
     grad_clip: float = Field(1.0, gt=0)
     seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)  # pretraining seeds
     resume_every_steps: int = Field(100, ge=0)  # save a resume state this often (0: never); killed runs continue
+
+    @field_validator("seeds")
+    @classmethod
+    def _seeds_once(cls, seeds: list[int]) -> list[int]:
+        return _unique_seeds(seeds)
+
+    @field_validator("budget", mode="before")
+    @classmethod
+    def _budget_is_a_number(cls, value: Any) -> Any:
+        if isinstance(value, bool):
+            raise ValueError(f"must be a number, not {value}")
+        return value
+
+    @model_validator(mode="after")
+    def _budget_makes_steps(self) -> "PretrainConfig":
+        limit = BUDGET_LIMITS[self.budget_unit]
+        if self.budget > limit and not self.allow_large_budget:
+            raise ValueError(f"budget: {self.budget:g} {self.budget_unit} is past {limit:g}; "
+                             f"set pretrain.allow_large_budget=true if it is meant")
+        if self.budget_unit == "steps" and self.budget != int(self.budget):
+            raise ValueError(f"budget: {self.budget:g} steps is not a whole number of steps")
+        if self.budget_unit == "steps" and self.budget < 1:
+            raise ValueError(f"budget: {self.budget:g} steps is less than one step")
+        if self.budget_unit == "tokens" and self.budget < self.tokens_per_step:
+            raise ValueError(f"budget: {self.budget:g} tokens is less than one step "
+                             f"({self.tokens_per_step} tokens = batch_size x seq_len)")
+        return self
 
     @property
     def tokens_per_step(self) -> int:
@@ -60,6 +102,11 @@ class FinetuneConfig(Strict):
     # frozen and only the task head trains, which shows what pretraining stored without
     # finetuning's confounds (it can rebuild features that pretraining never learnt).
     mode: Literal["full", "linear_probe"] = "full"
+
+    @field_validator("seeds")
+    @classmethod
+    def _seeds_once(cls, seeds: list[int]) -> list[int]:
+        return _unique_seeds(seeds)
 
 
 class Suite(Strict):
@@ -85,6 +132,24 @@ class Suite(Strict):
     results_dir: str = "results"  # run records and caches
     reports_dir: str = "reports"
 
+    @field_validator("name")
+    @classmethod
+    def _safe_name(cls, name: str) -> str:
+        return check_name(name)  # it names the suite's folders under results_dir and reports_dir
+
+    @field_validator("variants")
+    @classmethod
+    def _safe_variant_names(cls, variants: dict) -> dict:
+        for name in variants:
+            check_name(name)
+        return variants
+
+    @field_validator("results_dir", "reports_dir")
+    @classmethod
+    def _folders(cls, path: str, info) -> str:
+        check_folder(path, info.field_name)
+        return path
+
     @field_validator("models", "objectives", "tasks")
     @classmethod
     def _unique(cls, names: list[str]) -> list[str]:
@@ -109,8 +174,16 @@ class Suite(Strict):
             for name in getattr(self, field):
                 if name not in reg and not (field == "objectives" and name in self.variants):
                     raise ValueError(f"{field}: {reg.unknown_message(name)}")
+        triples = [(m, o, t) for m in self.models for o in self.objectives for t in self.tasks]
+        if all(self.excluded(*triple) for triple in triples):
+            raise ValueError(f"exclude: {self.exclude} leaves no (model, objective, task) to run")
         for name in self.models:
-            registry.models.get(name).preset(self.size)  # raises on an unknown size
+            entry = registry.models.get(name)
+            entry.preset(self.size)  # raises on an unknown size
+            for key, length in (("pretrain.seq_len", self.pretrain.seq_len),
+                                ("finetune.max_length", self.finetune.max_length)):
+                if length > entry.max_positions:
+                    raise ValueError(f"{key}: {length} is longer than model {name}'s {entry.max_positions} positions")
         for field, reg, listed in (
             ("objective_params", registry.objectives, self.objectives),
             ("task_params", registry.tasks, self.tasks),
@@ -192,13 +265,32 @@ def apply_overrides(raw: dict, overrides: list[str]) -> dict:
     return raw
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader, refusing a key that a mapping repeats (plain YAML keeps the last silently)."""
+
+
+def _mapping_without_repeats(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
+    seen = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(None, None, f"key {key!r} appears twice", key_node.start_mark)
+        seen.add(key)
+    return loader.construct_mapping(node, deep=deep)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_without_repeats)
+
+
 def load_suite(path: str | Path, overrides: list[str] | None = None) -> Suite:
     """Read, override and validate a suite file; every problem names the file and the key."""
     path = Path(path)
     if not path.is_file():
         raise ObjbenchError(f"{path}: no such suite file")
     try:
-        raw = yaml.safe_load(path.read_text())
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)
+    except UnicodeDecodeError as err:
+        raise ObjbenchError(f"{path}: not a text suite file (byte {err.start} is not UTF-8)") from None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

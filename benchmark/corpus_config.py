@@ -25,7 +25,8 @@ REVISIONS: dict[str, str] = {
 class Strict(BaseModel):
     """Base for every config block: unknown keys are errors, assignments are re-validated."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    # allow_inf_nan=False: an infinite budget or a NaN learning rate is never meant
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
 
 class CorpusConfig(Strict):

@@ -8,6 +8,7 @@ real name. This module imports nothing else of the project.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -54,3 +55,62 @@ def write_text(path: str | Path, text: str) -> Path:
 def write_json(path: str | Path, data: Any) -> Path:
     """``data`` as indented JSON with sorted keys."""
     return write_text(path, json.dumps(data, indent=1, sort_keys=True))
+
+
+MANIFEST = "MANIFEST.json"  # in every cached folder: each file's size and content hash, written last
+
+
+def publish_folder(path: str | Path, write: Callable[[Path], None]) -> Path:
+    """:func:`publish` for a folder artefact, sealed with a manifest that :func:`damage` checks on every read."""
+    def fill(tmp: Path) -> None:
+        tmp.mkdir()
+        write(tmp)
+        manifest = {str(f.relative_to(tmp)): {"bytes": f.stat().st_size, "sha256": sha256_of(f)}
+                    for f in sorted(tmp.rglob("*")) if f.is_file()}
+        write_json(tmp / MANIFEST, manifest)
+    return publish(path, fill)
+
+
+def damage(folder: str | Path) -> str | None:
+    """What is wrong with a published folder (a missing or changed file), or None when it is whole."""
+    folder = Path(folder)
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text())
+    except FileNotFoundError:
+        return f"no {MANIFEST}"
+    except (OSError, ValueError):
+        return f"{MANIFEST} is unreadable"
+    for name, expected in manifest.items():
+        path = folder / name
+        if not path.is_file():
+            return f"{name} is missing"
+        if path.stat().st_size != expected["bytes"]:
+            return f"{name} has {path.stat().st_size} bytes, {expected['bytes']} were written"
+        if sha256_of(path) != expected["sha256"]:
+            return f"{name} changed since it was written (content hash differs)"
+    return None
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def leftovers(folder: str | Path, name: str = "*") -> list[Path]:
+    """Temporary siblings that a killed :func:`publish` left behind (for ``name``, or for any name)."""
+    return sorted(Path(folder).glob(f".{name}.*.partial"))
+
+
+def remove(path: Path) -> None:
+    shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
+
+
+def quarantine(path: Path, quarantine_dir: Path) -> Path:
+    """Move a damaged artefact aside (never delete evidence) and return where it went."""
+    quarantine_dir.mkdir(parents=True, exist_ok=True)
+    target = quarantine_dir / f"{path.name}.{uuid.uuid4().hex[:8]}"
+    os.replace(path, target)
+    return target

@@ -25,18 +25,19 @@ from pathlib import Path
 
 import torch
 import transformers
-from filelock import FileLock
 from tqdm.auto import tqdm
 from transformers import get_cosine_schedule_with_warmup
 
 from benchmark import files, registry
-from benchmark.cache import cache_dir, stable_hash
+from benchmark.cache import cache_dir, lock, stable_hash
 from benchmark.config import Suite
 from benchmark.data import corpus
+from benchmark.errors import warn
 from benchmark.executors import Executor, SerialExecutor
 from benchmark.measure import PeakMemory, Throughput, autocast, environment, resolve_device, resolve_precision
 from benchmark.objectives.base import Setup
 from benchmark.plan import Plan, PretrainJob, Run, make_plan
+from benchmark.tasks.checks import split_checks
 from benchmark.results import SCHEMA_VERSION, has_record, write_record
 
 LOSS_POINTS = 50  # points kept on each pretraining loss curve
@@ -66,6 +67,9 @@ def run_suite(suite: Suite, progress: bool = True, executor: Executor | None = N
     """Run every planned run of ``suite`` that is not already recorded, job by job on ``executor``."""
     start = time.perf_counter()
     _quiet_transformers()
+    resolve_precision(suite.precision, resolve_device(suite.device))  # hardware that cannot serve stops here
+    for name in suite.tasks:  # so does a task whose data cannot be read, before anything is written
+        task_splits(suite, name)
     plan = make_plan(suite, prepared_data(suite))
     todo = [job for job in plan.jobs if not all(r.done for r in job.runs)]
     reused = sum(r.done for job in plan.jobs if job not in todo for r in job.runs)
@@ -96,14 +100,15 @@ def run_job(suite: Suite, job: PretrainJob, progress: bool = False,
     pretrain_stats = pretrain(job, suite, data, device, precision, progress)
     ran = reused = 0
     for run in job.runs:
-        with FileLock(_lock_path(suite, "run-" + run.run_id)):
+        with lock(suite.results_dir, "run-" + run.run_id):
             if has_record(suite.results_dir, suite.name, run.run_id):  # recorded by another process meanwhile
                 reused += 1
                 continue
-            splits = task_splits(suite, run.task)
+            splits, checks = task_splits(suite, run.task)
             metrics, finetune_stats, eval_stats = finetune_and_evaluate(job, run, splits, suite, data, device,
                                                                         precision)
-            record(suite, data, job, run, pretrain_stats, finetune_stats, eval_stats, metrics, env)
+            record(suite, data, job, run, pretrain_stats, finetune_stats, {**eval_stats, "data_checks": checks},
+                   metrics, env)
         ran += 1
         if on_run is not None:
             on_run(job, run)
@@ -116,23 +121,21 @@ _SPLITS: dict[str, object] = {}
 
 def prepared_data(suite: Suite) -> corpus.PretrainingData:
     """The suite's tokenizer and packed blocks, read from the cache once per process."""
-    key = stable_hash(suite.results_dir, suite.corpus, suite.tokenizer, suite.pretrain.seq_len)
+    key = stable_hash(str(Path(suite.results_dir).resolve()), str(Path.cwd()), suite.corpus, suite.tokenizer,
+                      suite.pretrain.seq_len)  # local corpus paths are relative to the working directory
     if key not in _DATA:
         _DATA[key] = corpus.prepare(suite)
     return _DATA[key]
 
 
 def task_splits(suite: Suite, name: str):
-    """A task's train and test splits, loaded once per process."""
+    """A task's train and test splits and the counts of their checks, loaded and checked once per process."""
     params = suite.task_settings(name)
-    key = stable_hash(name, params, suite.corpus)
+    key = stable_hash(name, params, suite.corpus, str(Path.cwd()))  # local task files: relative paths
     if key not in _SPLITS:
-        _SPLITS[key] = registry.tasks.get(name)(params).load(suite.corpus)
+        splits = registry.tasks.get(name)(params).load(suite.corpus)
+        _SPLITS[key] = splits, split_checks(name, splits)
     return _SPLITS[key]
-
-
-def _lock_path(suite: Suite, name: str) -> Path:
-    return cache_dir(suite.results_dir, "locks") / f"{name}.lock"
 
 
 def _quiet_transformers() -> None:
@@ -164,10 +167,12 @@ def pretrain(job: PretrainJob, suite: Suite, data, device: torch.device, precisi
     if job.checkpoint is None:
         return {"objective": job.objective, "cache_hit": None, "steps": 0, "tokens": 0, "loss_bearing_tokens": 0,
                 "flops": 0.0, "parameters": None, "loss_curve": []}
-    with FileLock(_lock_path(suite, "checkpoint-" + job.key)):
-        cached = load_cached_stats(job.checkpoint)
+    with lock(suite.results_dir, "checkpoint-" + job.key):
+        cached = load_cached_stats(job.checkpoint, suite.results_dir)
         if cached is not None:
             return {**cached, "cache_hit": True}
+        for leftover in files.leftovers(job.checkpoint.parent, job.checkpoint.name):  # a save cut short by a kill
+            files.remove(leftover)
         resume_path = job.checkpoint.with_name(job.checkpoint.name + ".resume.pt")
         state = setup_training(job, suite, data, device)
         resumed_from = restore_resume_state(state, resume_path)
@@ -178,10 +183,20 @@ def pretrain(job: PretrainJob, suite: Suite, data, device: torch.device, precisi
     return {**stats, "cache_hit": False}
 
 
-def load_cached_stats(checkpoint: Path) -> dict | None:
-    """The statistics of a finished checkpoint, or None when there is none."""
-    stats_path = checkpoint / "pretrain.json"
-    return json.loads(stats_path.read_text()) if stats_path.is_file() else None
+def load_cached_stats(checkpoint: Path, results_dir: str) -> dict | None:
+    """The statistics of a finished, whole checkpoint, or None when there is none.
+
+    A damaged checkpoint (a file missing, cut short or changed since it was saved) is moved to
+    the cache's quarantine folder, named in a warning, and trained again.
+    """
+    if not checkpoint.exists():
+        return None
+    problem = files.damage(checkpoint)
+    if problem is not None:
+        moved = files.quarantine(checkpoint, cache_dir(results_dir, "quarantine"))
+        warn(f"checkpoint {checkpoint} is damaged ({problem}); moved to {moved}; training it again")
+        return None
+    return json.loads((checkpoint / "pretrain.json").read_text())
 
 
 def setup_training(job: PretrainJob, suite: Suite, data, device: torch.device) -> TrainState:
@@ -270,8 +285,9 @@ def pretrain_stats(state: TrainState, job: PretrainJob, suite: Suite, n_blocks: 
     tokens = p["step"] * recipe.tokens_per_step
     return {
         **meter.summary(),
-        "steps": p["step"],
+        "steps": p["step"],  # totals over the whole run; the meter's rates cover this process's share
         "tokens": tokens,
+        "samples": p["step"] * recipe.batch_size,
         "wall_s": wall_s,
         "objective": job.objective,
         "kind": str(state.objective.kind),
@@ -293,7 +309,7 @@ def save_checkpoint(state: TrainState, checkpoint: Path, tokenizer, stats: dict)
         state.objective.backbone(state.network).save_pretrained(folder)
         tokenizer.save_pretrained(folder)
         files.write_json(folder / "pretrain.json", stats)
-    files.publish(checkpoint, write)
+    files.publish_folder(checkpoint, write)
 
 
 def block_indices(step: int, n_blocks: int, batch_size: int, seed: int) -> torch.Tensor:

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import torch
 
-from benchmark import registry
+from benchmark import files, registry
 from benchmark.cache import cache_dir, stable_hash
 from benchmark.config import Suite
 from benchmark.data.corpus import PretrainingData
+from benchmark.errors import ObjbenchError
 from benchmark.measure import resolve_device, resolve_precision
 from benchmark.models.kinds import ModelKind
 from benchmark.objectives.base import Setup
@@ -33,6 +34,7 @@ class PretrainJob:
     flops_per_step: float
     checkpoint: Path | None  # None for the `none` control
     cached: bool
+    damaged: str | None = None  # what is wrong with a stored checkpoint that will be trained again
     runs: list["Run"] = field(default_factory=list)
 
 
@@ -104,6 +106,9 @@ def make_plan(suite: Suite, data: PretrainingData) -> Plan:
                                     f"objective needs a {objective.kind} and model {model_name} cannot be one"))
                 continue
             per_step = estimate_flops_per_step(suite, objective, data)
+            if objective.pretrains and suite.pretrain.budget_unit == "flops" and suite.pretrain.budget < per_step:
+                raise ObjbenchError(f"pretrain.budget: {suite.pretrain.budget:g} FLOPs is less than one step of "
+                                    f"{objective_name} ({per_step:.3g} FLOPs)")
             steps = budget_steps(suite, per_step) if objective.pretrains else 0
             tokens_per_step = suite.pretrain.tokens_per_step
             for seed in suite.pretrain.seeds:
@@ -114,9 +119,11 @@ def make_plan(suite: Suite, data: PretrainingData) -> Plan:
                     model=model_name, objective=objective_name, seed=seed, kind=objective.kind, key=key, steps=steps,
                     tokens=None if steps is None else steps * tokens_per_step,
                     flops=None if steps is None else steps * per_step, flops_per_step=per_step,
-                    checkpoint=checkpoints / key if objective.pretrains else None,
-                    cached=(not objective.pretrains) or (checkpoints / key / "pretrain.json").is_file(),
+                    checkpoint=checkpoints / key if objective.pretrains else None, cached=not objective.pretrains,
                 )
+                if objective.pretrains and job.checkpoint.exists():
+                    job.damaged = files.damage(job.checkpoint)
+                    job.cached = job.damaged is None
                 for task_name in suite.tasks:
                     if suite.excluded(model_name, objective_name, task_name):
                         skipped.append((f"{model_name}/{objective_name}/{task_name}", "excluded by the suite"))
@@ -136,4 +143,8 @@ def make_plan(suite: Suite, data: PretrainingData) -> Plan:
                                             has_record(suite.results_dir, suite.name, run_id)))
                 if job.runs:
                     jobs.append(job)
+    if not jobs:
+        reasons = sorted({reason for _, reason in skipped})
+        raise ObjbenchError(f"suite {suite.name} plans no runs: every (model, objective, task) is skipped "
+                            f"({'; '.join(reasons)})")
     return Plan(suite, jobs, skipped)

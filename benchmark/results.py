@@ -3,10 +3,14 @@
 ``results/<suite>/runs/<run_id>.json``. A record is first written to a temporary file in the
 same folder and then renamed into place, so a crash mid-write never leaves a half record.
 Every record carries ``schema_version``; unknown values are ``None``, never placeholders.
+Every record also carries the SHA-256 of its own content, checked whenever it is read: a record
+that does not parse or does not match (cut short, edited, damaged on disk) is moved to
+``results/<suite>/quarantine/`` with a warning naming it, and never counts as done.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any, Iterator
@@ -14,20 +18,65 @@ from typing import Any, Iterator
 import pandas as pd
 
 from benchmark import files
+from benchmark.errors import ObjbenchError, warn
+from benchmark.paths import inside
 
-SCHEMA_VERSION = 2  # 2: records carry their task format's primary_metric
+SCHEMA_VERSION = 2  # 2: records carry their task format's primary_metric and their content hash
+DIGEST_KEY = "content_sha256"
+
+
+class DamagedRecord(Exception):
+    """A stored record that does not parse or whose content hash does not match."""
+
+    def __init__(self, path: Path, problem: str):
+        super().__init__(f"{path}: {problem}")
+        self.path, self.problem = path, problem
 
 
 def runs_dir(results_dir: str | Path, suite: str) -> Path:
-    return Path(results_dir) / suite / "runs"
+    return inside(results_dir, suite, "runs")
 
 
 def record_path(results_dir: str | Path, suite: str, run_id: str) -> Path:
-    return runs_dir(results_dir, suite) / f"{run_id}.json"
+    return inside(results_dir, suite, "runs", f"{run_id}.json")
+
+
+def quarantine_dir(results_dir: str | Path, suite: str) -> Path:
+    return inside(results_dir, suite, "quarantine")
 
 
 def has_record(results_dir: str | Path, suite: str, run_id: str) -> bool:
-    return record_path(results_dir, suite, run_id).is_file()
+    """Whether the run is recorded, by a whole record (a damaged one is quarantined: the run is to do)."""
+    path = record_path(results_dir, suite, run_id)
+    return path.is_file() and load_or_quarantine(path, results_dir, suite) is not None
+
+
+def content_digest(record: dict) -> str:
+    body = {k: v for k, v in record.items() if k != DIGEST_KEY}
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
+def read_record(path: Path) -> dict:
+    """The record stored at ``path``, checked: it parses, and its content matches the hash written with it."""
+    try:
+        record = json.loads(path.read_text())
+    except (ValueError, UnicodeDecodeError):
+        raise DamagedRecord(path, "not valid JSON (cut short or overwritten)") from None
+    if not isinstance(record, dict) or DIGEST_KEY not in record:
+        raise DamagedRecord(path, f"not a run record (no {DIGEST_KEY})")
+    if record[DIGEST_KEY] != content_digest(record):
+        raise DamagedRecord(path, "changed since it was written (content hash differs)")
+    return record
+
+
+def load_or_quarantine(path: Path, results_dir: str | Path, suite: str) -> dict | None:
+    """The record at ``path``; a damaged one is moved to the suite's quarantine folder, with a warning, and None."""
+    try:
+        return read_record(path)
+    except DamagedRecord as err:
+        moved = files.quarantine(path, quarantine_dir(results_dir, suite))
+        warn(f"record {err.path} is damaged ({err.problem}); moved to {moved}; its run will be redone")
+        return None
 
 
 def write_record(results_dir: str | Path, record: dict) -> Path:
@@ -37,7 +86,9 @@ def write_record(results_dir: str | Path, record: dict) -> Path:
     path = record_path(results_dir, record["suite"], record["run_id"])
     if path.exists():
         raise FileExistsError(f"run {record['run_id']} is already recorded at {path}")
-    files.write_json(path, record)
+    for leftover in files.leftovers(path.parent, path.name):  # a write that a kill cut short
+        files.remove(leftover)
+    files.write_json(path, {**record, DIGEST_KEY: content_digest(record)})
     return path
 
 
@@ -46,9 +97,10 @@ def iter_records(results_dir: str | Path, suite: str | None = None) -> Iterator[
     root = Path(results_dir)
     pattern = f"{suite}/runs/*.json" if suite else "*/runs/*.json"
     records = []
-    for path in root.glob(pattern):
-        with open(path) as fh:
-            records.append(json.load(fh))
+    for path in sorted(root.glob(pattern)):
+        record = load_or_quarantine(path, results_dir, path.parent.parent.name)
+        if record is not None:
+            records.append(record)
     yield from sorted(records, key=lambda r: (r.get("created_at") or "", r["run_id"]))
 
 
@@ -58,13 +110,28 @@ def write_records_file(path: Path, records: list[dict]) -> None:
 
 
 def read_records_file(path: str | Path) -> list[dict]:
-    """The records of a JSON Lines file written by :func:`write_records_file`."""
-    with open(path) as fh:
-        records = [json.loads(line) for line in fh if line.strip()]
-    for r in records:
-        if r.get("schema_version") != SCHEMA_VERSION:
-            raise ValueError(f"{path}: record {r.get('run_id')} has schema_version {r.get('schema_version')!r}, "
-                             f"this version reads {SCHEMA_VERSION}")
+    """The records of a JSON Lines file written by :func:`write_records_file`; anything else is refused
+    with the file and line."""
+    records = []
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as err:
+        raise ObjbenchError(f"{path}: not a records file (byte {err.start} is not UTF-8)") from None
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except ValueError as err:
+            raise ObjbenchError(f"{path}, line {number}: not a JSON record ({err.msg})") from None
+        if not isinstance(record, dict) or "run_id" not in record:
+            raise ObjbenchError(f"{path}, line {number}: not a run record")
+        if record.get("schema_version") != SCHEMA_VERSION:
+            raise ObjbenchError(f"{path}, line {number}: record {record.get('run_id')} has schema_version "
+                                f"{record.get('schema_version')!r}, this version reads {SCHEMA_VERSION}")
+        records.append(record)
+    if not records:
+        raise ObjbenchError(f"{path}: no records in it")
     return records
 
 

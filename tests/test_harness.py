@@ -175,4 +175,5 @@ def test_an_interrupted_pretraining_resumes_to_the_same_weights(tmp_path, monkey
     assert all(torch.equal(resumed[k], expected[k]) for k in expected)
     df = to_dataframe(broken.results_dir, broken.name)
     assert df["pretrain.resumed_from_step"].iloc[0] == 4 and df["pretrain.steps"].iloc[0] == 6
+    assert df["pretrain.samples"].iloc[0] == 6 * 8  # the whole run's blocks, not only those after the resume
     assert not states[0].exists()  # the resume state goes once the checkpoint is whole

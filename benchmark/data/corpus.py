@@ -11,17 +11,18 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 
 from benchmark import files
-from benchmark.cache import cache_dir, stable_hash
+from benchmark.cache import cache_dir, lock, stable_hash
 from benchmark.config import Suite
 from benchmark.corpus_config import CorpusConfig
 from benchmark.data import sources, synthetic
 from benchmark.data import tokenizer as tokenization
 from benchmark.data.packing import PackedBlocks, pack
-from benchmark.errors import ObjbenchError
+from benchmark.errors import ObjbenchError, warn
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
@@ -147,26 +148,63 @@ def _texts(rows, cfg: CorpusConfig) -> Iterator[str]:
 
 
 def prepare(suite: Suite) -> PretrainingData:
-    """Tokenizer and packed blocks for ``suite``, from the cache when they are there."""
+    """Tokenizer and packed blocks for ``suite``, from the cache when they are there and whole.
+
+    What is missing or damaged is built in memory and checked (the corpus must fill at least one
+    batch) before anything is written; then, under the data's lock, it is published.
+    """
     corpus_id = stable_hash("corpus", corpus_identity(suite.corpus))
     tokenizer_id = stable_hash("tokenizer", tokenization.VERSION, corpus_id, suite.tokenizer)
     tok_path = cache_dir(suite.results_dir, "tokenizers") / tokenizer_id
-    blocks_path = cache_dir(suite.results_dir, "blocks") / f"{stable_hash(tokenizer_id, suite.pretrain.seq_len)}.pt"
-    docs = None
-    if not (tok_path / "tokenizer.json").is_file():
-        docs = documents(suite)
-    texts = (" ".join(doc) for doc in docs) if docs is not None else iter(())
-    tok, tok_cached = tokenization.load_or_train(tok_path, texts, suite.tokenizer.vocab_size, suite.tokenizer.algorithm)
-    if blocks_path.is_file():
-        blocks = PackedBlocks(**torch.load(blocks_path))
-        return PretrainingData(tok, blocks, corpus_id, tokenizer_id, tok_cached, True)
-    docs = docs if docs is not None else documents(suite)
+    blocks_path = cache_dir(suite.results_dir, "blocks") / stable_hash(tokenizer_id, suite.pretrain.seq_len)
+    tok, blocks = _cached(tok_path, tokenization.load, suite), _cached(blocks_path, _load_blocks, suite)
+    cached = (tok is not None, blocks is not None)
+    docs = documents(suite) if None in (tok, blocks) else None
+    if tok is None:
+        tok = tokenization.train_tokenizer((" ".join(doc) for doc in docs), suite.tokenizer.vocab_size,
+                                           suite.tokenizer.algorithm)
+    if blocks is None:
+        blocks = _pack(docs, tok, suite.pretrain.seq_len)
+    if len(blocks) < suite.pretrain.batch_size:
+        raise ObjbenchError(f"corpus: {len(blocks)} blocks of {suite.pretrain.seq_len} tokens cannot fill one batch "
+                            f"of pretrain.batch_size={suite.pretrain.batch_size}; use more text (corpus.documents) "
+                            f"or a smaller pretrain.seq_len or pretrain.batch_size")
+    if not all(cached):
+        with lock(suite.results_dir, f"data-{tokenizer_id}"):
+            if not cached[0] and _cached(tok_path, tokenization.load, suite) is None:
+                files.publish_folder(tok_path, tok.save_pretrained)
+            if not cached[1] and _cached(blocks_path, _load_blocks, suite) is None:
+                files.publish_folder(blocks_path, lambda folder: torch.save(blocks.to_dict(), folder / BLOCKS_FILE))
+    return PretrainingData(tok, blocks, corpus_id, tokenizer_id, *cached)
+
+
+BLOCKS_FILE = "blocks.pt"
+
+
+def _load_blocks(folder: Path) -> PackedBlocks:
+    return PackedBlocks(**torch.load(folder / BLOCKS_FILE))
+
+
+def _cached(folder: Path, load, suite: Suite):
+    """A published artefact, loaded; None when it is absent, or damaged (moved aside, with a warning)."""
+    if not folder.exists():
+        return None
+    problem = files.damage(folder)
+    if problem is None:
+        return load(folder)
+    moved = files.quarantine(folder, cache_dir(suite.results_dir, "quarantine"))
+    warn(f"{folder} is damaged ({problem}); moved to {moved}; building it again")
+    return None
+
+
+def _pack(docs: list[list[str]], tok, seq_len: int) -> PackedBlocks:
     flat = [s for doc in docs for s in doc]
     ids = tok(flat, add_special_tokens=False)["input_ids"]
     nested, i = [], 0
     for doc in docs:
         nested.append(ids[i:i + len(doc)])
         i += len(doc)
-    blocks = pack(nested, suite.pretrain.seq_len, tok.eos_token_id)
-    files.publish(blocks_path, lambda tmp: torch.save(blocks.to_dict(), tmp))
-    return PretrainingData(tok, blocks, corpus_id, tokenizer_id, tok_cached, False)
+    try:
+        return pack(nested, seq_len, tok.eos_token_id)
+    except ValueError as err:  # fewer tokens than one block
+        raise ObjbenchError(f"corpus: {err}; use more text (corpus.documents) or a smaller pretrain.seq_len") from None

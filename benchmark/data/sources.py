@@ -13,13 +13,20 @@ declare these as ``<role>_column`` settings, which :func:`column_map` collects.
 
 from __future__ import annotations
 
+import bz2
+import csv
 import glob
+import gzip
 import hashlib
+import io
+import json
+import lzma
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 import datasets
+import pyarrow.parquet
 from datasets.exceptions import DatasetNotFoundError
 from huggingface_hub.utils import LocalEntryNotFoundError, httpx
 
@@ -92,8 +99,89 @@ def local_format(files: list[Path], format: str, where: str) -> str:
 
 
 def load_local(files: list[Path], format: str) -> datasets.Dataset:
-    """Local files (already resolved) through the ``datasets`` builder for ``format``; one split."""
-    return datasets.load_dataset(format, data_files=[str(f) for f in files], split="train")
+    """Local files (already resolved) through the ``datasets`` builder for ``format``; one split.
+
+    A file that cannot be read (empty, not UTF-8, a malformed JSON line, a broken CSV quote, not
+    Parquet) stops with one line naming the file and, where there is one, the line.
+    """
+    for f in files:
+        if f.stat().st_size == 0:
+            raise ObjbenchError(f"{f}: the file is empty")
+    quiet = datasets.utils.logging.is_progress_bar_enabled()
+    datasets.disable_progress_bars()  # local files read in a blink; a bar per file is noise
+    try:
+        data = datasets.load_dataset(format, data_files=[str(f) for f in files], split="train")
+    except Exception as err:  # the builders raise many types; each is found again and named below
+        for f in files:
+            problem = _first_problem(f, format)
+            if problem:
+                raise ObjbenchError(f"{f}{problem}") from None
+        raise ObjbenchError(f"{', '.join(map(str, files))}: cannot be read as {format} ({_one_line(err)})") from None
+    finally:
+        if quiet:
+            datasets.enable_progress_bars()
+    if len(data) == 0:
+        raise ObjbenchError(f"{', '.join(map(str, files))}: no rows")
+    return data
+
+
+def _open_text(path: Path):
+    """A local file as text lines, decompressed by its suffix."""
+    opener = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}.get(path.suffix.lower(), open)
+    return opener(path, "rt", encoding="utf-8", newline="")
+
+
+def _first_problem(path: Path, format: str) -> str | None:
+    """Where ``path`` stops being valid ``format``: ', line N: what', or None when no fault is found."""
+    if format == "parquet":
+        try:
+            pyarrow.parquet.read_metadata(path)
+        except Exception as err:
+            return f": not a Parquet file ({_one_line(err)})"
+        return None
+    try:
+        with _open_text(path) as fh:
+            text = fh.read()
+    except UnicodeDecodeError as err:
+        return f": byte {err.start} is not UTF-8 text"
+    except (OSError, EOFError, lzma.LZMAError) as err:
+        return f": cannot be decompressed ({_one_line(err)})"
+    if format == "json":
+        return _json_problem(text)
+    if format == "csv":
+        return _csv_problem(text)
+    return None
+
+
+def _csv_problem(text: str) -> str | None:
+    reader, header = csv.reader(io.StringIO(text), strict=True), None
+    while True:
+        starts = reader.line_num + 1  # the line where the next row begins
+        try:
+            row = next(reader)
+        except StopIteration:
+            return None
+        except csv.Error as err:
+            return f", line {starts}: {err} (a quote opened there is never closed?)"
+        if header is None:
+            header = len(row)
+        elif row and len(row) != header:
+            return f", line {starts}: {len(row)} fields where the header has {header}"
+
+
+def _json_problem(text: str) -> str | None:
+    try:
+        json.loads(text)
+        return None  # one JSON document (an array of records): the builder's own rules decide
+    except ValueError:
+        pass
+    for number, line in enumerate(text.splitlines(), 1):
+        if line.strip():
+            try:
+                json.loads(line)
+            except ValueError as err:
+                return f", line {number}: not valid JSON ({err.msg})"
+    return None
 
 
 def file_digests(files: Iterable[Path]) -> list[dict[str, str]]:
@@ -130,34 +218,59 @@ def select_columns(dataset: datasets.Dataset, columns: Mapping[str, str], where:
     return kept.rename_columns({column: role for role, column in columns.items() if column != role})
 
 
-def class_labels(splits: datasets.DatasetDict, where: str, names: Sequence[str] | None = None) -> datasets.DatasetDict:
+def class_labels(splits: datasets.DatasetDict, where: str, names: Sequence[str] | None = None,
+                 described: Mapping[str, str] | None = None) -> datasets.DatasetDict:
     """Make ``label`` a ``ClassLabel`` shared by every split.
 
     A ``ClassLabel`` column is kept. Strings become classes named by the sorted strings seen in
     any split. Integers are class ids, named by ``names`` when given and by the numbers
-    otherwise. Rows labelled -1 (GLUE's mark for "no label") are dropped.
+    otherwise. Rows labelled -1 (GLUE's mark for "no label") are dropped. Every split must hold
+    the same kind of label; an error names the split by ``described[split]`` (e.g. its files).
     """
+    kinds = {}
+    for split_name, split in splits.items():
+        feature = split.features["label"]
+        dtype = getattr(feature, "dtype", None)
+        if dtype in ("string", "large_string"):
+            kinds[split_name] = "strings"
+        elif isinstance(feature, datasets.ClassLabel) or (isinstance(dtype, str) and dtype.startswith("int")):
+            kinds[split_name] = "integers"
+        else:
+            shown = dtype or type(feature).__name__  # Json: a column that mixes numbers and strings
+            hint = " (an empty label makes a CSV column float)" if str(dtype).startswith("float") else ""
+            raise ObjbenchError(f"{where}: labels in {_described(split_name, described)} must be strings or "
+                                f"integers, not {shown}{hint}")
+    if len(set(kinds.values())) > 1:
+        held = " but ".join(f"{_described(n, described)} has {kind}" for n, kind in kinds.items())
+        raise ObjbenchError(f"{where}: {held} as labels; every split needs the same kind")
     feature = next(iter(splits.values())).features["label"]
-    dtype = getattr(feature, "dtype", None)
-    if dtype in ("string", "large_string"):
-        seen = {v for split in splits.values() for v in split.unique("label")}
-        if None in seen:
-            raise ObjbenchError(f"{where}: some rows have no label")
-        return splits.cast_column("label", datasets.ClassLabel(names=sorted(seen)))
-    if not isinstance(feature, datasets.ClassLabel) and not (isinstance(dtype, str) and dtype.startswith("int")):
-        raise ObjbenchError(f"{where}: labels must be strings or integers, not {dtype}")
+    if "strings" in kinds.values():
+        seen = {split_name: set(split.unique("label")) for split_name, split in splits.items()}
+        _check_labelled(seen, where, described)
+        return splits.cast_column("label", datasets.ClassLabel(names=sorted(set().union(*seen.values()))))
     splits = splits.filter(lambda batch: [v != -1 for v in batch["label"]], batched=True)
     if isinstance(feature, datasets.ClassLabel):
         return splits
-    seen = {v for split in splits.values() for v in split.unique("label")}
-    if None in seen:
-        raise ObjbenchError(f"{where}: some rows have no label")
-    if seen and min(seen) < 0:
-        raise ObjbenchError(f"{where}: integer labels must be class ids 0, 1, ... (found {min(seen)})")
-    top = max(seen, default=-1)
+    seen = {split_name: set(split.unique("label")) for split_name, split in splits.items()}
+    _check_labelled(seen, where, described)
+    for split_name, values in seen.items():
+        if values and min(values) < 0:
+            raise ObjbenchError(f"{where}: integer labels must be class ids 0, 1, ... (found {min(values)} in "
+                                f"{_described(split_name, described)})")
+    top = max(set().union(*seen.values()), default=-1)
     if names is not None and top >= len(names):
         raise ObjbenchError(f"{where}: label {top} is out of range for classes {names}")
     return splits.cast_column("label", datasets.ClassLabel(names=list(names or [str(i) for i in range(top + 1)])))
+
+
+def _check_labelled(seen: Mapping[str, set], where: str, described: Mapping[str, str] | None) -> None:
+    for split_name, values in seen.items():
+        if None in values:
+            raise ObjbenchError(f"{where}: some rows of {_described(split_name, described)} have no label")
+
+
+def _described(split: str, described: Mapping[str, str] | None) -> str:
+    return (described or {}).get(split) or f"the {split} split"
 
 
 def subset(dataset: datasets.Dataset, size: int | None, seed: int) -> datasets.Dataset:
@@ -168,11 +281,12 @@ def subset(dataset: datasets.Dataset, size: int | None, seed: int) -> datasets.D
 
 
 def classification_splits(train: datasets.Dataset, test: datasets.Dataset, columns: Mapping[str, str], where: str,
-                          label_names: Sequence[str] | None = None) -> datasets.DatasetDict:
+                          label_names: Sequence[str] | None = None,
+                          described: Mapping[str, str] | None = None) -> datasets.DatasetDict:
     """Train and test splits in the classification format: role columns and a shared ``ClassLabel``."""
     splits = datasets.DatasetDict({"train": select_columns(train, columns, f"{where} (train)"),
                                    "test": select_columns(test, columns, f"{where} (test)")})
-    return class_labels(splits, where, label_names)
+    return class_labels(splits, where, label_names, described)
 
 
 def _one_line(err: Exception) -> str:

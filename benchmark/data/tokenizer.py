@@ -12,8 +12,6 @@ from typing import Iterable
 from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
 from transformers import PreTrainedTokenizerFast
 
-from benchmark import files
-
 PAD, UNK, CLS, SEP, MASK, BOS, EOS = "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "[BOS]", "[EOS]"
 MODE_TOKENS = ("[R]", "[S]", "[X]")  # UL2 denoiser modes
 SENTINELS = tuple(f"<extra_id_{i}>" for i in range(64))  # T5-style span sentinels
@@ -47,10 +45,6 @@ def wrap(tok: Tokenizer) -> PreTrainedTokenizerFast:
     )
 
 
-def load_or_train(path: Path, texts: Iterable[str], vocab_size: int, algorithm: str) -> tuple[PreTrainedTokenizerFast, bool]:
-    """The tokenizer saved at ``path``, or a new one trained and saved there. Returns (tokenizer, cache_hit)."""
-    if (path / "tokenizer.json").is_file():
-        return wrap(Tokenizer.from_file(str(path / "tokenizer.json"))), True
-    tok = train_tokenizer(texts, vocab_size, algorithm)
-    files.publish(path, tok.save_pretrained)  # a folder without tokenizer.json is a leftover, replaced
-    return tok, False
+def load(folder: Path) -> PreTrainedTokenizerFast:
+    """The tokenizer saved in ``folder`` (by ``save_pretrained``)."""
+    return wrap(Tokenizer.from_file(str(folder / "tokenizer.json")))

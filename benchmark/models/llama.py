@@ -48,6 +48,7 @@ class Llama:
 
     kinds = (ModelKind.CAUSAL, ModelKind.PREFIX, ModelKind.ENCODER, ModelKind.ENCODER_DECODER)
     presets = PRESETS
+    max_positions = 1024  # the longest block or finetuning input the position table is built for
 
     @staticmethod
     def preset(size: str) -> dict[str, int]:
@@ -56,13 +57,13 @@ class Llama:
         return PRESETS[size]
 
     @classmethod
-    def config(cls, size: str, tokenizer, max_positions: int = 1024, **overrides: int) -> LlamaConfig:
+    def config(cls, size: str, tokenizer, max_positions: int | None = None, **overrides: int) -> LlamaConfig:
         """The preset's config; ``overrides`` replace preset fields (e.g. a narrower ELECTRA generator)."""
         shape = {**cls.preset(size), **overrides}
         return LlamaConfig(
             vocab_size=len(tokenizer),
             num_key_value_heads=shape["num_attention_heads"],
-            max_position_embeddings=max_positions,
+            max_position_embeddings=max_positions or cls.max_positions,
             tie_word_embeddings=True,
             pad_token_id=tokenizer.pad_token_id,
             bos_token_id=tokenizer.bos_token_id,

@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from benchmark.errors import ObjbenchError
+from benchmark.paths import inside
 from benchmark.report import markdown, page, plots
 from benchmark.report.comparability import check_comparable
 from benchmark.report.provenance import collect
@@ -101,7 +102,7 @@ def render_report(records: list[dict], suite: str, reports_dir: str | Path = "re
     costs = cost_table(df)
     provenance = collect(records, suite, differences)
 
-    out = Path(reports_dir) / suite
+    out = inside(reports_dir, suite)
     figures = _figures(df, board, costs, out / FIGURES)
     data = machine_readable(board, costs, provenance, differences)
     sections = report_sections(suite, board, costs, provenance, figures, differences)

@@ -1,0 +1,174 @@
+"""The catalogue of bad inputs: each one must be refused with exit status 2 and one line naming the
+problem, no traceback, and nothing written under results_dir or reports_dir (tests/test_bad_inputs.py).
+
+An entry builds its case inside a temporary folder (the working directory while it runs) and
+returns the command line; ``expect`` is a piece of the one error line. Add a case by adding an
+entry: a name, the class of problem it belongs to, how to build it, and what the error must say.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from tests.helpers import TINY_SUITE
+
+
+@dataclass(frozen=True)
+class BadInput:
+    name: str
+    kind: str  # the class of problem: paths, validation, yaml, data, store, hardware, cli
+    build: Callable[[Path], list[str]]  # writes what it needs under the folder, returns objbench's argv
+    expect: str  # a piece of the error line
+
+
+def suite(tmp: Path, command: str = "run", extra: list[str] | None = None, **changes) -> list[str]:
+    """The tiny suite with ``changes``, written to suite.yaml; argv for ``objbench COMMAND``."""
+    raw = yaml.safe_load(yaml.safe_dump(TINY_SUITE))
+    raw.update(results_dir="results", reports_dir="reports")
+    raw.update(changes)
+    (tmp / "suite.yaml").write_text(yaml.safe_dump(raw))
+    return [command, "suite.yaml", "--quiet", *(extra or [])] if command == "run" else [command, "suite.yaml",
+                                                                                        *(extra or [])]
+
+
+def override(*settings: str, command: str = "run") -> Callable[[Path], list[str]]:
+    return lambda tmp: suite(tmp, command, list(settings))
+
+
+def text_suite(text: str) -> Callable[[Path], list[str]]:
+    def build(tmp: Path) -> list[str]:
+        (tmp / "suite.yaml").write_text(text)
+        return ["run", "suite.yaml", "--quiet"]
+    return build
+
+
+def raw_bytes_suite(data: bytes) -> Callable[[Path], list[str]]:
+    def build(tmp: Path) -> list[str]:
+        (tmp / "suite.yaml").write_bytes(data)
+        return ["run", "suite.yaml"]
+    return build
+
+
+TINY_YAML = yaml.safe_dump({**TINY_SUITE, "results_dir": "results", "reports_dir": "reports"})
+
+
+def local_corpus(content: str, name: str = "corpus.txt") -> Callable[[Path], list[str]]:
+    def build(tmp: Path) -> list[str]:
+        (tmp / name).write_text(content)
+        return suite(tmp, corpus={"source": "local", "path": name, "documents": 1000})
+    return build
+
+
+def local_task(train: str, test: str, train_name: str = "train.csv", test_name: str = "test.csv",
+               **params) -> Callable[[Path], list[str]]:
+    def build(tmp: Path) -> list[str]:
+        (tmp / train_name).write_text(train)
+        if test_name != train_name:
+            (tmp / test_name).write_text(test)
+        settings = {"train_path": train_name, "test_path": test_name, **params}
+        return suite(tmp, tasks=["local_classification"], task_params={"local_classification": settings})
+    return build
+
+
+GOOD_CSV = "text,label\n" + "".join(f"the cat sat number {i},{'ab'[i % 2]}\n" for i in range(12))
+
+
+def records_file(content: bytes) -> Callable[[Path], list[str]]:
+    def build(tmp: Path) -> list[str]:
+        (tmp / "records.jsonl").write_bytes(content)
+        return suite(tmp, "report", ["--records", "records.jsonl"])
+    return build
+
+
+def results_dir_is_a_file(tmp: Path) -> list[str]:
+    (tmp / "occupied").write_text("not a folder")
+    return suite(tmp, results_dir="occupied")
+
+
+def reports_dir_is_a_file(tmp: Path) -> list[str]:
+    (tmp / "occupied").write_text("not a folder")
+    return suite(tmp, reports_dir="occupied")
+
+
+def other_schema_records(tmp: Path) -> list[str]:
+    record = {"run_id": "abc", "schema_version": 1, "suite": "tiny"}
+    (tmp / "records.jsonl").write_text(json.dumps(record) + "\n")
+    return suite(tmp, "report", ["--records", "records.jsonl"])
+
+
+CATALOGUE: list[BadInput] = [
+    # --- names that would become paths outside the store -------------------------------------
+    BadInput("name climbs out", "paths", override("name=../../escape"), "name"),
+    BadInput("absolute name", "paths", override("name=/tmp/objbench-absolute-name"), "name"),
+    BadInput("name with a slash", "paths", override("name=a/b"), "name"),
+    BadInput("name with a newline", "paths", lambda tmp: suite(tmp, name="two\nlines"), "name"),
+    BadInput("empty name", "paths", lambda tmp: suite(tmp, name=""), "name"),
+    BadInput("name of dots", "paths", override("name=.."), "name"),
+    BadInput("variant name climbs out", "paths",
+             lambda tmp: suite(tmp, objectives=["none", "../x"], variants={"../x": {"objective": "mlm"}}), "variants"),
+    BadInput("hidden variant name", "paths",
+             lambda tmp: suite(tmp, objectives=["none", ".mlm"], variants={".mlm": {"objective": "mlm"}}), "variants"),
+    # --- budgets and numbers that cannot be meant --------------------------------------------------
+    BadInput("half a step", "validation", override("pretrain.budget=0.5"), "pretrain"),
+    BadInput("budget true", "validation", override("pretrain.budget=true"), "pretrain.budget"),
+    BadInput("infinite budget", "validation", override("pretrain.budget=.inf"), "pretrain.budget"),
+    BadInput("NaN budget", "validation", override("pretrain.budget=.nan"), "pretrain.budget"),
+    BadInput("astronomical budget", "validation", override("pretrain.budget=1e30"), "allow_large_budget"),
+    BadInput("negative budget", "validation", override("pretrain.budget=-5"), "pretrain.budget"),
+    BadInput("tokens below one step", "validation", override("pretrain.budget_unit=tokens", "pretrain.budget=10"),
+             "less than one step"),
+    BadInput("NaN learning rate", "validation", override("finetune.lr=.nan"), "finetune.lr"),
+    BadInput("repeated finetuning seed", "validation", override("finetune.seeds=[0,0]"), "finetune.seeds"),
+    BadInput("repeated pretraining seed", "validation", override("pretrain.seeds=[3,3]"), "pretrain.seeds"),
+    BadInput("block longer than the model", "validation", override("pretrain.seq_len=4096"), "pretrain.seq_len"),
+    BadInput("input longer than the model", "validation", override("finetune.max_length=5000"),
+             "finetune.max_length"),
+    BadInput("everything excluded", "validation", override("exclude=['*']"), "exclude"),
+    BadInput("unknown objective", "validation", override("objectives=[none,mlmm]"), "did you mean"),
+    BadInput("unknown task", "validation", override("tasks=[synthetic_topix]"), "tasks"),
+    BadInput("unknown size", "validation", override("size=huge"), "size"),
+    BadInput("unknown key", "validation", override("pretrain.learning_rate=1e-3"), "unknown key"),
+    BadInput("wrong type", "validation", override("finetune.epochs=many"), "finetune.epochs"),
+    BadInput("variant of an unknown objective", "validation",
+             lambda tmp: suite(tmp, objectives=["none", "v"], variants={"v": {"objective": "nope"}}), "variants.v"),
+    BadInput("CUDA asked for where there is none", "hardware", override("device=cuda"), "device=cuda"),
+    BadInput("override without a value", "cli", lambda tmp: suite(tmp, extra=["pretrain.lr"]), "KEY=VALUE"),
+    # --- suite files that are not suites ----------------------------------------------------------
+    BadInput("duplicate top-level key", "yaml", text_suite(TINY_YAML + "name: again\n"), "appears twice"),
+    BadInput("duplicate nested key", "yaml",
+             text_suite(TINY_YAML.replace("  budget: 3\n", "  budget: 3\n  budget: 4\n")), "appears twice"),
+    BadInput("malformed YAML", "yaml", text_suite("name: [unclosed\n"), "malformed YAML"),
+    BadInput("a list, not a mapping", "yaml", text_suite("- a\n- b\n"), "mapping"),
+    BadInput("binary suite file", "yaml", raw_bytes_suite(bytes(range(256)) * 4), "not a text suite file"),
+    BadInput("missing suite file", "cli", lambda tmp: ["run", "nowhere.yaml"], "no such suite file"),
+    # --- the store's folders --------------------------------------------------------------------------
+    BadInput("results_dir is a file", "store", results_dir_is_a_file, "results_dir"),
+    BadInput("reports_dir is a file", "store", reports_dir_is_a_file, "reports_dir"),
+    BadInput("garbage records file", "store", records_file(b"\x00\x01garbage\n{not json\n"), "records.jsonl"),
+    BadInput("records file of plain JSON lines", "store", records_file(b'{"a": 1}\n'), "not a run record"),
+    BadInput("empty records file", "store", records_file(b""), "no records"),
+    BadInput("records of another schema", "store", other_schema_records, "schema_version"),
+    # --- local data ---------------------------------------------------------------------------------
+    BadInput("empty local corpus", "data", local_corpus(""), "corpus"),
+    BadInput("local corpus shorter than one block", "data", local_corpus("One short sentence.\n"),
+             "fewer than one block"),
+    BadInput("corpus with fewer blocks than one batch", "data", override("corpus.documents=2"),
+             "cannot fill one batch"),
+    BadInput("corpus file missing", "data",
+             lambda tmp: suite(tmp, corpus={"source": "local", "path": "nothing-*.txt"}), "corpus.path"),
+    BadInput("CSV with a broken quote", "data",
+             local_task(GOOD_CSV + '"an unclosed quote,a\n' + GOOD_CSV.split("\n", 1)[1], GOOD_CSV), "train.csv"),
+    BadInput("JSONL with a malformed line", "data",
+             local_task("\n".join(json.dumps({"text": f"row {i}", "label": "ab"[i % 2]}) for i in range(6))
+                        + "\n{\"text\": broken\n", GOOD_CSV, train_name="train.jsonl"), "train.jsonl"),
+    BadInput("task column missing", "data", local_task(GOOD_CSV, GOOD_CSV, text_column="sentence"), "sentence"),
+    BadInput("task file missing", "data",
+             lambda tmp: suite(tmp, tasks=["local_classification"], task_params={"local_classification": {
+                 "train_path": "gone.csv", "test_path": "gone.csv"}}), "gone.csv"),
+    BadInput("empty task file", "data", local_task("text,label\n", GOOD_CSV), "train.csv"),
+]
