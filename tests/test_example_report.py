@@ -2,14 +2,11 @@
 
 from pathlib import Path
 
-import pytest
-
 from benchmark.cli import main
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "reports" / "quickstart"
 
 
-@pytest.mark.skipif(not (EXAMPLE / "records.jsonl").is_file(), reason="no committed example report")
 def test_example_report_matches_its_records(tmp_path, capsys):
     code = main(["report", "suites/quickstart.yaml", "--records", str(EXAMPLE / "records.jsonl"),
                  f"reports_dir={tmp_path}"])
