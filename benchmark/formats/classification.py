@@ -66,7 +66,8 @@ def _batch(input_ids: torch.Tensor, pad_id: int, kind: ModelKind) -> dict:
 class Classification:
     """Sequence classification: finetune a classifier head (and the whole model) and score it."""
 
-    primary_metric = MetricSpec("f1_macro", higher_is_better=True, max_value=1.0)  # Macro F1 rather than accuracy: it does not reward predicting the majority label.
+    # Macro F1 rather than accuracy: it does not reward predicting the majority label.
+    primary_metric = MetricSpec("f1_macro", higher_is_better=True, max_value=1.0)
     finetunes = True
 
     def unsupported(self, kind: ModelKind) -> str | None:
@@ -106,7 +107,8 @@ class Classification:
                     logits = model(**batch).logits
                 predictions.extend(logits.argmax(-1).tolist())
                 meter.step(tokens=int(batch["input_ids"].numel()), samples=len(index))
-        precision_m, recall_m, f1_m, _ = precision_recall_fscore_support(labels, predictions, average="macro", zero_division=0)
+        precision_m, recall_m, f1_m, _ = precision_recall_fscore_support(labels, predictions, average="macro",
+                                                                         zero_division=0)
         metrics = {
             "accuracy": float(accuracy_score(labels, predictions)),
             "precision_macro": float(precision_m),

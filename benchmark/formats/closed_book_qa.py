@@ -50,7 +50,8 @@ def _classify(model, questions: list[str], tokenizer, recipe, device, precision)
 class ClosedBookQA:
     """Closed-book question answering: the question alone, the answer from what the model stored."""
 
-    primary_metric = MetricSpec("f1", higher_is_better=True, max_value=1.0)  # Token F1 rather than exact match: partial answers still separate small models.
+    # Token F1 rather than exact match: partial answers still separate small models.
+    primary_metric = MetricSpec("f1", higher_is_better=True, max_value=1.0)
     finetunes = True
 
     def unsupported(self, kind: ModelKind) -> str | None:
@@ -68,7 +69,8 @@ class ClosedBookQA:
         model.config.label2id = {a: i for i, a in enumerate(answers)}
         return model
 
-    def finetune(self, model, split, tokenizer, recipe, kind: ModelKind, seed: int, device: torch.device, precision: str):
+    def finetune(self, model, split, tokenizer, recipe, kind: ModelKind, seed: int, device: torch.device,
+                 precision: str):
         """Train on ``split`` (columns question, answer) with the suite's shared recipe."""
         questions, answers = list(split["question"]), list(split["answer"])
         if not _classifies(kind):

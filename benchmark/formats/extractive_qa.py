@@ -74,7 +74,8 @@ def best_spans(start_logits: torch.Tensor, end_logits: torch.Tensor, context_sta
 class ExtractiveQA:
     """Extractive question answering: point at the answer span in a given context (SQuAD-style)."""
 
-    primary_metric = MetricSpec("f1", higher_is_better=True, max_value=1.0)  # Token F1 rather than exact match: partial answers still separate small models (BART Table 1 uses F1).
+    # Token F1 rather than exact match: partial answers still separate small models (BART Table 1 uses F1).
+    primary_metric = MetricSpec("f1", higher_is_better=True, max_value=1.0)
     finetunes = True
 
     def unsupported(self, kind: ModelKind) -> str | None:
@@ -84,7 +85,8 @@ class ExtractiveQA:
     def build(self, entry, checkpoint, setup, split, kind: ModelKind):
         return training.load(AutoModelForQuestionAnswering, entry, checkpoint, setup, kind)
 
-    def finetune(self, model, split, tokenizer, recipe, kind: ModelKind, seed: int, device: torch.device, precision: str):
+    def finetune(self, model, split, tokenizer, recipe, kind: ModelKind, seed: int, device: torch.device,
+                 precision: str):
         """Train the span head (and the model) on ``split`` (question, context, answer, answer_start)."""
         kind = downstream_kind(kind)
         data = encode(split, tokenizer, recipe.max_length)
@@ -107,7 +109,8 @@ class ExtractiveQA:
         meter = Throughput(device, warmup=1)
         with PeakMemory(device) as memory:
             for index in torch.arange(len(split)).split(recipe.batch_size * 4):
-                batch = {k: v.to(device) for k, v in _inputs(data["input_ids"][index], tokenizer.pad_token_id, kind).items()}
+                inputs = _inputs(data["input_ids"][index], tokenizer.pad_token_id, kind)
+                batch = {k: v.to(device) for k, v in inputs.items()}
                 with autocast(device, precision):
                     out = model(**batch)
                 spans += best_spans(out.start_logits.float().cpu(), out.end_logits.float().cpu(),
@@ -117,5 +120,5 @@ class ExtractiveQA:
         for (start, end), first, offsets, context in zip(spans, data["context_start"].tolist(), data["offsets"],
                                                          split["context"]):
             predictions.append(context[offsets[start - first][0]:offsets[end - first][1]])
-        return answer_scores(predictions, list(split["answer"])), {**meter.summary(), "peak_memory_bytes": memory.peak_bytes,
-                                                                    "examples": len(split)}
+        stats = {**meter.summary(), "peak_memory_bytes": memory.peak_bytes, "examples": len(split)}
+        return answer_scores(predictions, list(split["answer"])), stats

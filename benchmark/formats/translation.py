@@ -25,7 +25,8 @@ MAX_NEW_TOKENS = 40  # the synthetic targets are at most ~31 tokens long
 class Translation:
     """Translation: finetune a generator on (source, target) pairs, decode greedily, score BLEU and chrF."""
 
-    primary_metric = MetricSpec("chrf", higher_is_better=True, max_value=100.0)  # chrF rather than BLEU: character n-grams still separate tiny models whose BLEU is near 0.
+    # chrF rather than BLEU: character n-grams still separate tiny models whose BLEU is near 0.
+    primary_metric = MetricSpec("chrf", higher_is_better=True, max_value=100.0)
     finetunes = True
 
     def unsupported(self, kind: ModelKind) -> str | None:
@@ -39,7 +40,8 @@ class Translation:
         auto = AutoModelForSeq2SeqLM if ModelKind(kind) is ModelKind.ENCODER_DECODER else AutoModelForCausalLM
         return training.load(auto, entry, checkpoint, setup, kind)
 
-    def finetune(self, model, split, tokenizer, recipe, kind: ModelKind, seed: int, device: torch.device, precision: str):
+    def finetune(self, model, split, tokenizer, recipe, kind: ModelKind, seed: int, device: torch.device,
+                 precision: str):
         """Teacher-forced training on ``split`` (columns source, target) with the suite's shared recipe."""
         make_batch = generation.training_batches(list(split["source"]), list(split["target"]), tokenizer, kind,
                                                  recipe.max_length)

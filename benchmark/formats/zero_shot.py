@@ -118,7 +118,8 @@ def sentinel_log_likelihood(model, ids: list[list[int]], pad_id: int, sentinel: 
 class ZeroShot:
     """Zero-shot minimal pairs (BLiMP-style): does the pretrained model prefer the grammatical sentence?"""
 
-    primary_metric = MetricSpec("accuracy", higher_is_better=True, max_value=1.0)  # BLiMP-style minimal pairs: chance is 0.5.
+    # BLiMP-style minimal pairs: chance is 0.5.
+    primary_metric = MetricSpec("accuracy", higher_is_better=True, max_value=1.0)
     finetunes = False  # the harness evaluates the pretrained model as it is
 
     def unsupported(self, kind: ModelKind) -> str | None:

@@ -6,9 +6,7 @@ The pair layout, sentence head, loss and FLOPs are shared with NSP (``sentence_p
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from pydantic import Field
-from torch import nn
 
 from benchmark import registry
 from benchmark.models.kinds import ModelKind
