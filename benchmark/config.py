@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import fnmatch
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
@@ -21,6 +21,7 @@ from benchmark.errors import ObjbenchError
 from benchmark.paths import check_folder, check_name
 
 Scalar = bool | int | float | str
+Seed = Annotated[int, Field(ge=0, lt=2**32)]  # what torch.manual_seed and the block order accept
 
 
 class TokenizerConfig(Strict):
@@ -53,7 +54,7 @@ class PretrainConfig(Strict):
     warmup_steps: int = Field(10, ge=0)
     weight_decay: float = Field(0.01, ge=0)
     grad_clip: float = Field(1.0, gt=0)
-    seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)  # pretraining seeds
+    seeds: list[Seed] = Field(default_factory=lambda: [0], min_length=1)  # pretraining seeds
     resume_every_steps: int = Field(100, ge=0)  # save a resume state this often (0: never); killed runs continue
 
     @field_validator("seeds")
@@ -97,7 +98,7 @@ class FinetuneConfig(Strict):
     weight_decay: float = Field(0.01, ge=0)
     warmup_ratio: float = Field(0.1, ge=0, le=1)
     max_length: int = Field(64, ge=4)  # downstream examples are truncated to this many tokens
-    seeds: list[int] = Field(default_factory=lambda: [0, 1, 2], min_length=1)  # finetuning seeds
+    seeds: list[Seed] = Field(default_factory=lambda: [0, 1, 2], min_length=1)  # finetuning seeds
     # full: every weight trains (the usual finetuning). linear_probe: the pretrained network is
     # frozen and only the task head trains, which shows what pretraining stored without
     # finetuning's confounds (it can rebuild features that pretraining never learnt).
@@ -273,6 +274,9 @@ def _mapping_without_repeats(loader: _UniqueKeyLoader, node: yaml.MappingNode, d
     seen = set()
     for key_node, _ in node.value:
         key = loader.construct_object(key_node, deep=deep)
+        if not isinstance(key, (str, int, float, bool)) and key is not None:
+            raise yaml.constructor.ConstructorError(None, None, f"a key must be a name, not {type(key).__name__}",
+                                                    key_node.start_mark)
         if key in seen:
             raise yaml.constructor.ConstructorError(None, None, f"key {key!r} appears twice", key_node.start_mark)
         seen.add(key)

@@ -12,8 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from filelock import FileLock, Timeout
+
 from benchmark import files
 from benchmark.cache import cache_dir
+from benchmark.errors import ObjbenchError
 from benchmark.results import SCHEMA_VERSION, DamagedRecord, quarantine_dir, read_record, runs_dir
 
 CACHED_KINDS = ("checkpoints", "tokenizers", "blocks")
@@ -65,6 +68,8 @@ def examine(results_dir: str, suite: str) -> Examination:
         for path in entries:
             if path.name.startswith(".") and path.name.endswith(".partial"):
                 findings.append(Finding(path, "left by a save that never finished", "delete"))
+            elif path.name.endswith(".resume.pt") and path.with_name(path.name.removesuffix(".resume.pt")).is_dir():
+                findings.append(Finding(path, "resume state of a checkpoint that is already saved", "delete"))
             elif path.is_dir():
                 problem = files.damage(path)
                 if problem:
@@ -74,8 +79,30 @@ def examine(results_dir: str, suite: str) -> Examination:
     return Examination(findings, records, artefacts)
 
 
+def held_locks(results_dir: str) -> list[Path]:
+    """The store's locks that some process holds now: a run is writing, and its temporary files are live."""
+    held = []
+    folder = cache_dir(results_dir, "locks")
+    for path in sorted(folder.glob("*.lock")) if folder.is_dir() else []:
+        probe = FileLock(path, timeout=0)
+        try:
+            probe.acquire()
+        except Timeout:
+            held.append(path)
+        else:
+            probe.release()
+    return held
+
+
 def repair(findings: list[Finding], results_dir: str, suite: str) -> list[str]:
-    """Apply each finding's action; returns one line per finding saying what was done."""
+    """Apply each finding's action; returns one line per finding saying what was done.
+
+    Refused while any process holds a lock on the store: what looks like a leftover may be a
+    file that a live run is writing.
+    """
+    busy = held_locks(results_dir)
+    if busy:
+        raise ObjbenchError(f"a run is using {results_dir} ({busy[0].name} is held); repair once it has finished")
     done = []
     for f in findings:
         if f.action == "delete":

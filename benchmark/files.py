@@ -22,16 +22,14 @@ def publish(path: str | Path, write: Callable[[Path], None]) -> Path:
     """Call ``write(tmp)`` on a fresh temporary sibling of ``path``, then rename it to ``path``.
 
     ``write`` may make a file or a folder at ``tmp``. A file replaces an existing ``path``
-    atomically; a folder cannot replace a folder in one step, so an existing one (a damaged
-    leftover, never a finished artefact: callers check first) is removed just before the rename.
+    atomically; a folder is published only where none stands (callers move a damaged one to
+    quarantine first, under the artefact's lock), so nothing is ever deleted to make room.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.partial")
     try:
         write(tmp)
-        if tmp.is_dir() and path.exists():
-            shutil.rmtree(path) if path.is_dir() else path.unlink()
         os.replace(tmp, path)
     except BaseException:
         if tmp.is_dir():
@@ -76,18 +74,20 @@ def damage(folder: str | Path) -> str | None:
     folder = Path(folder)
     try:
         manifest = json.loads((folder / MANIFEST).read_text())
+        expected = {str(name): (int(entry["bytes"]), str(entry["sha256"])) for name, entry in manifest.items()}
     except FileNotFoundError:
         return f"no {MANIFEST}"
-    except (OSError, ValueError):
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
         return f"{MANIFEST} is unreadable"
-    for name, expected in manifest.items():
+    for name, (size, digest) in expected.items():
         path = folder / name
-        if not path.is_file():
+        try:
+            if path.stat().st_size != size:
+                return f"{name} has {path.stat().st_size} bytes, {size} were written"
+            if sha256_of(path) != digest:
+                return f"{name} changed since it was written (content hash differs)"
+        except FileNotFoundError:
             return f"{name} is missing"
-        if path.stat().st_size != expected["bytes"]:
-            return f"{name} has {path.stat().st_size} bytes, {expected['bytes']} were written"
-        if sha256_of(path) != expected["sha256"]:
-            return f"{name} changed since it was written (content hash differs)"
     return None
 
 
@@ -108,9 +108,13 @@ def remove(path: Path) -> None:
     shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
 
 
-def quarantine(path: Path, quarantine_dir: Path) -> Path:
-    """Move a damaged artefact aside (never delete evidence) and return where it went."""
+def quarantine(path: Path, quarantine_dir: Path) -> Path | None:
+    """Move a damaged artefact aside (never delete evidence) and return where it went; None when
+    another process moved it first."""
     quarantine_dir.mkdir(parents=True, exist_ok=True)
     target = quarantine_dir / f"{path.name}.{uuid.uuid4().hex[:8]}"
-    os.replace(path, target)
+    try:
+        os.replace(path, target)
+    except FileNotFoundError:
+        return None
     return target

@@ -121,10 +121,11 @@ _SPLITS: dict[str, object] = {}
 
 def prepared_data(suite: Suite) -> corpus.PretrainingData:
     """The suite's tokenizer and packed blocks, read from the cache once per process."""
-    key = stable_hash(str(Path(suite.results_dir).resolve()), str(Path.cwd()), suite.corpus, suite.tokenizer,
-                      suite.pretrain.seq_len)  # local corpus paths are relative to the working directory
+    key = stable_hash(str(Path(suite.results_dir).resolve()), corpus.corpus_identity(suite.corpus),
+                      suite.tokenizer, suite.pretrain.seq_len)  # the identity hashes local files' contents
     if key not in _DATA:
         _DATA[key] = corpus.prepare(suite)
+    corpus.check_fills_a_batch(_DATA[key].blocks, suite)  # the batch size is not part of the data
     return _DATA[key]
 
 
@@ -173,13 +174,13 @@ def pretrain(job: PretrainJob, suite: Suite, data, device: torch.device, precisi
             return {**cached, "cache_hit": True}
         for leftover in files.leftovers(job.checkpoint.parent, job.checkpoint.name):  # a save cut short by a kill
             files.remove(leftover)
-        resume_path = job.checkpoint.with_name(job.checkpoint.name + ".resume.pt")
+        resume = resume_path(job.checkpoint)
         state = setup_training(job, suite, data, device)
-        resumed_from = restore_resume_state(state, resume_path)
-        stats = train(state, job, suite, data, device, precision, progress, resume_path)
+        resumed_from = restore_resume_state(state, resume, suite.results_dir)
+        stats = train(state, job, suite, data, device, precision, progress, resume)
         stats["resumed_from_step"] = resumed_from or None
         save_checkpoint(state, job.checkpoint, data.tokenizer, stats)
-        resume_path.unlink(missing_ok=True)
+        resume.unlink(missing_ok=True)
     return {**stats, "cache_hit": False}
 
 
@@ -196,7 +197,12 @@ def load_cached_stats(checkpoint: Path, results_dir: str) -> dict | None:
         moved = files.quarantine(checkpoint, cache_dir(results_dir, "quarantine"))
         warn(f"checkpoint {checkpoint} is damaged ({problem}); moved to {moved}; training it again")
         return None
+    resume_path(checkpoint).unlink(missing_ok=True)  # left if a kill fell between publishing and tidying up
     return json.loads((checkpoint / "pretrain.json").read_text())
+
+
+def resume_path(checkpoint: Path) -> Path:
+    return checkpoint.with_name(checkpoint.name + ".resume.pt")
 
 
 def setup_training(job: PretrainJob, suite: Suite, data, device: torch.device) -> TrainState:
@@ -213,11 +219,20 @@ def setup_training(job: PretrainJob, suite: Suite, data, device: torch.device) -
     return TrainState(objective, network, optimizer, schedule, torch.Generator().manual_seed(job.seed + 1))
 
 
-def restore_resume_state(state: TrainState, path: Path) -> int:
-    """Continue an interrupted run exactly where it stopped; returns the step it resumes from (0: none)."""
+def restore_resume_state(state: TrainState, path: Path, results_dir: str) -> int:
+    """Continue an interrupted run exactly where it stopped; returns the step it resumes from (0: none).
+
+    A resume state that cannot be read is moved to quarantine, named in a warning, and the run
+    starts again from step 0.
+    """
     if not path.is_file():
         return 0
-    saved = torch.load(path, weights_only=False)
+    try:
+        saved = torch.load(path, weights_only=False)
+    except Exception as err:  # torch raises several types for a cut-short or foreign file
+        moved = files.quarantine(path, cache_dir(results_dir, "quarantine"))
+        warn(f"resume state {path} cannot be read ({type(err).__name__}); moved to {moved}; starting from step 0")
+        return 0
     state.network.load_state_dict(saved[NETWORK_KEY])
     state.optimizer.load_state_dict(saved[OPTIMIZER_KEY])
     state.schedule.load_state_dict(saved[SCHEDULE_KEY])

@@ -2,7 +2,7 @@
 
 Formats declare one next to their code (``Format.primary_metric``); the harness writes it into
 every record, and the report reads it from there. This module imports nothing else of the
-project, so the report can use it without importing training code.
+project, so the report's modules can use it without importing training code.
 """
 
 from __future__ import annotations

@@ -92,7 +92,9 @@ def make_plan(suite: Suite, data: PretrainingData) -> Plan:
     precision = resolve_precision(suite.precision, resolve_device(suite.device))
     jobs, skipped = [], []
     checkpoints = cache_dir(suite.results_dir, "checkpoints")
-    pretrain_recipe = suite.pretrain.model_dump(exclude={"seeds", "resume_every_steps"})
+    # what decides the weights: not the seeds (keyed apart), how often resume states are saved, or
+    # whether a large budget was confirmed
+    pretrain_recipe = suite.pretrain.model_dump(exclude={"seeds", "resume_every_steps", "allow_large_budget"})
     finetune_recipe = suite.finetune.model_dump(exclude={"seeds"})
     for model_name in suite.models:
         model = registry.models.get(model_name)

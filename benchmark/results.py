@@ -48,7 +48,10 @@ def quarantine_dir(results_dir: str | Path, suite: str) -> Path:
 def has_record(results_dir: str | Path, suite: str, run_id: str) -> bool:
     """Whether the run is recorded, by a whole record (a damaged one is quarantined: the run is to do)."""
     path = record_path(results_dir, suite, run_id)
-    return path.is_file() and load_or_quarantine(path, results_dir, suite) is not None
+    try:
+        return path.is_file() and load_or_quarantine(path, results_dir, suite) is not None
+    except FileNotFoundError:  # moved to quarantine by another process between the two looks
+        return False
 
 
 def content_digest(record: dict) -> str:
@@ -62,6 +65,8 @@ def read_record(path: Path) -> dict:
         record = json.loads(path.read_text())
     except (ValueError, UnicodeDecodeError):
         raise DamagedRecord(path, "not valid JSON (cut short or overwritten)") from None
+    if isinstance(record, dict) and "run_id" in record and record.get("schema_version") != SCHEMA_VERSION:
+        return record  # another schema's record: not ours to verify; the report refuses to mix schemas
     if not isinstance(record, dict) or DIGEST_KEY not in record:
         raise DamagedRecord(path, f"not a run record (no {DIGEST_KEY})")
     if record[DIGEST_KEY] != content_digest(record):
@@ -75,7 +80,8 @@ def load_or_quarantine(path: Path, results_dir: str | Path, suite: str) -> dict 
         return read_record(path)
     except DamagedRecord as err:
         moved = files.quarantine(path, quarantine_dir(results_dir, suite))
-        warn(f"record {err.path} is damaged ({err.problem}); moved to {moved}; its run will be redone")
+        if moved is not None:
+            warn(f"record {err.path} is damaged ({err.problem}); moved to {moved}; its run will be redone")
         return None
 
 
@@ -98,7 +104,10 @@ def iter_records(results_dir: str | Path, suite: str | None = None) -> Iterator[
     pattern = f"{suite}/runs/*.json" if suite else "*/runs/*.json"
     records = []
     for path in sorted(root.glob(pattern)):
-        record = load_or_quarantine(path, results_dir, path.parent.parent.name)
+        try:
+            record = load_or_quarantine(path, results_dir, path.parent.parent.name)
+        except FileNotFoundError:  # moved by another process
+            continue
         if record is not None:
             records.append(record)
     yield from sorted(records, key=lambda r: (r.get("created_at") or "", r["run_id"]))
@@ -129,6 +138,9 @@ def read_records_file(path: str | Path) -> list[dict]:
         if record.get("schema_version") != SCHEMA_VERSION:
             raise ObjbenchError(f"{path}, line {number}: record {record.get('run_id')} has schema_version "
                                 f"{record.get('schema_version')!r}, this version reads {SCHEMA_VERSION}")
+        if record.get(DIGEST_KEY) != content_digest(record):
+            raise ObjbenchError(f"{path}, line {number}: record {record['run_id']} changed since it was written "
+                                f"(content hash differs)")
         records.append(record)
     if not records:
         raise ObjbenchError(f"{path}: no records in it")

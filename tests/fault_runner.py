@@ -6,6 +6,7 @@ are reached by wrapping its functions from outside, the way a debugger would.
 
 PHASE is one of:
   corpus           while the corpus is packed into blocks (after the tokenizer is trained)
+  data_save        while the tokenizer is saved to the cache (half its folder written)
   pretrain_step    inside a pretraining step, after the backward pass
   resume_save      while a resume state is written (the temporary file is whole, not yet renamed)
   checkpoint_save  while a checkpoint is saved (weights written, statistics and manifest not yet)
@@ -51,6 +52,16 @@ def main(phase: str, nth: int, argv: list[str]) -> int:
 
     if phase == "corpus":
         wrap(benchmark.data.corpus, "pack")
+    elif phase == "data_save":
+        original_publish = benchmark.files.publish_folder
+
+        def die_inside(path, write):
+            def write_then_die(folder):
+                write(folder)
+                if Path(path).parent.name == "tokenizers":
+                    reached()
+            return original_publish(path, write_then_die)
+        benchmark.files.publish_folder = die_inside
     elif phase == "pretrain_step":
         wrap(torch.nn.utils, "clip_grad_norm_")
     elif phase == "resume_save":

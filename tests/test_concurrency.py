@@ -17,7 +17,7 @@ from tests.helpers import tiny_raw, write_suite
 pytestmark = pytest.mark.slow
 
 
-def test_two_processes_on_one_suite_share_the_work(tmp_path):
+def test_two_processes_on_one_suite_train_each_checkpoint_once_and_record_each_run_once(tmp_path):
     raw = tiny_raw(tmp_path, objectives=["none", "clm", "mlm", "prefix_lm"])
     raw["pretrain"] = {**raw["pretrain"], "budget": 40}  # long enough for the two processes to overlap
     raw["finetune"] = {**raw["finetune"], "seeds": [0, 1]}

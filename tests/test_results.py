@@ -4,7 +4,9 @@ import pytest
 
 from benchmark.errors import ObjbenchError
 from benchmark.results import (
+    DIGEST_KEY,
     SCHEMA_VERSION,
+    content_digest,
     iter_records,
     read_records_file,
     to_dataframe,
@@ -14,8 +16,11 @@ from benchmark.results import (
 
 
 def _record(run_id, **extra):
-    return {"schema_version": SCHEMA_VERSION, "run_id": run_id, "suite": "s", "created_at": "2026-01-01T00:00:00+00:00",
-            "objective": "mlm", "metrics": {"accuracy": 0.5, "f1_macro": None}, "config": {"name": "s"}, **extra}
+    """A record as the store holds it, content hash included."""
+    record = {"schema_version": SCHEMA_VERSION, "run_id": run_id, "suite": "s",
+              "created_at": "2026-01-01T00:00:00+00:00", "objective": "mlm",
+              "metrics": {"accuracy": 0.5, "f1_macro": None}, "config": {"name": "s"}, **extra}
+    return {**record, DIGEST_KEY: content_digest(record)}
 
 
 def test_records_round_trip_into_a_dataframe(tmp_path):
@@ -41,7 +46,7 @@ def test_records_without_the_schema_version_are_refused(tmp_path):
 
 
 def test_a_failed_write_leaves_no_half_record(tmp_path):
-    bad = _record("a", metrics={"accuracy": object()})  # not JSON-serialisable: fails mid-write
+    bad = {**_record("a"), "metrics": {"accuracy": object()}}  # not JSON-serialisable: the write fails
     with pytest.raises(TypeError):
         write_record(tmp_path, bad)
     folder = tmp_path / "s" / "runs"
@@ -55,6 +60,13 @@ def test_a_records_file_round_trips_in_order(tmp_path):
     records = [_record("b"), _record("a", objective="clm")]
     write_records_file(tmp_path / "records.jsonl", records)
     assert read_records_file(tmp_path / "records.jsonl") == records
+
+
+def test_a_records_file_with_an_edited_record_is_refused(tmp_path):
+    path = tmp_path / "records.jsonl"
+    write_records_file(path, [_record("a"), {**_record("b"), "metrics": {"accuracy": 1.0}}])
+    with pytest.raises(ObjbenchError, match=r"line 2: record b changed since it was written"):
+        read_records_file(path)
 
 
 @pytest.mark.parametrize("version", [SCHEMA_VERSION - 1, SCHEMA_VERSION + 1, None])

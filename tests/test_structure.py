@@ -107,7 +107,9 @@ def _reachable(start: str) -> set[str]:
     return seen
 
 
-def test_the_report_reads_records_and_imports_no_training_code():
+def test_the_report_modules_import_no_training_code():
+    # Static: the report's own modules reach only the store and leaf modules. At run time
+    # `import benchmark` registers every entry first (the package imports them), by design.
     allowed = {"benchmark.errors", "benchmark.results", "benchmark.metric_spec", "benchmark.files", "benchmark.paths"}
     for name in (n for n in GRAPH if n.startswith("benchmark.report")):
         outside = {m for m in _reachable(name) if not m.startswith("benchmark.report")} - allowed

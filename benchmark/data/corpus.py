@@ -45,8 +45,8 @@ def documents(suite: Suite) -> list[list[str]]:
     if cfg.source == "hub":
         rows = sources.load_hub(cfg.dataset, cfg.config, cfg.split, cfg.revision)
     else:
-        files = sources.resolve_files(cfg.path, "corpus.path")
-        rows = sources.load_local(files, sources.local_format(files, cfg.format, "corpus.path"))
+        paths = sources.resolve_files(cfg.path, "corpus.path")
+        rows = sources.load_local(paths, sources.local_format(paths, cfg.format, "corpus.path"))
     docs = split_documents(_texts(rows, cfg), document_boundary(cfg), cfg.documents)
     if not docs:
         raise ObjbenchError(f"corpus: no text in {cfg.path or cfg.dataset} (column {cfg.text_column!r})")
@@ -59,8 +59,8 @@ def document_boundary(cfg: CorpusConfig) -> str:
         return cfg.document_boundary
     if cfg.source == "hub":
         return "title_row" if cfg.dataset == sources.WIKITEXT else "row"
-    files = sources.resolve_files(cfg.path, "corpus.path")
-    return "blank_row" if sources.local_format(files, cfg.format, "corpus.path") == "text" else "row"
+    paths = sources.resolve_files(cfg.path, "corpus.path")
+    return "blank_row" if sources.local_format(paths, cfg.format, "corpus.path") == "text" else "row"
 
 
 def split_documents(rows: Iterable[str], boundary: str, limit: int) -> list[list[str]]:
@@ -136,9 +136,9 @@ def corpus_identity(cfg: CorpusConfig) -> dict:
                 "document_boundary": document_boundary(cfg)}
     if cfg.source == "hub":
         return {**identity, **cfg.model_dump(include={"dataset", "config", "split", "revision"})}
-    files = sources.resolve_files(cfg.path, "corpus.path")
-    return {**identity, "path": cfg.path, "format": sources.local_format(files, cfg.format, "corpus.path"),
-            "files": sources.file_digests(files)}
+    paths = sources.resolve_files(cfg.path, "corpus.path")
+    return {**identity, "path": cfg.path, "format": sources.local_format(paths, cfg.format, "corpus.path"),
+            "files": sources.file_digests(paths)}
 
 
 def _texts(rows, cfg: CorpusConfig) -> Iterator[str]:
@@ -165,17 +165,24 @@ def prepare(suite: Suite) -> PretrainingData:
                                            suite.tokenizer.algorithm)
     if blocks is None:
         blocks = _pack(docs, tok, suite.pretrain.seq_len)
-    if len(blocks) < suite.pretrain.batch_size:
-        raise ObjbenchError(f"corpus: {len(blocks)} blocks of {suite.pretrain.seq_len} tokens cannot fill one batch "
-                            f"of pretrain.batch_size={suite.pretrain.batch_size}; use more text (corpus.documents) "
-                            f"or a smaller pretrain.seq_len or pretrain.batch_size")
+    check_fills_a_batch(blocks, suite)
     if not all(cached):
         with lock(suite.results_dir, f"data-{tokenizer_id}"):
+            for folder in (tok_path, blocks_path):
+                for leftover in files.leftovers(folder.parent, folder.name):  # a save cut short by a kill
+                    files.remove(leftover)
             if not cached[0] and _cached(tok_path, tokenization.load, suite) is None:
                 files.publish_folder(tok_path, tok.save_pretrained)
             if not cached[1] and _cached(blocks_path, _load_blocks, suite) is None:
                 files.publish_folder(blocks_path, lambda folder: torch.save(blocks.to_dict(), folder / BLOCKS_FILE))
     return PretrainingData(tok, blocks, corpus_id, tokenizer_id, *cached)
+
+
+def check_fills_a_batch(blocks: PackedBlocks, suite: Suite) -> None:
+    if len(blocks) < suite.pretrain.batch_size:
+        raise ObjbenchError(f"corpus: {len(blocks)} blocks of {suite.pretrain.seq_len} tokens cannot fill one batch "
+                            f"of pretrain.batch_size={suite.pretrain.batch_size}; use more text (corpus.documents) "
+                            f"or a smaller pretrain.seq_len or pretrain.batch_size")
 
 
 BLOCKS_FILE = "blocks.pt"
@@ -193,7 +200,8 @@ def _cached(folder: Path, load, suite: Suite):
     if problem is None:
         return load(folder)
     moved = files.quarantine(folder, cache_dir(suite.results_dir, "quarantine"))
-    warn(f"{folder} is damaged ({problem}); moved to {moved}; building it again")
+    if moved is not None:
+        warn(f"{folder} is damaged ({problem}); moved to {moved}; building it again")
     return None
 
 

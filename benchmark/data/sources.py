@@ -30,6 +30,7 @@ import pyarrow.parquet
 from datasets.exceptions import DatasetNotFoundError
 from huggingface_hub.utils import LocalEntryNotFoundError, httpx
 
+from benchmark import files
 from benchmark.corpus_config import AG_NEWS, GLUE, REVISIONS, WIKITEXT  # noqa: F401 (re-exported)
 from benchmark.errors import ObjbenchError
 
@@ -184,16 +185,9 @@ def _json_problem(text: str) -> str | None:
     return None
 
 
-def file_digests(files: Iterable[Path]) -> list[dict[str, str]]:
+def file_digests(paths: Iterable[Path]) -> list[dict[str, str]]:
     """Path and SHA-256 of each file: what a cache key needs to notice an edited file."""
-    out = []
-    for f in files:
-        digest = hashlib.sha256()
-        with open(f, "rb") as handle:
-            for chunk in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(chunk)
-        out.append({"path": str(f), "sha256": digest.hexdigest()})
-    return out
+    return [{"path": str(f), "sha256": files.sha256_of(f)} for f in paths]
 
 
 def column_map(params: object) -> dict[str, str]:

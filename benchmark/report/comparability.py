@@ -16,7 +16,8 @@ from benchmark.errors import ObjbenchError
 
 # Top-level record fields every run of one table must share.
 SHARED_FIELDS = ("schema_version", "corpus_id", "tokenizer_id", "size")
-RECIPE_SECTIONS = ("pretrain", "finetune")  # config sections whose every key but `seeds` must match
+RECIPE_SECTIONS = ("pretrain", "finetune")  # config sections whose every key must match, but these:
+NOT_RECIPE = {"seeds", "resume_every_steps", "allow_large_budget"}  # they change no weight
 
 
 def _shown(value: Any) -> str:
@@ -29,7 +30,7 @@ def _field_values(records: list[dict]) -> Iterable[tuple[str, list[Any]]]:
         yield name, [r.get(name) for r in records]
     yield "environment.precision", [(r.get("environment") or {}).get("precision") for r in records]
     for section in RECIPE_SECTIONS:
-        keys = sorted({k for r in records for k in ((r.get("config") or {}).get(section) or {}) if k != "seeds"})
+        keys = sorted({k for r in records for k in ((r.get("config") or {}).get(section) or {}) if k not in NOT_RECIPE})
         for key in keys:
             yield f"config.{section}.{key}", [((r.get("config") or {}).get(section) or {}).get(key) for r in records]
     # An objective's or task's own settings only need to agree among the runs that use it.

@@ -2,7 +2,7 @@
 
 Every record holds ``primary_metric`` (name, direction, best value), written by the harness from
 the task format's own declaration (``Format.primary_metric``), so the report ranks, ties,
-compares and aggregates without importing any training code.
+compares and aggregates from the records alone; no report module imports training code.
 """
 
 from __future__ import annotations
