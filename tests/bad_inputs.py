@@ -163,13 +163,19 @@ CATALOGUE: list[BadInput] = [
              "fewer than one block"),
     BadInput("corpus with fewer blocks than one batch", "data", override("corpus.documents=2"),
              "cannot fill one batch"),
+    BadInput("local corpus that is not UTF-8", "data",
+             lambda tmp: (tmp / "corpus.txt").write_bytes(b"A fine line.\nA second \xff\xfe line.\n")
+             and suite(tmp, corpus={"source": "local", "path": "corpus.txt"}), "corpus.txt, line 2"),
+    BadInput("Parquet file that is not Parquet", "data",
+             local_task(GOOD_CSV, GOOD_CSV, train_name="train.parquet"), "train.parquet: not a Parquet file"),
     BadInput("corpus file missing", "data",
              lambda tmp: suite(tmp, corpus={"source": "local", "path": "nothing-*.txt"}), "corpus.path"),
     BadInput("CSV with a broken quote", "data",
-             local_task(GOOD_CSV + '"an unclosed quote,a\n' + GOOD_CSV.split("\n", 1)[1], GOOD_CSV), "train.csv"),
+             local_task(GOOD_CSV + '"an unclosed quote,a\n' + GOOD_CSV.split("\n", 1)[1], GOOD_CSV),
+             "train.csv, line 14"),
     BadInput("JSONL with a malformed line", "data",
              local_task("\n".join(json.dumps({"text": f"row {i}", "label": "ab"[i % 2]}) for i in range(6))
-                        + "\n{\"text\": broken\n", GOOD_CSV, train_name="train.jsonl"), "train.jsonl"),
+                        + "\n{\"text\": broken\n", GOOD_CSV, train_name="train.jsonl"), "train.jsonl, line 7"),
     BadInput("task column missing", "data", local_task(GOOD_CSV, GOOD_CSV, text_column="sentence"), "sentence"),
     BadInput("task file missing", "data",
              lambda tmp: suite(tmp, tasks=["local_classification"], task_params={"local_classification": {

@@ -126,10 +126,11 @@ def load_local(files: list[Path], format: str) -> datasets.Dataset:
     return data
 
 
-def _open_text(path: Path):
-    """A local file as text lines, decompressed by its suffix."""
+def _read_bytes(path: Path) -> bytes:
+    """A local file's bytes, decompressed by its suffix."""
     opener = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}.get(path.suffix.lower(), open)
-    return opener(path, "rt", encoding="utf-8", newline="")
+    with opener(path, "rb") as fh:
+        return fh.read()
 
 
 def _first_problem(path: Path, format: str) -> str | None:
@@ -141,12 +142,14 @@ def _first_problem(path: Path, format: str) -> str | None:
             return f": not a Parquet file ({_one_line(err)})"
         return None
     try:
-        with _open_text(path) as fh:
-            text = fh.read()
-    except UnicodeDecodeError as err:
-        return f": byte {err.start} is not UTF-8 text"
+        raw = _read_bytes(path)
     except (OSError, EOFError, lzma.LZMAError) as err:
         return f": cannot be decompressed ({_one_line(err)})"
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = raw.count(b"\n", 0, err.start) + 1
+        return f", line {line}: byte {err.start} is not UTF-8 text"
     if format == "json":
         return _json_problem(text)
     if format == "csv":
