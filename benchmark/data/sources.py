@@ -17,7 +17,6 @@ import bz2
 import csv
 import glob
 import gzip
-import hashlib
 import io
 import json
 import lzma
