@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from benchmark import files
 from benchmark.errors import ObjbenchError
 from benchmark.paths import inside
 from benchmark.report import markdown, page, plots
@@ -106,11 +107,11 @@ def render_report(records: list[dict], suite: str, reports_dir: str | Path = "re
     figures = _figures(df, board, costs, out / FIGURES)
     data = machine_readable(board, costs, provenance, differences)
     sections = report_sections(suite, board, costs, provenance, figures, differences)
-    (out / "README.md").write_text(markdown.render(sections, out))
-    (out / "index.html").write_text(page.render(sections, data))
+    files.write_text(out / "README.md", markdown.render(sections, out))
+    files.write_text(out / "index.html", page.render(sections, data))
     csv = board.rows.assign(pretrain_seeds=board.rows["pretrain_seeds"].map(json.dumps),
                             finetune_seeds=board.rows["finetune_seeds"].map(json.dumps))
-    csv.to_csv(out / "leaderboard.csv", index=False)
-    (out / "leaderboard.json").write_text(json.dumps(data, indent=1, sort_keys=True, allow_nan=False) + "\n")
+    files.write_text(out / "leaderboard.csv", csv.to_csv(index=False))
+    files.write_text(out / "leaderboard.json", json.dumps(data, indent=1, sort_keys=True, allow_nan=False) + "\n")
     write_records_file(out / RECORDS, records)
     return out

@@ -19,6 +19,7 @@ import pandas as pd  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
+from benchmark import files  # noqa: E402
 from benchmark.report.stats import NOISE_SDS, pareto_front  # noqa: E402
 from benchmark.report.tables import Leaderboard  # noqa: E402
 
@@ -75,7 +76,8 @@ class Style:
 
 
 def _save(fig, path: Path) -> Path:
-    fig.savefig(path, dpi=DPI, bbox_inches="tight")
+    """The figure as a PNG that appears whole or not at all."""
+    files.publish(path, lambda tmp: fig.savefig(tmp, format="png", dpi=DPI, bbox_inches="tight"))
     plt.close(fig)
     return path
 
