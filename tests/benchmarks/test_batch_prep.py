@@ -101,7 +101,7 @@ def test_training_step(benchmark, workload, timings, name):
     benchmark.extra_info.update(device=device.type, precision=precision)
     prepare = timings.prepare.get(name)
     if prepare is None:
-        pytest.skip(f"5% goal not checked for {name}: test_prepare[{name}] was not timed in this session")
+        pytest.skip(f"5% goal not checked for {name}: test_prepare[{name}] was not timed in this pytest run")
     ratio = prepare.median / step_times.median
     timings.step_ratios[name] = ratio
     benchmark.extra_info.update(prepare_over_step=ratio, prepare_over_step_min=prepare.min / step_times.min)

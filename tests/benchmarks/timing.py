@@ -1,4 +1,4 @@
-"""What the benchmarks share besides fixtures: whether this session times them, the workload they
+"""What the benchmarks share besides fixtures: whether this pytest run times them, the workload they
 run on, and the times they measured (used by ``conftest.py`` and by the benchmark modules)."""
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ class Times:
 
 @dataclass
 class Timings:
-    """Medians of this session's timed benchmarks, by objective (prepare, step) or (size, precision)."""
+    """Medians of this pytest run's timed benchmarks, by objective (prepare, step) or (size, precision)."""
 
     prepare: dict[str, Times] = field(default_factory=dict)
     step: dict[str, Times] = field(default_factory=dict)
@@ -44,7 +44,7 @@ class Timings:
 
 
 def timed(config: pytest.Config) -> bool:
-    """Whether pytest-benchmark times this session, by the rule it applies itself (``--benchmark-enable``
+    """Whether pytest-benchmark times this pytest run, by the rule it applies itself (``--benchmark-enable``
     beats ``--benchmark-disable``; xdist workers never time)."""
     if os.environ.get("PYTEST_XDIST_WORKER"):
         return False
