@@ -151,37 +151,33 @@ def test_unmarked_python_blocks_run_against_a_result_store(block, tmp_path, monk
         assert df.loc[0, "metrics.f1_macro"] == 0.5  # the dotted column the comment promises
 
 
-def test_the_add_an_objective_example_is_the_shipped_file_and_registered():
-    shown = [b for b in blocks("python") if b.path and b.path.startswith("benchmark/objectives/")]
+def shipped_example(folder: str, reg) -> tuple[Block, object]:
+    """The README's one whole-file example of ``benchmark/<folder>/``, checked against the file, and the
+    entry it registers; its import line must be shown and be in the folder's ``__init__.py``."""
+    shown = [b for b in blocks("python") if b.path and b.path.startswith(f"benchmark/{folder}/")]
     files = [b for b in shown if b.marker == "file"]
-    assert len(files) == 1, "the objective example: one whole file of benchmark/objectives/"
+    assert len(files) == 1, f"the {folder} example: one whole file of benchmark/{folder}/"
     check_marked(files[0])
     module = Path(files[0].path).stem
-    name = re.search(r'@registry\.objectives\.register\("(\w+)"\)', files[0].text)[1]
-    assert name in registry.objectives
-    assert registry.objectives.get(name).__module__ == f"benchmark.objectives.{module}"
-    line = f"from benchmark.objectives import {module}  # noqa: F401\n"
-    assert any(b.marker == "excerpt" and b.path == "benchmark/objectives/__init__.py" and b.text == line
-               for b in shown), "the import line of the objective example"
-    assert line in (ROOT / "benchmark" / "objectives" / "__init__.py").read_text()
+    name = re.search(rf'@registry\.{folder}\.register\("(\w+)"\)', files[0].text)[1]
+    assert name in reg
+    entry = reg.get(name)
+    assert entry.__module__ == f"benchmark.{folder}.{module}"
+    line = f"from benchmark.{folder} import {module}  # noqa: F401\n"
+    assert any(b.marker == "excerpt" and b.path == f"benchmark/{folder}/__init__.py" and b.text == line
+               for b in shown), f"the import line of the {folder} example"
+    assert line in (ROOT / "benchmark" / folder / "__init__.py").read_text()
+    return files[0], entry
+
+
+def test_the_add_an_objective_example_is_the_shipped_file_and_registered():
+    shipped_example("objectives", registry.objectives)
 
 
 def test_the_add_a_task_example_is_the_shipped_file_and_registered():
-    shown = [b for b in blocks("python") if b.path and b.path.startswith("benchmark/tasks/")]
-    files = [b for b in shown if b.marker == "file"]
-    assert len(files) == 1, "the task example: one whole file of benchmark/tasks/"
-    check_marked(files[0])
-    module = Path(files[0].path).stem
-    name = re.search(r'@registry\.tasks\.register\("(\w+)"\)', files[0].text)[1]
-    assert name in registry.tasks
-    task = registry.tasks.get(name)
-    assert task.__module__ == f"benchmark.tasks.{module}"
+    example, task = shipped_example("tasks", registry.tasks)
     assert task.format in registry.formats
-    line = f"from benchmark.tasks import {module}  # noqa: F401\n"
-    assert any(b.marker == "excerpt" and b.path == "benchmark/tasks/__init__.py" and b.text == line
-               for b in shown), "the import line of the task example"
-    assert line in (ROOT / "benchmark" / "tasks" / "__init__.py").read_text()
-    assert f"`{files[0].path}` in full" in section("Add a task")
+    assert f"`{example.path}` in full" in section("Add a task")
 
 
 def test_the_format_excerpt_is_a_registered_format_with_its_metric():
