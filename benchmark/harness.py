@@ -344,13 +344,20 @@ def block_indices(step: int, n_blocks: int, batch_size: int, seed: int) -> torch
 
 # --- finetuning, evaluation, record ---------------------------------------------------------------
 
+def init_seed(pretrain_seed: int, finetune_seed: int) -> int:
+    """The seed of what is initialised at finetuning: the task head, and the whole network of an
+    untrained control, whose pretraining seed would otherwise change nothing and its runs would
+    repeat one another."""
+    return pretrain_seed * 1_000_003 + finetune_seed
+
+
 def finetune_and_evaluate(job: PretrainJob, run: Run, splits, suite: Suite, data, device, precision):
     """Finetune from the job's checkpoint with the suite's one recipe (unless the task is zero-shot),
     then score the test split."""
     fmt = registry.formats.get(run.task_format)()
     entry = registry.models.get(job.model)
     setup = Setup(data.tokenizer, entry, suite.size)
-    torch.manual_seed(run.seed)
+    torch.manual_seed(init_seed(job.seed, run.seed))
     model = fmt.build(entry, job.checkpoint, setup, splits["train"], job.kind)
     finetune_stats = {"steps": 0, "examples": 0}  # a zero-shot format scores the pretrained model as it is
     if fmt.finetunes:

@@ -18,6 +18,10 @@ from benchmark.models.kinds import ModelKind
 from benchmark.objectives.base import Setup
 from benchmark.results import has_record
 
+# Bumped when what a run computes changes without its inputs changing (2: the finetuning init is
+# seeded by the pretraining and the finetuning seed), so no record of the old behaviour is reused.
+RUN_KEY_VERSION = 2
+
 
 @dataclass
 class PretrainJob:
@@ -140,7 +144,8 @@ def make_plan(suite: Suite, data: PretrainingData) -> Plan:
                     # zero-shot scoring has no randomness: more finetuning seeds would repeat one number
                     ft_seeds = suite.finetune.seeds if fmt.finetunes else suite.finetune.seeds[:1]
                     for ft_seed in ft_seeds:
-                        run_id = stable_hash("run", key, task_name, task_params, finetune_recipe, ft_seed, precision)
+                        run_id = stable_hash("run", RUN_KEY_VERSION, key, task_name, task_params, finetune_recipe,
+                                             ft_seed, precision)
                         job.runs.append(Run(job, task_name, task_format, ft_seed, run_id,
                                             has_record(suite.results_dir, suite.name, run_id)))
                 if job.runs:

@@ -103,3 +103,22 @@ def test_what_determines_the_weights_trains_a_new_checkpoint_and_finetuning_does
     assert records.loc[run_ids[0], "checkpoint"] == first
     changed = records.drop(index=run_ids[0])
     assert (changed["pretrain.cache_hit"] == False).all()  # noqa: E712  every other run trained its own
+
+
+# --- what a run computes -------------------------------------------------------------------------
+
+def test_run_ids_carry_the_run_key_version_and_checkpoints_do_not(tmp_path, tiny_data, monkeypatch):
+    """A change in what a run computes (the finetuning init's seed) is a new run, on the same checkpoint."""
+    suite = validate_suite(tiny_raw(tmp_path, objectives=["mlm"]))
+    key, run_ids = keys(suite, tiny_data)["mlm"]
+    monkeypatch.setattr(plan_module, "RUN_KEY_VERSION", plan_module.RUN_KEY_VERSION + 1)
+    bumped_key, bumped_ids = keys(suite, tiny_data)["mlm"]
+    assert bumped_key == key  # the pretrained weights are the same
+    assert set(bumped_ids).isdisjoint(run_ids)  # no record of the old behaviour is reused
+
+
+def test_the_finetuning_init_seed_tells_pretraining_and_finetuning_seeds_apart():
+    from benchmark.harness import init_seed
+
+    pairs = [(p, f) for p in range(4) for f in range(4)]
+    assert len({init_seed(p, f) for p, f in pairs}) == len(pairs)  # (0, 1) and (1, 0) seed differently

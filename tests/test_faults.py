@@ -82,9 +82,10 @@ def test_truncated_record_and_checkpoint_are_named_quarantined_and_redone(tmp_pa
     monkeypatch.chdir(tmp_path)
     assert main(["run", "suite.yaml", "--quiet", "--no-report"]) == 0
     runs = sorted((tmp_path / "results" / "tiny" / "runs").glob("*.json"))
-    record = runs[0]
-    record.write_text(record.read_text()[:200])  # cut short
     checkpoint = next(p for p in (tmp_path / "results" / "cache" / "checkpoints").iterdir() if p.is_dir())
+    # a run of that checkpoint: redoing it makes the next run load the damaged checkpoint
+    record = next(p for p in runs if read_record(p)["checkpoint"] == checkpoint.name)
+    record.write_text(record.read_text()[:200])  # cut short
     weights = checkpoint / "model.safetensors"
     weights.write_bytes(weights.read_bytes()[:1000])
     capsys.readouterr()
