@@ -140,6 +140,27 @@ class Throughput:
         }
 
 
+def _cpu_model() -> str | None:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as info:
+            for line in info:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or None
+
+
+def cpu_features() -> dict:
+    """What decides a CPU's arithmetic: the model, the instruction set torch's kernels dispatch to
+    (e.g. AVX512, AVX2) and native bf16 (AVX512-BF16, AMX). Two machines that differ here can give
+    different weights from the same seed, as another pretraining seed would."""
+    cpu = getattr(torch, "cpu", None)
+    return {"model": _cpu_model(), "kernels": torch.backends.cpu.get_cpu_capability(),
+            "avx512_bf16": bool(cpu and cpu._is_avx512_bf16_supported()),
+            "amx": bool(cpu and cpu._is_amx_tile_supported())}
+
+
 def git_commit() -> str | None:
     try:
         out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
@@ -162,6 +183,7 @@ def environment(device: torch.device, precision: str) -> dict:
         "packages": versions,
         "platform": platform.platform(),
         "cpu": platform.processor() or platform.machine(),
+        "cpu_features": cpu_features(),
         "cpu_count": psutil.cpu_count(logical=True),
         "torch_threads": torch.get_num_threads(),
         "device": device.type,

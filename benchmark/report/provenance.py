@@ -60,6 +60,7 @@ def collect(records: list[dict], suite: str, differences: list[str]) -> dict[str
         "packages": {name: sorted(v, key=str) for name, v in sorted(packages.items())},
         "platform": _env(records, "platform"),
         "cpu": _env(records, "cpu"),
+        "cpu_features": _env(records, "cpu_features"),
         "cpu_count": _env(records, "cpu_count"),
         "device": _env(records, "device"),
         "device_name": _env(records, "device_name"),
@@ -79,7 +80,8 @@ LABELS = {
     "finetune_seeds": "finetuning seeds", "pretrain_budget": "pretraining budget and recipe",
     "finetune_recipe": "finetuning recipe", "corpus_config": "corpus settings",
     "tokenizer_config": "tokenizer settings",
-    "python": "python", "packages": "packages", "platform": "platform", "cpu": "cpu", "cpu_count": "cpu count",
+    "python": "python", "packages": "packages", "platform": "platform", "cpu": "cpu",
+    "cpu_features": "cpu model and instruction set", "cpu_count": "cpu count",
     "device": "device", "device_name": "device name", "cuda": "cuda", "precision": "precision",
     "git_commit": "git commit", "incomparable_fields": "incomparable fields combined",
 }
