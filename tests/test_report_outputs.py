@@ -16,7 +16,7 @@ from benchmark.report import write_report
 from benchmark.report.page import script_json
 from benchmark.files import write_json
 from benchmark.results import DIGEST_KEY, SCHEMA_VERSION, content_digest, runs_dir
-from tests.report_fixtures import CONFIG, STANDARD, make_record, seeds, write_runs
+from tests.report_fixtures import CONFIG, ONE_PRETRAINING_RUN, STANDARD, make_record, seeds, write_runs
 
 SUITE = "fixture"
 HOSTILE_TASK = "<img src=x onerror=alert(1)>"
@@ -61,13 +61,17 @@ def test_readme_puts_aggregate_beside_per_task_columns(standard):
     header = next(line for line in readme.splitlines() if line.startswith("| model | objective |"))
     assert "sentiment" in header and "synthetic\\_topic" in header and "aggregate score" in header
     mlm = next(line for line in readme.splitlines() if line.startswith("| llama | mlm |"))
-    assert "**0.710 ± 0.010 \\[0.700, 0.720\\]** · rank 1" in mlm
+    # 0.70, 0.71, 0.72 over three pretraining seeds: 0.71 -+ t_{0.975,2} * 0.01 / sqrt(3) = 0.71 -+ 4.303 * 0.005774
+    assert "**0.710 ± 0.010 \\[0.685, 0.735\\]** · rank 1" in mlm
+    assert "provisional" not in mlm
     versus_reference = readme.split("## Against the reference")[1]
     clm = next(line for line in versus_reference.splitlines() if line.startswith("| llama | clm | sentiment"))
     assert "-0.100 \\[-0.100, -0.100\\]" in clm and "worse than the reference" in clm
-    assert "1 pretraining seed x 3 finetuning seeds (finetuning seeds varied)" in readme
+    assert "3 pretraining seeds x 1 finetuning seed (pretraining seeds varied)" in readme
+    assert "Intervals: 95% Student-t intervals over pretraining seeds" in readme and "Provisional:" not in readme
     controls = readme.split("## Against no pretraining")[1].split("## Against the reference")[0]
-    assert "| llama | mlm | sentiment | none | +0.200 \\[+0.200, +0.200\\] | 3 | better than no pretraining |" in controls
+    assert ("| llama | mlm | sentiment | none | +0.200 \\[+0.200, +0.200\\] | 3 | better than no pretraining |"
+            in controls)
 
 
 def test_csv_and_json_for_machines(store):
@@ -78,7 +82,8 @@ def test_csv_and_json_for_machines(store):
     mlm = next(r for r in rows if r["objective"] == "mlm" and r["task"] == "sentiment")
     assert float(mlm["mean"]) == pytest.approx(0.71) and mlm["metric"] == "f1_macro"
     assert float(mlm["difference"]) == pytest.approx(0.20) and mlm["reference"] == "none"
-    assert json.loads(mlm["finetune_seeds"]) == [0, 1, 2]
+    assert json.loads(mlm["pretrain_seeds"]) == [0, 1, 2] and json.loads(mlm["finetune_seeds"]) == [0]
+    assert mlm["pretrain_seed_count"] == "3" and mlm["provisional"] == "False" and mlm["direction"] == "better"
     data = json.loads((out / "leaderboard.json").read_text())
     assert data["reference"] == "none"
     assert data["metrics"]["sentiment"] == {"name": "f1_macro", "higher_is_better": True, "max_value": 1.0}
@@ -98,7 +103,7 @@ def test_provenance_on_every_output(standard):
     torch_version = REAL["environment"]["packages"]["torch"]
     assert prov["corpus_id"] == [REAL["corpus_id"]] and prov["tokenizer_id"] == [REAL["tokenizer_id"]]
     assert prov["schema_version"] == [SCHEMA_VERSION] and prov["report_reads_schema_version"] == SCHEMA_VERSION
-    assert prov["pretrain_seeds"] == [0] and prov["finetune_seeds"] == [0, 1, 2]
+    assert prov["pretrain_seeds"] == [0, 1, 2] and prov["finetune_seeds"] == [0]
     assert prov["packages"]["torch"] == [torch_version] and prov["device"] == ["cpu"]
     budget = CONFIG["pretrain"]["budget"]
     assert prov["pretrain_budget"][0]["budget"] == budget
@@ -127,8 +132,31 @@ def test_single_seed_report_says_no_interval(store):
     for name in ("README.md", "index.html"):
         text = (out / name).read_text()
         assert "0.800 (1 run: no interval)" in text
-        assert "Single run: no interval can be given" in text
-        assert "1 pair: no interval" in text
+        assert "Provisional: every entry had one pretraining run" in text
+        assert "-0.100 (one pretraining run: no interval)" in text and "provisional (one pretraining run)" in text
+        assert "rank 1 (provisional)" in text and "Intervals:" not in text
+
+
+def test_one_pretraining_run_report_shows_the_finetuning_spread(store):
+    write_runs(store[0], ONE_PRETRAINING_RUN)
+    out = report(store)
+    readme = (out / "README.md").read_text()
+    mlm = next(line for line in readme.splitlines() if line.startswith("| llama | mlm |"))
+    assert "**0.710 (finetuning sd 0.010; one pretraining run: no interval)** · rank 1 (provisional)" in mlm
+    assert "| 1 (provisional) |" in mlm  # the mean rank
+    assert "Provisional: every entry had one pretraining run" in readme
+    assert "1 pretraining seed x 3 finetuning seeds (finetuning seeds varied)" in readme
+    controls = readme.split("## Against no pretraining")[1].split("## Against the reference")[0]
+    assert "| llama | mlm | sentiment | none | +0.200 (one pretraining run: no interval) | 3 | " \
+           "provisional (one pretraining run) |" in controls
+    assert "0 of 2 pretrained objectives better; 2 without a verdict (one pretraining run: no interval)" in controls
+    page = (out / "index.html").read_text()
+    assert "0.710 (finetuning sd 0.010; one pretraining run: no interval)" in page
+    assert "std between pretraining seeds" in page and "finetuning sd" in page  # the details table's headers
+    rows = {(r["objective"], r["task"]): r for r in json.loads((out / "leaderboard.json").read_text())["rows"]}
+    assert rows[("mlm", "sentiment")]["finetune_std"] == pytest.approx(0.01)
+    assert rows[("mlm", "sentiment")]["provisional"] is True and rows[("mlm", "sentiment")]["rank_provisional"] is True
+    assert rows[("clm", "sentiment")]["direction"] == "provisional"
 
 
 @pytest.mark.parametrize("change, field, values", [
@@ -192,7 +220,9 @@ def test_formats_with_other_metrics_and_scales(store):
                task_format="translation")
     out = report(store)
     readme = (out / "README.md").read_text()
-    assert "en-xx: chrf" in readme and "30.5 ± 0.7 \\[30.0, 31.0\\]" in readme  # one decimal on a 0..100 metric
+    # one decimal on a 0..100 metric; 30.0 and 31.0 from two pretraining seeds: std 1 / sqrt(2) = 0.707,
+    # half-width t_{0.975,1} * 0.707 / sqrt(2) = 12.706 * 0.5 = 6.353, so [24.147, 36.853]
+    assert "en-xx: chrf" in readme and "30.5 ± 0.7 \\[24.1, 36.9\\]" in readme
     assert "pairs: accuracy (zero-shot)" in readme and "mean rank, zero-shot" in readme
     data = json.loads((out / "leaderboard.json").read_text())
     mlm = {(a["use"]): a["score"] for a in data["aggregate"] if a["objective"] == "mlm"}

@@ -11,7 +11,7 @@ import pytest
 from benchmark.report import leaderboard, markdown, page
 from benchmark.report.cells import Cell
 from benchmark.report.sections import Note, Section, Table, code, prose, report_sections, strong
-from tests.report_fixtures import STANDARD, seeds, write_runs
+from tests.report_fixtures import STANDARD, finetune_seeds, write_runs
 
 HOSTILE = '<img src=x onerror=alert(1)> *not emphasis* | `tick`'
 
@@ -102,8 +102,9 @@ def rendered(tmp_path, monkeypatch):
         return made
 
     monkeypatch.setattr(leaderboard, "report_sections", keep)
-    write_runs(tmp_path / "results", STANDARD)
-    write_runs(tmp_path / "results", {"mlm": {"extra": seeds(0.5, 0.6)}}, corpus_id="corpus-OTHER")
+    write_runs(tmp_path / "results", STANDARD)  # three pretraining seeds: intervals, and the note on them
+    # one pretraining run finetuned twice: a provisional cell, and the note that says so
+    write_runs(tmp_path / "results", {"mlm": {"extra": finetune_seeds(0.5, 0.6)}}, corpus_id="corpus-OTHER")
     out = leaderboard.write_report(tmp_path / "results", "fixture", tmp_path / "reports", allow_incomparable=True)
     return out, made
 
@@ -115,6 +116,9 @@ def test_readme_and_page_show_the_same_sections_in_order(rendered):
                       "Against the reference objective (mlm)", "Per-task details", "Cost of pretraining", "Figures",
                       "Provenance"]
     assert any(note.warning for note in sections[0].notes) and len(sections[0].notes) > 1
+    notes = ["".join(span.text for span in note.text) for note in sections[0].notes]
+    assert any(n.startswith("Provisional: mlm on extra had one pretraining run") for n in notes)
+    assert any(n.startswith("Intervals: 95% Student-t intervals over pretraining seeds") for n in notes)
     assert_shown_in_order(expected_blocks(sections, readme=True), readme_blocks((out / "README.md").read_text()))
     assert_shown_in_order(expected_blocks(sections, readme=False), page_blocks((out / "index.html").read_text()))
 

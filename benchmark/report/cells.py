@@ -11,6 +11,7 @@ from benchmark.report.metrics import MetricSpec
 from benchmark.report.tables import FINETUNED, ZERO_SHOT, Leaderboard
 
 NO_INTERVAL = "1 run: no interval"
+ONE_PRETRAINING_RUN = "one pretraining run: no interval"
 
 
 def _missing(value) -> bool:
@@ -33,11 +34,14 @@ def quantity(value) -> str:
     return f"{value:.3g}" if abs(value) >= 1e4 or (value and abs(value) < 1e-2) else f"{value:.4g}"
 
 
-def with_spread(mean, std, low, high, places: int = 3, alone: str = NO_INTERVAL) -> str:
-    """'0.812 ± 0.010 [0.801, 0.822]', or '0.812 (1 run: no interval)'."""
+def with_spread(mean, std, low, high, places: int = 3, alone: str = NO_INTERVAL, finetune_std=None) -> str:
+    """'0.812 ± 0.010 [0.801, 0.822]'; with one pretraining run '0.812 (finetuning sd 0.010; one pretraining
+    run: no interval)', or '0.812 (1 run: no interval)'."""
     if _missing(mean):
         return "n/a"
     if _missing(low):
+        if not _missing(finetune_std):
+            return f"{number(mean, places)} (finetuning sd {number(finetune_std, places)}; {ONE_PRETRAINING_RUN})"
         return f"{number(mean, places)} ({alone})"
     return f"{number(mean, places)} ± {number(std, places)} [{number(low, places)}, {number(high, places)}]"
 
@@ -47,7 +51,7 @@ def signed_difference(diff, low, high, places: int = 3) -> str:
         return "n/a"
     diff, low, high = (None if _missing(v) else round(v, places) + 0.0 for v in (diff, low, high))  # no "-0.000"
     if _missing(low):
-        return f"{diff:+.{places}f} (1 pair: no interval)"
+        return f"{diff:+.{places}f} ({ONE_PRETRAINING_RUN})"
     return f"{diff:+.{places}f} [{low:+.{places}f}, {high:+.{places}f}]"
 
 
@@ -60,13 +64,16 @@ class Cell:
     best: bool = False  # the best mean of its column
     near_best: bool = False  # within 2 pooled std of the best (T5)
     rank: int | None = None
+    provisional: bool = False  # the rank and ≈ rest on a single pretraining run
 
     @property
     def rank_label(self) -> str | None:
-        """'rank 2', with ≈ when within noise of the best without being it; None off the leaderboard."""
+        """'rank 2', with ≈ when within noise of the best without being it, and '(provisional)' where
+        one pretraining run is all there is; None off the leaderboard."""
         if self.rank is None:
             return None
-        return f"rank {self.rank}" + (" ≈" if self.near_best and not self.best else "")
+        label = f"rank {self.rank}" + (" ≈" if self.near_best and not self.best else "")
+        return label + (" (provisional)" if self.provisional else "")
 
 
 def _mean_rank(value: float) -> str:
@@ -93,8 +100,10 @@ def leaderboard_grid(board: Leaderboard) -> tuple[list[str], list[list[Cell]]]:
                 continue
             r = by_key.loc[(model, objective, task)]
             places = digits(board.metrics[task])
-            row.append(Cell(with_spread(r["mean"], r["std"], r["ci_low"], r["ci_high"], places), float(r["mean"]),
-                            best=bool(r["best"]), near_best=bool(r["within_2sd_of_best"]), rank=int(r["rank"])))
+            row.append(Cell(with_spread(r["mean"], r["std"], r["ci_low"], r["ci_high"], places,
+                                        finetune_std=r["finetune_std"]), float(r["mean"]),
+                            best=bool(r["best"]), near_best=bool(r["within_2sd_of_best"]), rank=int(r["rank"]),
+                            provisional=bool(r["rank_provisional"])))
         for use in uses:
             if (model, objective, use) not in aggregate.index:
                 row += [Cell("no runs", None), Cell("n/a", None)]
@@ -105,7 +114,8 @@ def leaderboard_grid(board: Leaderboard) -> tuple[list[str], list[list[Cell]]]:
             else:
                 row.append(Cell(with_spread(agg["score"], agg["score_std"], agg["score_ci_low"], agg["score_ci_high"],
                                             alone="no interval"), float(agg["score"])))
-            row.append(Cell(_mean_rank(agg["mean_rank"]), float(agg["mean_rank"])))
+            provisional = " (provisional)" if agg["rank_provisional"] else ""
+            row.append(Cell(_mean_rank(agg["mean_rank"]) + provisional, float(agg["mean_rank"])))
         rows.append(row)
     return headers, rows
 
@@ -144,27 +154,30 @@ def control_summary(board: Leaderboard) -> list[str]:
     lines = []
     for (task, control), group in board.controls.groupby(["task", "control"], sort=False):
         better = group.loc[group["comparison"].str.startswith("better"), "objective"].tolist()
-        undecided = int(group["significant"].isna().sum())  # a single pair, or none: no interval to judge by
+        undecided = int(group["significant"].isna().sum())  # one pretraining run, or none: no interval to judge by
         lines.append(f"{task} (vs {control}): {len(better)} of {len(group)} pretrained objectives better"
                      + (f" ({', '.join(better)})" if better else "")
-                     + (f"; {undecided} without a verdict (no interval)" if undecided else ""))
+                     + (f"; {undecided} without a verdict ({ONE_PRETRAINING_RUN})" if undecided else ""))
     return lines
 
 
 def detail_rows(board: Leaderboard) -> tuple[list[str], list[list[Cell]]]:
     """Every per-task number in its own column, for sorting and checking."""
-    headers = ["model", "objective", "task", "metric", "mean", "std", "95% CI", "runs", "seeds", "tier", "rank",
-               "within 2 sd of best"]
+    headers = ["model", "objective", "task", "metric", "mean", "std between pretraining seeds", "95% CI",
+               "finetuning sd", "runs", "seeds", "tier", "rank", "within 2 sd of best"]
     rows = []
     for r in board.rows.itertuples():
         places = digits(board.metrics[r.task])
-        ci = NO_INTERVAL if _missing(r.ci_low) else f"[{number(r.ci_low, places)}, {number(r.ci_high, places)}]"
+        ci = (ONE_PRETRAINING_RUN if _missing(r.ci_low) else
+              f"[{number(r.ci_low, places)}, {number(r.ci_high, places)}]")
         rows.append([Cell(r.model, r.model), Cell(r.objective, r.objective), Cell(r.task, r.task),
                      Cell(r.metric, r.metric), Cell(number(r.mean, places), float(r.mean)),
                      Cell("n/a" if _missing(r.std) else number(r.std, places), None if _missing(r.std) else r.std),
                      Cell(ci, None if _missing(r.ci_low) else float(r.ci_low)),
+                     Cell("n/a" if _missing(r.finetune_std) else number(r.finetune_std, places),
+                          None if _missing(r.finetune_std) else r.finetune_std),
                      Cell(str(r.runs), r.runs), Cell(r.seeds, r.seeds), Cell(str(r.tier), r.tier),
-                     Cell(str(r.rank), r.rank),
+                     Cell(f"{r.rank} (provisional)" if r.rank_provisional else str(r.rank), r.rank),
                      Cell("yes" if r.within_2sd_of_best else "no", int(r.within_2sd_of_best))])
     return headers, rows
 

@@ -120,10 +120,12 @@ def metric_by_task(board: Leaderboard, path: Path) -> Path:
         ax.set_ylabel(f"{label(spec.name)} (0 to {spec.max_value:g}, {direction})")
         ax.set_title(label(f"{task}"))
         ax.grid(axis="y", alpha=0.3)
-    handles = [Line2D([], [], marker="o", color="black", linestyle="-", label="mean, 95% bootstrap CI over runs"),
+    handles = [Line2D([], [], marker="o", color="black", linestyle="-",
+                      label="mean, 95% t-interval over pretraining seeds"),
                Line2D([], [], marker="o", color="black", markerfacecolor="white", linestyle="",
-                      label="single run: no interval"),
-               Patch(color="#dddddd", label=f"within {NOISE_SDS:g} pooled std of the best (T5)")]
+                      label="one pretraining run: no interval"),
+               Patch(color="#dddddd",
+                     label=f"within {NOISE_SDS:g} pooled std between pretraining seeds of the best (T5)")]
     fig.legend(handles=handles, loc="lower center", ncol=3, frameon=False, bbox_to_anchor=(0.5, -0.02))
     fig.suptitle("Downstream score by objective (primary metric per task)")
     fig.tight_layout(rect=(0, 0.06, 1, 1))

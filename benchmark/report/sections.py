@@ -23,6 +23,7 @@ from benchmark.report.cells import (
     detail_rows,
     leaderboard_grid,
 )
+from benchmark.report.compare import Replication
 from benchmark.report.provenance import as_lines
 from benchmark.report.stats import NOISE_SDS
 from benchmark.report.tables import Leaderboard
@@ -96,19 +97,21 @@ class Section:
 
 
 LEGEND = prose(
-    "Cells: mean ± std over runs [95% bootstrap CI of the mean], then the rank. Ranks respect ties: rank = 1 + "
-    "the number of entries whose interval lies wholly on the better side, so entries that no interval separates "
-    "share a rank. ", strong("Bold"), f": the best mean; ≈: within {NOISE_SDS:g} pooled standard deviations of the "
-    "best (T5's rule). The aggregate score is the mean over tasks of each primary metric scaled to 0-1 (1 is best), "
-    "beside the per-task columns, never instead of them.")
+    "Cells: mean ± std between pretraining seeds [95% interval of the mean over pretraining seeds], then the "
+    "rank; each pretraining seed's runs are first averaged over its finetuning seeds. Ranks respect ties: rank = "
+    "1 + the number of entries whose interval lies wholly on the better side, so entries that no interval "
+    "separates share a rank. ", strong("Bold"), f": the best mean; ≈: within {NOISE_SDS:g} pooled standard "
+    "deviations between pretraining seeds of the best (T5's rule). ", strong("provisional"), ": one pretraining "
+    "run, so the rank is the order of means, not a finding. The aggregate score is the mean over tasks of each "
+    "primary metric scaled to 0-1 (1 is best), beside the per-task columns, never instead of them.")
 CONTROLS = prose(
     "Each pretrained objective against the untrained control of the same model on the same task (", code("none"),
     ", or a variant of it), paired by (pretraining seed, finetuning seed): the difference is objective minus "
-    "control, with a 95% bootstrap interval; better or worse only when the interval excludes 0. An objective that "
-    "is not better than no pretraining learnt nothing the task could use, at this budget.")
+    "control, with a 95% interval over pretraining seeds; better or worse only when the interval excludes 0. An "
+    "objective that is not better than no pretraining learnt nothing the task could use, at this budget.")
 REFERENCE = prose(
     "Paired by (pretraining seed, finetuning seed): the difference is candidate minus reference, with a 95% "
-    "bootstrap interval; significant when the interval excludes 0.")
+    "interval over pretraining seeds; significant when the interval excludes 0.")
 
 
 def _head(suite: str, board: Leaderboard, provenance: dict, differences: list[str]) -> Section:
@@ -141,6 +144,18 @@ def _reference(board: Leaderboard) -> Section | None:
                    notes=() if rows else (Note(prose("No other objective.")),))
 
 
+def _replication(replication: Replication | None) -> Section | None:
+    if replication is None:
+        return None
+    intro = prose("The same suite rerun where only chance should differ: ", replication.varied, ". A cell holds "
+                  "when each run's mean lies inside the other's 95% interval; a verdict holds when its direction is "
+                  "the same. A move between a verdict and no significant difference is what the intervals allow "
+                  "now and then; a reversal (better against worse) means a finding was wrong. Reproduce with ",
+                  code("objbench replicate SUITE"), ".")
+    return Section("Replication on other seeds", intro,
+                   bullets=tuple(prose(line) for line in replication.comparison.summary()))
+
+
 def _details(board: Leaderboard) -> Section:
     return Section("Per-task details", prose("Every per-task number in its own column, for sorting and checking."),
                    table=Table("details", *detail_rows(board), in_readme=False))
@@ -161,8 +176,10 @@ def _provenance(provenance: dict) -> Section:
 
 
 def report_sections(suite: str, board: Leaderboard, costs: pd.DataFrame, provenance: dict,
-                    figures: list[tuple[Path, str]], differences: list[str]) -> list[Section]:
+                    figures: list[tuple[Path, str]], differences: list[str],
+                    replication: Replication | None = None) -> list[Section]:
     """Every section of a report in reading order; ``figures`` are (PNG file, caption)."""
     sections = [_head(suite, board, provenance, differences), _leaderboard(board), _controls(board),
-                _reference(board), _details(board), _costs(costs, board), _figures(figures), _provenance(provenance)]
+                _reference(board), _replication(replication), _details(board), _costs(costs, board),
+                _figures(figures), _provenance(provenance)]
     return [section for section in sections if section is not None]

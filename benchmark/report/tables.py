@@ -18,7 +18,16 @@ import pandas as pd
 
 from benchmark.errors import ObjbenchError
 from benchmark.report.metrics import MetricSpec, primary_metric
-from benchmark.report.stats import paired_difference, spread, tiered_ranks, within_noise_of_best
+from benchmark.report.stats import (
+    METHOD,
+    PROVISIONAL,
+    paired_difference,
+    t_interval,
+    tiered_ranks,
+    two_level,
+    within_noise_of_best,
+    within_range,
+)
 
 FINETUNED, ZERO_SHOT = "finetuned", "zero-shot"
 DEFAULT_REFERENCE = "mlm"  # BERT-style denoising: the strongest finetuned baseline in T5's Table 4
@@ -85,7 +94,8 @@ def _task_rows(task: str, spec: MetricSpec, runs: pd.DataFrame, reference: str |
     column = f"metrics.{spec.name}"
     runs = runs.dropna(subset=[column])
     groups = dict(list(runs.groupby(ENTRY, sort=True)))
-    spreads = {key: spread(group[column].to_numpy()) for key, group in groups.items()}
+    spreads = {key: within_range(two_level(_by_seed(group, column)), 0.0, spec.max_value)
+               for key, group in groups.items()}
     placings = tiered_ranks(spreads, spec.higher_is_better)
     marked, noise = within_noise_of_best(spreads, spec.higher_is_better)
     best = (max if spec.higher_is_better else min)(s.mean for s in spreads.values())
@@ -97,14 +107,15 @@ def _task_rows(task: str, spec: MetricSpec, runs: pd.DataFrame, reference: str |
             "model": model, "objective": objective, "task": task, "task_format": group["task_format"].iloc[0],
             "metric": spec.name, "higher_is_better": spec.higher_is_better,
             "mean": s.mean, "std": s.std, "ci_low": s.ci_low, "ci_high": s.ci_high, "runs": s.n,
+            "pretrain_seed_count": s.pretrain_seeds, "finetune_std": s.finetune_std, "provisional": s.provisional,
             "pretrain_seeds": sorted(int(x) for x in group["pretrain_seed"].unique()),
             "finetune_seeds": sorted(int(x) for x in group["finetune_seed"].unique()),
             "seeds": seeds_phrase(group),
             "normalized": spec.normalize(s.mean),
-            "tier": placings[key].tier, "rank": placings[key].rank,
+            "tier": placings[key].tier, "rank": placings[key].rank, "rank_provisional": placings[key].provisional,
             "best": s.mean == best, "within_2sd_of_best": key in marked, "noise_std": noise,
             "reference": None, "difference": None, "difference_ci_low": None, "difference_ci_high": None,
-            "pairs": None, "significant": None, "comparison": None,
+            "pairs": None, "significant": None, "direction": None, "comparison": None,
         }
         ref_key = (model, reference)
         if reference is not None and objective != reference and ref_key in groups:
@@ -137,13 +148,14 @@ def _control_rows(task: str, spec: MetricSpec, runs: pd.DataFrame, controls: set
 def _paired(candidate: pd.DataFrame, other: pd.DataFrame, column: str, spec: MetricSpec, against: str) -> dict:
     """The paired difference ``candidate - other`` by seeds, as report fields, with its verdict."""
     paired = paired_difference(_by_seed(candidate, column), _by_seed(other, column))
-    d = paired.difference
+    d = paired.difference and within_range(paired.difference, -spec.max_value, spec.max_value)
     comparison = paired.verdict(spec.higher_is_better, against)
     if paired.unpaired and d is not None:
         comparison += f" ({paired.unpaired} run(s) without a partner left out)"
     return {"difference": d.mean if d else None, "difference_ci_low": d.ci_low if d else None,
             "difference_ci_high": d.ci_high if d else None, "pairs": paired.pairs,
-            "significant": paired.significant, "comparison": comparison}
+            "significant": paired.significant, "direction": paired.direction(spec.higher_is_better),
+            "comparison": comparison}
 
 
 def _by_seed(group: pd.DataFrame, column: str) -> dict[tuple[int, int], float]:
@@ -165,9 +177,10 @@ def _aggregate(df: pd.DataFrame, rows: pd.DataFrame, metrics: dict[str, MetricSp
     """Per (model, objective) and use: mean over tasks of the normalised per-task means, and the mean rank.
 
     Finetuned and zero-shot tasks are aggregated apart: rankings flip between the two (Wang et
-    al. 2022). The spread comes from the seed pairs: each (pretrain_seed, finetune_seed) that
-    ran every task gives one normalised mean across tasks. Where some pair missed a task the
-    pairs would not average to the score, so the score is shown without an interval.
+    al. 2022). The interval is over pretraining seeds, as for cells: each pretraining seed that
+    ran every task gives one score (its per-task means over finetuning seeds, normalised, then
+    averaged over tasks). Where some seed missed a task the seeds would not average to the
+    score, so the score is shown without an interval.
     """
     out = []
     for use in [u for u in (FINETUNED, ZERO_SHOT) if u in uses.values()]:
@@ -176,21 +189,25 @@ def _aggregate(df: pd.DataFrame, rows: pd.DataFrame, metrics: dict[str, MetricSp
             covered = sorted(own["task"])
             missing = [t for t in tasks if t not in covered]
             runs = df[(df["model"] == model) & (df["objective"] == objective) & df["task"].isin(tasks)]
-            per_pair = []  # one normalised mean across tasks per seed pair
-            for _, pair_runs in runs.groupby(SEEDS):
+            per_seed = []  # one normalised mean across tasks per pretraining seed
+            for _, seed_runs in runs.groupby("pretrain_seed"):
                 per_task = []
-                for task, task_runs in pair_runs.groupby("task"):
+                for task, task_runs in seed_runs.groupby("task"):
                     value = task_runs[f"metrics.{metrics[task].name}"].mean()
                     if not np.isnan(value):
                         per_task.append(metrics[task].normalize(float(value)))
-                per_pair.append(float(np.mean(per_task)) if len(per_task) == len(tasks) else None)
+                per_seed.append(float(np.mean(per_task)) if len(per_task) == len(tasks) else None)
             score = None if missing else float(own["normalized"].mean())
-            s = spread(per_pair) if score is not None and per_pair and None not in per_pair else None
+            complete = score is not None and len(per_seed) > 1 and None not in per_seed
+            interval = t_interval(per_seed) if complete else None
+            interval = (max(interval[0], 0.0), min(interval[1], 1.0)) if interval else None  # a 0-1 score
             out.append({
                 "model": model, "objective": objective, "use": use, "score": score,
-                "score_std": s.std if s else None, "score_ci_low": s.ci_low if s else None,
-                "score_ci_high": s.ci_high if s else None, "score_seed_pairs": s.n if s else None,
-                "mean_rank": float(own["rank"].mean()), "tasks": len(covered), "missing_tasks": missing,
+                "score_std": float(np.std(per_seed, ddof=1)) if interval else None,
+                "score_ci_low": interval[0] if interval else None, "score_ci_high": interval[1] if interval else None,
+                "score_pretrain_seeds": len(per_seed) if complete else None,
+                "mean_rank": float(own["rank"].mean()), "rank_provisional": bool(own["rank_provisional"].any()),
+                "tasks": len(covered), "missing_tasks": missing,
             })
     table = pd.DataFrame(out)
     # Entries are listed by their finetuned mean rank, then score; zero-shot numbers break remaining ties.
@@ -223,7 +240,7 @@ def build_leaderboard(df: pd.DataFrame, reference: str | None = None) -> Leaderb
 
     controls = untrained_entries(df)
     control_columns = ["model", "objective", "task", "control", "metric", "difference", "difference_ci_low",
-                       "difference_ci_high", "pairs", "significant", "comparison"]
+                       "difference_ci_high", "pairs", "significant", "direction", "comparison"]
     versus = pd.DataFrame([r for task, spec in metrics.items()
                            for r in _control_rows(task, spec, df[df["task"] == task], controls)], columns=control_columns)
     if len(versus):
@@ -236,16 +253,16 @@ def build_leaderboard(df: pd.DataFrame, reference: str | None = None) -> Leaderb
     phrases = table["seeds"].unique()
     notes.append(f"Spread across seeds: every entry has {phrases[0]}." if len(phrases) == 1 else
                  "Spread across seeds: entries differ in their seeds; the per-task details list each one's.")
-    singles = table[table["runs"] == 1]
-    if len(singles):
-        names = ", ".join(sorted({f"{r.objective} on {r.task}" for r in singles.itertuples()}))
-        notes.append(f"Single run: no interval can be given, and no tie or significance can be judged, for {names}.")
-    if (table["runs"] > 1).any():
-        notes.append("Intervals are 95% percentile-bootstrap intervals of the mean over runs; with few runs "
-                     "they are narrower than the truth, so treat small gaps as ties.")
-    if df["pretrain_seed"].nunique() == 1:
-        notes.append(f"One pretraining seed ({int(df['pretrain_seed'].iloc[0])}): the spread shows finetuning noise "
-                     "only, not the variation between pretraining runs.")
+    provisional = table[table["provisional"]]
+    if len(provisional):
+        who = ("every entry" if len(provisional) == len(table) else
+               ", ".join(sorted({f"{r.objective} on {r.task}" for r in provisional.itertuples()})))
+        notes.append(f"Provisional: {who} had one pretraining run, so the verdicts, ranks and ≈ marks built on it are "
+                     f"{PROVISIONAL}, not findings: another pretraining seed, or another machine's kernels and "
+                     "precision, moves a score by more than the finetuning spread that one run shows.")
+    if table["ci_low"].notna().any():
+        notes.append(f"Intervals: {METHOD}. With 2-3 pretraining seeds they are wide (Student's t with 1-2 degrees "
+                     "of freedom): that is what few pretraining runs can tell apart.")
     if len(set(uses.values())) > 1:
         notes.append("Finetuned and zero-shot tasks have separate aggregate scores and mean ranks: rankings can "
                      "flip between the two (Wang et al. 2022).")
@@ -253,10 +270,16 @@ def build_leaderboard(df: pd.DataFrame, reference: str | None = None) -> Leaderb
         if r.missing_tasks:
             notes.append(f"{r.model}/{r.objective} has no runs on {', '.join(r.missing_tasks)}: "
                          f"no {r.use} aggregate score.")
-        elif pd.isna(r.score_ci_low):
+        elif pd.isna(r.score_ci_low) and not provisional_entry(table, r.model, r.objective):
             notes.append(f"{r.model}/{r.objective}: no interval for the {r.use} aggregate score; it needs two or "
-                         "more seed pairs that each ran every such task.")
+                         "more pretraining seeds that each ran every such task.")
     return Leaderboard(metrics, uses, table, aggregate, versus, reference, notes)
+
+
+def provisional_entry(rows: pd.DataFrame, model: str, objective: str) -> bool:
+    """Every cell of the entry had one pretraining run (the provisional note covers its aggregate too)."""
+    own = rows[(rows["model"] == model) & (rows["objective"] == objective)]
+    return bool(own["provisional"].all())
 
 
 def cost_table(df: pd.DataFrame) -> pd.DataFrame:
