@@ -1,4 +1,4 @@
-"""``objbench``: list, plan, fetch, run, report.
+"""``objbench``: list, plan, fetch, run, replicate, doctor, report.
 
 Every user error (bad suite file, unknown name, wrong override type) is one line on stderr
 and exit status 2, raised before any training starts.
@@ -36,6 +36,13 @@ def _parser() -> argparse.ArgumentParser:
         if name == "run":
             p.add_argument("--no-report", action="store_true", help="do not write the report afterwards")
             p.add_argument("--quiet", action="store_true", help="no progress bars")
+    rpl = sub.add_parser("replicate", help="run a suite again on disjoint seeds (or another precision) and say "
+                                           "which cells and verdicts held; exit 1 on a reversed verdict")
+    rpl.add_argument("suite", type=Path, help="suite YAML file, e.g. suites/quickstart.yaml")
+    rpl.add_argument("overrides", nargs="*", metavar="KEY=VALUE")
+    rpl.add_argument("--precision", choices=["fp32", "bf16"],
+                     help="replicate at this precision on the same seeds, instead of on disjoint seeds")
+    rpl.add_argument("--quiet", action="store_true", help="no progress bars")
     doc = sub.add_parser("doctor", help="check a suite's results store without running anything; --repair heals it")
     doc.add_argument("suite", type=Path, help="suite YAML file (its name and results_dir are used)")
     doc.add_argument("overrides", nargs="*", metavar="KEY=VALUE")
@@ -51,6 +58,8 @@ def _parser() -> argparse.ArgumentParser:
                      help="every recorded run of the suite's name, not only those of the suite as it is now")
     rep.add_argument("--records", type=Path, metavar="FILE",
                      help="remake a report from a records.jsonl that an earlier report wrote")
+    rep.add_argument("--replica", type=Path, metavar="FILE",
+                     help="with --records: the replica-records.jsonl of its replication, to remake that section")
     return parser
 
 
@@ -102,7 +111,7 @@ def _dispatch(args) -> int:
     from benchmark.config import load_suite
 
     suite = load_suite(args.suite, args.overrides)
-    if args.command in ("plan", "run"):
+    if args.command in ("plan", "run", "replicate"):
         from benchmark.measure import resolve_device, resolve_precision
 
         resolve_precision(suite.precision, resolve_device(suite.device))  # before anything is built or written
@@ -123,20 +132,37 @@ def _dispatch(args) -> int:
         if not args.no_report:
             return _report(suite, run_ids={r.run_id for r in summary.plan.runs})
         return 0
+    if args.command == "replicate":
+        return _replicate(suite, args.precision, args.quiet)
     if args.command == "report":
         if args.records:
             from benchmark.report import render_report
             from benchmark.results import read_records_file
 
-            if not args.records.is_file():
-                raise ObjbenchError(f"{args.records}: no such records file")
+            for given in (args.records, args.replica):
+                if given is not None and not given.is_file():
+                    raise ObjbenchError(f"{given}: no such records file")
+            replica = read_records_file(args.replica) if args.replica else None
             out = render_report(read_records_file(args.records), suite.name, suite.reports_dir, args.reference,
-                                args.allow_incomparable)
+                                args.allow_incomparable, replica)
             print(f"report: {out / 'README.md'} and {out / 'index.html'}")
             return 0
+        if args.replica:
+            raise ObjbenchError("--replica goes with --records (a report from the store finds its replica itself)")
         run_ids = None if args.all_runs else _current_run_ids(suite)
         return _report(suite, args.reference, args.allow_incomparable, run_ids)
     raise AssertionError(args.command)
+
+
+def _replicate(suite, precision: str | None, quiet: bool) -> int:
+    """0 when no verdict reversed between the suite and its replica, 1 when one did."""
+    from benchmark.replicate import replicate
+
+    comparison, folder = replicate(suite, precision, progress=not quiet)
+    for line in comparison.summary():
+        print(line)
+    print(f"report with its replication: {folder / 'README.md'}")
+    return 1 if comparison.count("reversal") else 0
 
 
 def _doctor(suite, suite_file: Path, repair: bool) -> int:
@@ -204,11 +230,31 @@ def _current_run_ids(suite) -> set[str]:
     return {r.run_id for r in make_plan(suite, corpus.prepare(suite)).runs}
 
 
+def _replica_in_store(suite) -> list[dict] | None:
+    """The recorded runs of the suite's replication (on disjoint seeds, else at another precision),
+    when every one of them is there."""
+    from benchmark.replicate import recorded, replica_suite
+
+    for precision in (None, "fp32", "bf16"):
+        try:
+            replica = replica_suite(suite, precision)
+        except ObjbenchError:  # that precision is the suite's own here, or this hardware has no bf16
+            continue
+        if not any((Path(replica.results_dir) / replica.name / "runs").glob("*.json")):
+            continue  # never replicated this way: nothing to plan
+        ids = _current_run_ids(replica)
+        runs = recorded(replica, ids)
+        if runs and len(runs) == len(ids):
+            return runs
+    return None
+
+
 def _report(suite, reference: str | None = None, allow_incomparable: bool = False,
             run_ids: set[str] | None = None) -> int:
     from benchmark.report import write_report
 
-    out = write_report(suite.results_dir, suite.name, suite.reports_dir, reference, allow_incomparable, run_ids)
+    out = write_report(suite.results_dir, suite.name, suite.reports_dir, reference, allow_incomparable, run_ids,
+                       _replica_in_store(suite))
     print(f"report: {out / 'README.md'} and {out / 'index.html'}")
     return 0
 

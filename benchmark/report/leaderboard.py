@@ -18,6 +18,7 @@ from benchmark.errors import ObjbenchError
 from benchmark.paths import inside
 from benchmark.report import markdown, page, plots
 from benchmark.report.comparability import check_comparable
+from benchmark.report.compare import Replication, compare_boards
 from benchmark.report.provenance import collect
 from benchmark.report.sections import report_sections
 from benchmark.report.tables import Leaderboard, build_leaderboard, cost_table
@@ -25,14 +26,15 @@ from benchmark.results import flatten, iter_records, write_records_file
 
 FIGURES = "figures"
 RECORDS = "records.jsonl"  # the run records a report was made from: `objbench report --records` remakes it
+REPLICA = "replica-records.jsonl"  # the records of its replication, where one ran: `--replica` adds them back
 
 
-def _plain(value):
+def plain(value):
     """NaN -> None and numpy scalars -> Python ones, so the JSON is strict and loads anywhere."""
     if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
+        return [plain(v) for v in value]
     if hasattr(value, "item") and not isinstance(value, (str, bytes)):
         value = value.item()
     if isinstance(value, float) and math.isnan(value):
@@ -40,9 +42,11 @@ def _plain(value):
     return value
 
 
-def machine_readable(board: Leaderboard, costs: pd.DataFrame, provenance: dict, differences: list[str]) -> dict:
+def machine_readable(board: Leaderboard, costs: pd.DataFrame, provenance: dict, differences: list[str],
+                     replication: Replication | None = None) -> dict:
     """The content of leaderboard.json (and of the copy embedded in index.html)."""
-    return _plain({
+    return plain({
+        **({"replication": {"varied": replication.varied, **replication.comparison.to_dict()}} if replication else {}),
         "report_version": 1,
         "reference": board.reference,
         "metrics": {t: {"name": s.name, "higher_is_better": s.higher_is_better, "max_value": s.max_value}
@@ -63,7 +67,7 @@ def _figures(df: pd.DataFrame, board: Leaderboard, costs: pd.DataFrame, folder: 
     for old in folder.glob("*.png"):  # a figure that no longer applies must not linger from an earlier report
         old.unlink()
     figures = [(plots.metric_by_task(board, folder / "metric_by_task.png"),
-                "Primary metric per task by objective, mean with 95% bootstrap interval")]
+                "Primary metric per task by objective, mean with its 95% interval over pretraining seeds")]
     if plots.has_loss_curves(df):
         figures.append((plots.loss_curves(df, board, folder / "pretraining_loss.png"),
                         "Pretraining loss against tokens and against FLOPs"))
@@ -77,7 +81,7 @@ def _figures(df: pd.DataFrame, board: Leaderboard, costs: pd.DataFrame, folder: 
 
 def write_report(results_dir: str | Path, suite: str, reports_dir: str | Path = "reports",
                  reference: str | None = None, allow_incomparable: bool = False,
-                 run_ids: set[str] | None = None) -> Path:
+                 run_ids: set[str] | None = None, replica: list[dict] | None = None) -> Path:
     """Write every report file for ``suite`` from its stored records; returns the report folder.
 
     ``run_ids`` keeps only those runs (the CLI passes the runs of the suite as it is now, so
@@ -89,12 +93,38 @@ def write_report(results_dir: str | Path, suite: str, reports_dir: str | Path = 
     records = [r for r in iter_records(results_dir, suite) if run_ids is None or r["run_id"] in run_ids]
     if not records:
         raise ObjbenchError(f"no results for suite {suite!r} under {results_dir} (run `objbench run` first)")
-    return render_report(records, suite, reports_dir, reference, allow_incomparable)
+    return render_report(records, suite, reports_dir, reference, allow_incomparable, replica)
+
+
+def board_of(records: list[dict], reference: str | None = None, allow_incomparable: bool = False) -> Leaderboard:
+    """The leaderboard of ``records`` alone (no files written): what comparisons of two reports read."""
+    check_comparable(records, allow_incomparable)
+    return build_leaderboard(pd.DataFrame([flatten(r) for r in records]), reference)
+
+
+def _seed_sets(records: list[dict]) -> str:
+    pretrain = sorted({r["pretrain_seed"] for r in records})
+    finetune = sorted({r["finetune_seed"] for r in records})
+    precision = sorted({str((r.get("environment") or {}).get("precision")) for r in records})
+    return f"pretraining seeds {pretrain}, finetuning seeds {finetune}, precision {', '.join(precision)}"
+
+
+def replication_of(records: list[dict], board: Leaderboard, replica: list[dict], reference: str | None,
+                   allow_incomparable: bool) -> Replication:
+    """This report's board against the board of the same suite rerun on other seeds or precision."""
+    comparison = compare_boards(board, board_of(replica, reference or board.reference, allow_incomparable))
+    return Replication(f"{_seed_sets(records)} (this report) against {_seed_sets(replica)} (the replica)",
+                       comparison)
 
 
 def render_report(records: list[dict], suite: str, reports_dir: str | Path = "reports", reference: str | None = None,
-                  allow_incomparable: bool = False) -> Path:
-    """Write the report of ``records``; ``records.jsonl`` beside it keeps exactly what it was made from."""
+                  allow_incomparable: bool = False, replica: list[dict] | None = None) -> Path:
+    """Write the report of ``records``; ``records.jsonl`` beside it keeps exactly what it was made from.
+
+    With ``replica`` (the records of the same suite rerun on disjoint seeds or another
+    precision) the report also says which of its cells and verdicts held there, and keeps
+    those records beside its own.
+    """
     if not records:
         raise ObjbenchError(f"no records to report for suite {suite!r}")
     differences = check_comparable(records, allow_incomparable)
@@ -102,11 +132,12 @@ def render_report(records: list[dict], suite: str, reports_dir: str | Path = "re
     board = build_leaderboard(df, reference)
     costs = cost_table(df)
     provenance = collect(records, suite, differences)
+    replication = replication_of(records, board, replica, reference, allow_incomparable) if replica else None
 
     out = inside(reports_dir, suite)
     figures = _figures(df, board, costs, out / FIGURES)
-    data = machine_readable(board, costs, provenance, differences)
-    sections = report_sections(suite, board, costs, provenance, figures, differences)
+    data = machine_readable(board, costs, provenance, differences, replication)
+    sections = report_sections(suite, board, costs, provenance, figures, differences, replication)
     files.write_text(out / "README.md", markdown.render(sections, out))
     files.write_text(out / "index.html", page.render(sections, data))
     csv = board.rows.assign(pretrain_seeds=board.rows["pretrain_seeds"].map(json.dumps),
@@ -114,4 +145,8 @@ def render_report(records: list[dict], suite: str, reports_dir: str | Path = "re
     files.write_text(out / "leaderboard.csv", csv.to_csv(index=False))
     files.write_text(out / "leaderboard.json", json.dumps(data, indent=1, sort_keys=True, allow_nan=False) + "\n")
     write_records_file(out / RECORDS, records)
+    if replica:
+        write_records_file(out / REPLICA, replica)
+    elif (out / REPLICA).exists():  # a replication from an earlier report does not describe these records
+        (out / REPLICA).unlink()
     return out

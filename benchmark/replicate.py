@@ -1,0 +1,67 @@
+"""``objbench replicate``: run a suite again on disjoint seeds (or another precision) and say what held.
+
+A report's verdicts are worth quoting only if another set of pretraining runs gives them
+again. The replica is the suite with every seed list moved past its own (pretraining seeds
+[0, 1] become [2, 3], finetuning seeds [0] become [1]), or, with ``precision``, the same seeds
+computed at another precision (which changes the weights the way a seed does). Both are run
+(what is recorded is reused), reported apart, and compared with ``report.compare``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from benchmark.config import Suite
+from benchmark.errors import ObjbenchError
+from benchmark.harness import run_suite
+from benchmark.measure import resolve_device, resolve_precision
+from benchmark.report.compare import Comparison, compare_boards
+from benchmark.report.leaderboard import board_of, write_report
+from benchmark.results import iter_records
+
+
+def disjoint(seeds: list[int]) -> list[int]:
+    """As many seeds again, each past the largest of ``seeds``."""
+    start = max(seeds) + 1
+    return list(range(start, start + len(seeds)))
+
+
+def replica_suite(suite: Suite, precision: str | None = None) -> Suite:
+    """The suite on disjoint pretraining and finetuning seeds or, with ``precision``, at that precision.
+
+    The replica has its own name (``<name>-replica`` or ``<name>-<precision>``), so its records
+    and report sit beside the original's and never mix with them.
+    """
+    raw = suite.model_dump(mode="json")
+    if precision is None:
+        raw["name"] = f"{suite.name}-replica"
+        raw["pretrain"]["seeds"] = disjoint(suite.pretrain.seeds)
+        raw["finetune"]["seeds"] = disjoint(suite.finetune.seeds)
+    else:
+        device = resolve_device(suite.device)
+        if resolve_precision(precision, device) == resolve_precision(suite.precision, device):
+            raise ObjbenchError(f"suite {suite.name!r} already computes in {precision} here: a replica at the same "
+                                "precision on the same seeds would repeat it (leave out --precision to vary seeds)")
+        raw["name"] = f"{suite.name}-{precision}"
+        raw["precision"] = precision
+    return Suite.model_validate(raw)
+
+
+def recorded(suite: Suite, run_ids: set[str]) -> list[dict]:
+    """The suite's recorded runs among ``run_ids`` (its plan's)."""
+    return [r for r in iter_records(suite.results_dir, suite.name) if r["run_id"] in run_ids]
+
+
+def replicate(suite: Suite, precision: str | None = None, progress: bool = True) -> tuple[Comparison, Path]:
+    """Run ``suite`` and its replica (reusing what is recorded), report both, and compare them.
+
+    The replica gets its own report; the original's report gains a replication section and keeps
+    the replica's records beside its own. Returns the comparison and the original's report folder.
+    """
+    replica = replica_suite(suite, precision)
+    original_ids, replica_ids = ({r.run_id for r in run_suite(one, progress=progress).plan.runs}
+                                 for one in (suite, replica))
+    original, again = recorded(suite, original_ids), recorded(replica, replica_ids)
+    write_report(replica.results_dir, replica.name, replica.reports_dir, run_ids=replica_ids)
+    folder = write_report(suite.results_dir, suite.name, suite.reports_dir, run_ids=original_ids, replica=again)
+    return compare_boards(board_of(original), board_of(again)), folder

@@ -1,0 +1,160 @@
+"""Two leaderboards of one suite, side by side: does each cell and each verdict of one hold in the other?
+
+``compare_boards(first, second)`` matches cells by (model, objective, task) and verdicts by
+(model, objective, task, what they were compared with: the reference or a control), and says
+for each:
+
+* cells: whether each side's mean lies inside the other side's interval (both ways, since
+  either side could be the one a reader has);
+* verdicts: whether the direction (better, worse, no significant difference) is the same;
+  a move between a verdict and "no significant difference" is a *move*, a move between
+  better and worse a *reversal*, the one outcome that says a finding was wrong.
+
+A provisional verdict (one pretraining run) on either side is not compared: it was never a
+finding. ``objbench replicate`` runs a suite on disjoint seeds (or another precision) and
+uses this to say how much of its report would survive a rerun.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from benchmark.report.tables import Leaderboard
+
+CELL = ["model", "objective", "task"]
+FINDINGS = ("better", "worse", "tie")
+SAID = {"better": "better", "worse": "worse", "tie": "no significant difference"}
+# Replication goals: a report whose cells and verdicts hold this well on other seeds can be quoted.
+MIN_CELLS_INSIDE = 0.90
+MAX_MOVES = 2
+
+
+def _inside(value: float, low: float, high: float) -> bool | None:
+    if pd.isna(low) or pd.isna(high):
+        return None
+    return bool(low <= value <= high)
+
+
+def _cells(first: Leaderboard, second: Leaderboard) -> pd.DataFrame:
+    a = first.rows.set_index(CELL)
+    b = second.rows.set_index(CELL)
+    rows = []
+    for key in a.index.intersection(b.index, sort=False):
+        x, y = a.loc[key], b.loc[key]
+        second_in_first = _inside(y["mean"], x["ci_low"], x["ci_high"])
+        first_in_second = _inside(x["mean"], y["ci_low"], y["ci_high"])
+        both = None if second_in_first is None or first_in_second is None else second_in_first and first_in_second
+        rows.append({**dict(zip(CELL, key)), "metric": x["metric"],
+                     "first_mean": x["mean"], "first_ci_low": x["ci_low"], "first_ci_high": x["ci_high"],
+                     "second_mean": y["mean"], "second_ci_low": y["ci_low"], "second_ci_high": y["ci_high"],
+                     "second_inside_first": second_in_first, "first_inside_second": first_in_second,
+                     "inside_both_ways": both})
+    return pd.DataFrame(rows, columns=[*CELL, "metric", "first_mean", "first_ci_low", "first_ci_high", "second_mean",
+                                       "second_ci_low", "second_ci_high", "second_inside_first",
+                                       "first_inside_second", "inside_both_ways"])
+
+
+def _verdict_frame(board: Leaderboard) -> pd.DataFrame:
+    """Every paired verdict of a board: against the reference objective and against each control."""
+    reference = board.rows[board.rows["direction"].notna()]
+    reference = reference.assign(against=reference["reference"].map(lambda r: f"reference {r}"))
+    controls = board.controls.assign(against=board.controls["control"].map(lambda c: f"control {c}"))
+    columns = [*CELL, "against", "direction", "difference", "difference_ci_low", "difference_ci_high"]
+    return pd.concat([reference[columns], controls[columns]], ignore_index=True)
+
+
+def _change(a: str, b: str) -> str:
+    if a not in FINDINGS or b not in FINDINGS:
+        return "not compared"  # provisional or unpaired on a side: no finding to keep or lose
+    if a == b:
+        return "same"
+    return "reversal" if {a, b} == {"better", "worse"} else "moved"
+
+
+def _verdicts(first: Leaderboard, second: Leaderboard) -> pd.DataFrame:
+    key = [*CELL, "against"]
+    merged = _verdict_frame(first).merge(_verdict_frame(second), on=key, suffixes=("_first", "_second"))
+    merged["change"] = [_change(a, b) for a, b in zip(merged["direction_first"], merged["direction_second"])]
+    return merged
+
+
+@dataclass
+class Comparison:
+    """Cell by cell and verdict by verdict, ``first`` against ``second``."""
+
+    cells: pd.DataFrame
+    verdicts: pd.DataFrame
+
+    @property
+    def cells_judged(self) -> int:
+        return int(self.cells["inside_both_ways"].notna().sum())
+
+    @property
+    def cells_inside(self) -> int:
+        return int((self.cells["inside_both_ways"] == True).sum())  # noqa: E712 (None is neither)
+
+    @property
+    def share_inside(self) -> float | None:
+        return self.cells_inside / self.cells_judged if self.cells_judged else None
+
+    def count(self, change: str) -> int:
+        return int((self.verdicts["change"] == change).sum())
+
+    @property
+    def reversals(self) -> pd.DataFrame:
+        return self.verdicts[self.verdicts["change"] == "reversal"]
+
+    @property
+    def moves(self) -> pd.DataFrame:
+        return self.verdicts[self.verdicts["change"] == "moved"]
+
+    def goals(self) -> dict[str, bool | None]:
+        """The replication goals, each True, False, or None where nothing could be judged."""
+        judged = self.count("same") + self.count("moved") + self.count("reversal")
+        return {
+            "no reversal": self.count("reversal") == 0 if judged else None,
+            f"cells inside the other's interval >= {MIN_CELLS_INSIDE:.0%}":
+                None if self.share_inside is None else self.share_inside >= MIN_CELLS_INSIDE,
+            f"verdicts moved <= {MAX_MOVES}": self.count("moved") <= MAX_MOVES if judged else None,
+        }
+
+    def summary(self) -> list[str]:
+        """Plain lines: the counts, each goal, then every changed verdict, reversals first."""
+        share = "n/a" if self.share_inside is None else f"{self.share_inside:.0%}"
+        lines = [f"cells: {self.cells_inside} of {self.cells_judged} with each mean inside the other's interval "
+                 f"({share}); {len(self.cells) - self.cells_judged} without an interval on a side",
+                 f"verdicts: {self.count('same')} same, {self.count('moved')} moved between a verdict and no "
+                 f"significant difference, {self.count('reversal')} reversed (better ↔ worse), "
+                 f"{self.count('not compared')} not compared (provisional or unpaired on a side)"]
+        for goal, met in self.goals().items():
+            lines.append(f"goal {goal}: {'met' if met else 'not judged' if met is None else 'NOT MET'}")
+        for label, frame in (("REVERSED", self.reversals), ("moved", self.moves)):
+            for r in frame.itertuples():
+                lines.append(f"{label}: {r.model}/{r.objective} on {r.task} vs {r.against}: "
+                             f"{SAID[r.direction_first]} → {SAID[r.direction_second]}")
+        for r in self.cells[self.cells["inside_both_ways"] == False].itertuples():  # noqa: E712
+            lines.append(f"outside: {r.model}/{r.objective} on {r.task}: {r.first_mean:.3f} "
+                         f"[{r.first_ci_low:.3f}, {r.first_ci_high:.3f}] vs {r.second_mean:.3f} "
+                         f"[{r.second_ci_low:.3f}, {r.second_ci_high:.3f}]")
+        return lines
+
+    def to_dict(self) -> dict:
+        return {"cells_judged": self.cells_judged, "cells_inside": self.cells_inside,
+                "verdicts": {c: self.count(c) for c in ("same", "moved", "reversal", "not compared")},
+                "goals": self.goals(), "cells": self.cells.to_dict(orient="records"),
+                "verdict_changes": self.verdicts.to_dict(orient="records")}
+
+
+@dataclass
+class Replication:
+    """A report's comparison with its rerun, and what differed between the two (seeds, precision)."""
+
+    varied: str
+    comparison: Comparison
+
+
+def compare_boards(first: Leaderboard, second: Leaderboard) -> Comparison:
+    """Every shared cell and verdict of ``first`` and ``second`` (two runs of one suite)."""
+    return Comparison(_cells(first, second), _verdicts(first, second))
