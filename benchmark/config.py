@@ -54,7 +54,9 @@ class PretrainConfig(Strict):
     warmup_steps: int = Field(10, ge=0)
     weight_decay: float = Field(0.01, ge=0)
     grad_clip: float = Field(1.0, gt=0)
-    seeds: list[Seed] = Field(default_factory=lambda: [0], min_length=1)  # pretraining seeds
+    # Pretraining seeds: two at least, for the report's intervals are over pretraining runs (one
+    # run makes every verdict provisional); another seed, like another machine, changes the weights.
+    seeds: list[Seed] = Field(default_factory=lambda: [0, 1], min_length=1)
     resume_every_steps: int = Field(100, ge=0)  # save a resume state this often (0: never); killed runs continue
 
     @field_validator("seeds")

@@ -92,7 +92,8 @@ def test_exclude_globs(tmp_path):
 
 
 def test_variants_sweep_one_hyperparameter(tmp_path):
-    raw = tiny_raw(tmp_path, objectives=["none", "mlm", "mlm_50"], variants={"mlm_50": {"objective": "mlm", "mask_rate": 0.5}})
+    raw = tiny_raw(tmp_path, objectives=["none", "mlm", "mlm_50"],
+                   variants={"mlm_50": {"objective": "mlm", "mask_rate": 0.5}})
     suite = load_suite(write_suite(tmp_path / "s.yaml", raw))
     assert suite.objective_settings("mlm_50").mask_rate == 0.5
     assert suite.objective_settings("mlm").mask_rate == 0.15
@@ -114,3 +115,12 @@ def test_a_missing_required_task_setting_is_one_line(tmp_path):
     raw = tiny_raw(tmp_path, tasks=["local_classification"], task_params={})
     with pytest.raises(ObjbenchError, match=r"task_params\.local_classification\.train_path: Field required"):
         load_suite(write_suite(tmp_path / "s.yaml", raw))
+
+
+def test_pretraining_seeds_default_to_two(tmp_path):
+    """Intervals are over pretraining seeds: a suite that names none gets two, so its verdicts are not provisional."""
+    raw = tiny_raw(tmp_path)
+    del raw["pretrain"]["seeds"]
+    suite = load_suite(write_suite(tmp_path / "s.yaml", raw))
+    assert suite.pretrain.seeds == [0, 1]
+    assert suite.finetune.seeds == [0]  # the tiny suite's own

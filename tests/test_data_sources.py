@@ -399,7 +399,7 @@ def test_local_example_suite_runs_end_to_end(tmp_path, monkeypatch):
         "task_params.local_classification.train_size=48", "task_params.local_classification.test_size=40",
         f"results_dir={tmp_path / 'results'}", f"reports_dir={tmp_path / 'reports'}"])
     summary = run_suite(suite, progress=False)
-    assert summary.ran == len(suite.objectives)
+    assert summary.ran == len(suite.objectives) * len(suite.pretrain.seeds)  # one finetuning seed
     records = list(iter_records(suite.results_dir, suite.name))
     assert {r["objective"] for r in records} == set(suite.objectives)
     assert all(0.0 <= r["metrics"]["accuracy"] <= 1.0 for r in records)
