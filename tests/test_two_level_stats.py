@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from benchmark.report.stats import paired_difference, two_level
+from benchmark.report.stats import paired_difference, rerun_interval, two_level
 
 REPEATS = 2000  # binomial sd of a 95% coverage over 2000 repeats: 0.5 points
 
@@ -95,3 +95,20 @@ def test_finetuning_seeds_do_not_narrow_the_interval_below_the_seed_spread():
     many = two_level(experiment(rng, 2, 50, 0.5, between=0.05, within=0.001))
     # The same two seed effects underneath: the widths agree to the finetuning noise, not to 1/sqrt(50).
     assert (many.ci_high - many.ci_low) == pytest.approx(few.ci_high - few.ci_low, rel=0.2)
+
+
+@pytest.mark.parametrize(("k", "mean_interval_at_most"), [(2, 0.945), (3, 0.93)])  # theory: 0.929, 0.907
+def test_a_rerun_mean_falls_in_the_rerun_interval_95_percent_of_the_time_and_in_the_mean_interval_less(
+        k, mean_interval_at_most):
+    """The replication check's two cell tests: a 95% interval of the mean holds another run's mean
+    well under 95% of the time (~83% in the limit; Cumming & Maillardet 2006), the prediction
+    interval for a rerun's mean 95%."""
+    rng = np.random.default_rng(40 + k)
+    in_mean_interval = in_rerun_interval = 0
+    for _ in range(REPEATS):
+        first = two_level(experiment(rng, k, 1, 0.5, between=0.05, within=0.01))
+        rerun = two_level(experiment(rng, k, 1, 0.5, between=0.05, within=0.01))
+        in_mean_interval += covered(first.interval, rerun.mean)
+        in_rerun_interval += covered(rerun_interval(first.mean, first.std, k, k), rerun.mean)
+    assert 0.93 <= in_rerun_interval / REPEATS <= 0.97, in_rerun_interval / REPEATS
+    assert in_mean_interval / REPEATS <= mean_interval_at_most, in_mean_interval / REPEATS

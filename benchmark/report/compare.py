@@ -5,7 +5,9 @@
 for each:
 
 * cells: whether each side's mean lies inside the other side's interval (both ways, since
-  either side could be the one a reader has);
+  either side could be the one a reader has), and inside the other's 95% prediction interval
+  for a rerun's mean (``stats.rerun_interval``), which is what a calibrated 95% interval can
+  promise about a rerun: an interval of the mean holds a rerun's mean only ~83% of the time;
 * verdicts: whether the direction (better, worse, no significant difference) is the same;
   a move between a verdict and "no significant difference" is a *move*, a move between
   better and worse a *reversal*, the one outcome that says a finding was wrong.
@@ -21,6 +23,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from benchmark.report.stats import rerun_interval
 from benchmark.report.tables import Leaderboard
 
 CELL = ["model", "objective", "task"]
@@ -29,6 +32,10 @@ SAID = {"better": "better", "worse": "worse", "tie": "no significant difference"
 # Replication goals: a report whose cells and verdicts hold this well on other seeds can be quoted.
 MIN_CELLS_INSIDE = 0.90
 MAX_MOVES = 2
+
+
+def _number(value) -> float | None:
+    return None if value is None or pd.isna(value) else float(value)
 
 
 def _inside(value: float, low: float, high: float) -> bool | None:
@@ -46,14 +53,18 @@ def _cells(first: Leaderboard, second: Leaderboard) -> pd.DataFrame:
         second_in_first = _inside(y["mean"], x["ci_low"], x["ci_high"])
         first_in_second = _inside(x["mean"], y["ci_low"], y["ci_high"])
         both = None if second_in_first is None or first_in_second is None else second_in_first and first_in_second
-        rows.append({**dict(zip(CELL, key)), "metric": x["metric"],
+        predicted = [rerun_interval(p["mean"], _number(p["std"]), int(p["pretrain_seed_count"]),
+                                    int(q["pretrain_seed_count"])) for p, q in ((x, y), (y, x))]
+        rerun_inside = None if None in predicted else bool(
+            predicted[0][0] <= y["mean"] <= predicted[0][1] and predicted[1][0] <= x["mean"] <= predicted[1][1])
+        rows.append({**dict(zip(CELL, key)), "metric": x["metric"], "inside_rerun_intervals": rerun_inside,
                      "first_mean": x["mean"], "first_ci_low": x["ci_low"], "first_ci_high": x["ci_high"],
                      "second_mean": y["mean"], "second_ci_low": y["ci_low"], "second_ci_high": y["ci_high"],
                      "second_inside_first": second_in_first, "first_inside_second": first_in_second,
                      "inside_both_ways": both})
-    return pd.DataFrame(rows, columns=[*CELL, "metric", "first_mean", "first_ci_low", "first_ci_high", "second_mean",
-                                       "second_ci_low", "second_ci_high", "second_inside_first",
-                                       "first_inside_second", "inside_both_ways"])
+    return pd.DataFrame(rows, columns=[*CELL, "metric", "inside_rerun_intervals", "first_mean", "first_ci_low",
+                                       "first_ci_high", "second_mean", "second_ci_low", "second_ci_high",
+                                       "second_inside_first", "first_inside_second", "inside_both_ways"])
 
 
 def _verdict_frame(board: Leaderboard) -> pd.DataFrame:
@@ -99,6 +110,12 @@ class Comparison:
     def share_inside(self) -> float | None:
         return self.cells_inside / self.cells_judged if self.cells_judged else None
 
+    @property
+    def cells_inside_rerun_intervals(self) -> tuple[int, int]:
+        """(cells whose means each lie inside the other's 95% prediction interval for a rerun, cells judged)."""
+        judged = self.cells["inside_rerun_intervals"].notna()
+        return int((self.cells.loc[judged, "inside_rerun_intervals"] == True).sum()), int(judged.sum())  # noqa: E712
+
     def count(self, change: str) -> int:
         return int((self.verdicts["change"] == change).sum())
 
@@ -125,6 +142,9 @@ class Comparison:
         share = "n/a" if self.share_inside is None else f"{self.share_inside:.0%}"
         lines = [f"cells: {self.cells_inside} of {self.cells_judged} with each mean inside the other's interval "
                  f"({share}); {len(self.cells) - self.cells_judged} without an interval on a side",
+                 "cells: {} of {} with each mean inside the other's 95% prediction interval for a rerun's mean "
+                 "(a 95% interval of the mean holds a rerun's mean only ~83% of the time; this one 95%)".format(
+                     *self.cells_inside_rerun_intervals),
                  f"verdicts: {self.count('same')} same, {self.count('moved')} moved between a verdict and no "
                  f"significant difference, {self.count('reversal')} reversed (better ↔ worse), "
                  f"{self.count('not compared')} not compared (provisional or unpaired on a side)"]
@@ -141,7 +161,9 @@ class Comparison:
         return lines
 
     def to_dict(self) -> dict:
+        inside, judged = self.cells_inside_rerun_intervals
         return {"cells_judged": self.cells_judged, "cells_inside": self.cells_inside,
+                "cells_judged_for_rerun_intervals": judged, "cells_inside_rerun_intervals": inside,
                 "verdicts": {c: self.count(c) for c in ("same", "moved", "reversal", "not compared")},
                 "goals": self.goals(), "cells": self.cells.to_dict(orient="records"),
                 "verdict_changes": self.verdicts.to_dict(orient="records")}
