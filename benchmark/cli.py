@@ -1,4 +1,4 @@
-"""``objbench``: list, plan, fetch, run, replicate, doctor, report.
+"""``objbench``: list, plan, fetch, run, replicate, compare, check, doctor, report.
 
 Every user error (bad suite file, unknown name, wrong override type) is one line on stderr
 and exit status 2, raised before any training starts.
@@ -43,6 +43,23 @@ def _parser() -> argparse.ArgumentParser:
     rpl.add_argument("--precision", choices=["fp32", "bf16"],
                      help="replicate at this precision on the same seeds, instead of on disjoint seeds")
     rpl.add_argument("--quiet", action="store_true", help="no progress bars")
+    cmp = sub.add_parser("compare", help="compare two result sets of one suite, cell by cell; exit 1 when something "
+                                         "regressed (quality or pretraining speed), 2 on unusable input")
+    cmp.add_argument("baseline", type=Path, help="records.jsonl written by a report, or a suite YAML (its results)")
+    cmp.add_argument("current", type=Path, help="records.jsonl written by a report, or a suite YAML (its results)")
+    chk = sub.add_parser("check", help="run a suite (reusing what is recorded), then compare it with a baseline: "
+                                       "one command for CI")
+    chk.add_argument("suite", type=Path, help="suite YAML file, e.g. suites/ci.yaml")
+    chk.add_argument("overrides", nargs="*", metavar="KEY=VALUE")
+    chk.add_argument("--baseline", type=Path, required=True, help="the baseline's records.jsonl, e.g. "
+                                                                   "reports/ci/records.jsonl")
+    chk.add_argument("--quiet", action="store_true", help="no progress bars")
+    for p in (cmp, chk):
+        p.add_argument("--markdown", type=Path, metavar="FILE",
+                       help="also write the result as Markdown (a PR comment, or $GITHUB_STEP_SUMMARY)")
+        p.add_argument("--json", type=Path, metavar="FILE", help="also write the result as JSON")
+        p.add_argument("--allow-incomparable", action="store_true",
+                       help="compare runs with different corpus, tokenizer, recipe or schema (flagged)")
     doc = sub.add_parser("doctor", help="check a suite's results store without running anything; --repair heals it")
     doc.add_argument("suite", type=Path, help="suite YAML file (its name and results_dir are used)")
     doc.add_argument("overrides", nargs="*", metavar="KEY=VALUE")
@@ -110,6 +127,8 @@ def _dispatch(args) -> int:
 
     from benchmark.config import load_suite
 
+    if args.command == "compare":
+        return _gate(_side(args.baseline), _side(args.current), args)
     suite = load_suite(args.suite, args.overrides)
     if args.command in ("plan", "run", "replicate"):
         from benchmark.measure import resolve_device, resolve_precision
@@ -132,6 +151,16 @@ def _dispatch(args) -> int:
         if not args.no_report:
             return _report(suite, run_ids={r.run_id for r in summary.plan.runs})
         return 0
+    if args.command == "check":
+        from benchmark.harness import run_suite
+
+        baseline = _records_file(args.baseline)  # an unusable baseline stops before anything runs
+        summary = run_suite(suite, progress=not args.quiet)
+        ids = {r.run_id for r in summary.plan.runs}
+        current = [r for r in _stored(suite) if r["run_id"] in ids]
+        print(f"{suite.name}: {summary.ran} runs done, {summary.reused} reused from earlier, {summary.seconds:.1f} s")
+        _warn_if_other_code(current)
+        return _gate(baseline, current, args, suite.check.tolerance, suite.check.mfu_drop)
     if args.command == "replicate":
         return _replicate(suite, args.precision, args.quiet)
     if args.command == "report":
@@ -152,6 +181,67 @@ def _dispatch(args) -> int:
         run_ids = None if args.all_runs else _current_run_ids(suite)
         return _report(suite, args.reference, args.allow_incomparable, run_ids)
     raise AssertionError(args.command)
+
+
+def _warn_if_other_code(records: list[dict]) -> None:
+    """Runs and checkpoints are keyed by config, not code: say so when reused ones came from other code."""
+    from benchmark.errors import ObjbenchWarning
+    from benchmark.measure import git_commit
+
+    here = git_commit()
+    others = sorted({(r.get("environment") or {}).get("git_commit") or "unknown" for r in records} - {here})
+    if here and others:
+        warnings.warn(ObjbenchWarning(
+            f"the current side holds runs recorded at commit {', '.join(others)}, not this checkout's {here}: "
+            "the gate compares those; check on a fresh results store to test this code"))
+
+
+def _records_file(path: Path) -> list[dict]:
+    from benchmark.results import read_records_file
+
+    if not path.is_file():
+        raise ObjbenchError(f"{path}: no such records file")
+    records = read_records_file(path)
+    if not records:
+        raise ObjbenchError(f"{path}: holds no records")
+    return records
+
+
+def _stored(suite) -> list[dict]:
+    from benchmark.results import iter_records
+
+    return list(iter_records(suite.results_dir, suite.name))
+
+
+def _side(path: Path) -> list[dict]:
+    """One side of a comparison: a records.jsonl, or a suite file whose current runs are read from its store."""
+    if path.suffix in (".yaml", ".yml"):
+        from benchmark.config import load_suite
+
+        suite = load_suite(path)
+        ids = _current_run_ids(suite)
+        records = [r for r in _stored(suite) if r["run_id"] in ids]
+        if not records:
+            raise ObjbenchError(f"{path}: suite {suite.name!r} has no recorded runs under {suite.results_dir}")
+        return records
+    return _records_file(path)
+
+
+def _gate(baseline: list[dict], current: list[dict], args, tolerances: dict[str, float] | None = None,
+          mfu_drop: float | None = None) -> int:
+    """Print the comparison, write it where asked; 1 when something regressed. Tolerances: the suite's
+    (``check``), else those recorded with the current runs."""
+    from benchmark import files
+    from benchmark.report.gate import check_records
+    from benchmark.report.leaderboard import plain
+
+    gate = check_records(baseline, current, tolerances, mfu_drop, allow_incomparable=args.allow_incomparable)
+    print("\n".join(gate.lines()))
+    if args.markdown:
+        files.write_text(args.markdown, gate.markdown())
+    if args.json:
+        files.write_json(args.json, plain(gate.to_dict()))
+    return 1 if gate.regressed else 0
 
 
 def _replicate(suite, precision: str | None, quiet: bool) -> int:

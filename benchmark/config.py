@@ -112,6 +112,17 @@ class FinetuneConfig(Strict):
         return _unique_seeds(seeds)
 
 
+class CheckConfig(Strict):
+    """What ``objbench compare`` and ``objbench check`` call a regression (see benchmark/report/gate.py)."""
+
+    # Per task: the drop in its primary metric that matters, in the metric's own units (default:
+    # 2% of the metric's best value, e.g. 0.02 F1 or 2 chrF). A drop counts only when it also lies
+    # beyond its interval over pretraining seeds.
+    tolerance: dict[str, Annotated[float, Field(ge=0)]] = Field(default_factory=dict)
+    # Pretraining speed: a fall in MFU (model FLOP/s over the matmul probe's) by more than this share.
+    mfu_drop: float = Field(0.35, gt=0, lt=1)
+
+
 class Suite(Strict):
     """One comparison: the product of models x objectives x tasks, minus ``exclude``."""
 
@@ -132,6 +143,7 @@ class Suite(Strict):
     # suite can sweep one hyperparameter: {mlm_50: {objective: mlm, mask_rate: 0.5}}.
     variants: dict[str, dict[str, Scalar]] = Field(default_factory=dict)
     task_params: dict[str, dict[str, Scalar]] = Field(default_factory=dict)
+    check: CheckConfig = Field(default_factory=CheckConfig)  # regression gate: tolerances per task and for speed
     results_dir: str = "results"  # run records and caches
     reports_dir: str = "reports"
 

@@ -34,7 +34,15 @@ from benchmark.config import Suite
 from benchmark.data import corpus
 from benchmark.errors import warn
 from benchmark.executors import Executor, SerialExecutor
-from benchmark.measure import PeakMemory, Throughput, autocast, environment, resolve_device, resolve_precision
+from benchmark.measure import (
+    PeakMemory,
+    Throughput,
+    autocast,
+    environment,
+    matmul_peak,
+    resolve_device,
+    resolve_precision,
+)
 from benchmark.objectives.base import Setup
 from benchmark.plan import Plan, PretrainJob, Run, make_plan
 from benchmark.tasks.checks import split_checks
@@ -253,6 +261,7 @@ def train(state: TrainState, job: PretrainJob, suite: Suite, data, device: torch
           progress: bool, resume_path: Path) -> dict:
     """The pretraining loop: one batch of blocks per step until the budget is spent; returns its statistics."""
     recipe, p = suite.pretrain, state.progress
+    peak = matmul_peak(device, precision)  # this process's matmul speed, the yardstick of its MFU
     meter = Throughput(device)
     log_every = max(1, (job.steps or 1000) // LOSS_POINTS)
     running = []
@@ -290,16 +299,22 @@ def train(state: TrainState, job: PretrainJob, suite: Suite, data, device: torch
                 p["elapsed_s"] = time.perf_counter() - began
                 save_resume_state(state, resume_path)
     bar.close()
-    return pretrain_stats(state, job, suite, len(data.blocks), meter, memory, time.perf_counter() - began)
+    return pretrain_stats(state, job, suite, len(data.blocks), meter, memory, time.perf_counter() - began, peak)
 
 
 def pretrain_stats(state: TrainState, job: PretrainJob, suite: Suite, n_blocks: int, meter: Throughput,
-                   memory: PeakMemory, wall_s: float) -> dict:
-    """What a pretraining run records: its cost in steps, tokens, loss-bearing tokens, FLOPs, time and memory."""
+                   memory: PeakMemory, wall_s: float, matmul_flops_per_s: float) -> dict:
+    """What a pretraining run records: its cost in steps, tokens, loss-bearing tokens, FLOPs, time and memory,
+    and its speed as MFU: steady-state model FLOP/s over the matmul probe's FLOP/s."""
     p, recipe = state.progress, suite.pretrain
     tokens = p["step"] * recipe.tokens_per_step
+    rates = meter.summary()
+    flops_per_s = rates["tokens_per_s"] * p["flops"] / tokens if rates["tokens_per_s"] and tokens else None
     return {
-        **meter.summary(),
+        **rates,
+        "flops_per_s": flops_per_s,
+        "matmul_flops_per_s": matmul_flops_per_s,
+        "mfu": flops_per_s / matmul_flops_per_s if flops_per_s else None,
         "steps": p["step"],  # totals over the whole run; the meter's rates cover this process's share
         "tokens": tokens,
         "samples": p["step"] * recipe.batch_size,

@@ -140,6 +140,31 @@ class Throughput:
         }
 
 
+def matmul_peak(device: torch.device, precision: str, size: int = 512, seconds: float = 0.25) -> float:
+    """FLOP/s of square matmuls on ``device`` at ``precision``, measured now, in this process.
+
+    A pretraining run divides its own FLOP/s by this to give its model FLOPs utilisation (MFU),
+    a speed that can be compared across machines, where tokens/s cannot: a faster machine raises
+    both, a slower objective lowers only the first. ``size`` 512 fits in a CPU's cache hierarchy
+    as the tiny presets' own matmuls do.
+    """
+    a = torch.randn(size, size, device=device)
+    b = torch.randn(size, size, device=device)
+    with torch.no_grad(), autocast(device, precision):
+        for _ in range(3):  # warm-up: kernel selection, thread pool start
+            a @ b
+        synchronize(device)
+        start, count = time.perf_counter(), 0
+        while True:
+            a @ b
+            count += 1
+            if count % 4 == 0:
+                synchronize(device)
+                elapsed = time.perf_counter() - start
+                if elapsed >= seconds:
+                    return 2 * size**3 * count / elapsed
+
+
 def _cpu_model() -> str | None:
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as info:

@@ -7,7 +7,8 @@ Every fenced block of README.md is checked against what it shows:
   is a suite file under ``suites/``, and that suite loads with ``load_suite``.
 - A ``python`` block with no marker is run, in a folder that holds a tiny result store.
 - Every line of a ``bash`` block is checked: ``objbench``/``python -m benchmark`` through the
-  CLI's own parser and ``load_suite`` with the line's overrides (``list`` is run in-process),
+  CLI's own parser and ``load_suite`` with the line's overrides (``list`` is run in-process; the
+  records files ``compare``, ``check`` and ``report --records`` name must be committed),
   ``make`` targets and variables against the Makefile, ``pip install`` against pyproject.toml,
   ``python -m pytest`` against the declared markers. A command of any other form fails, so a new
   kind of command needs a check here first.
@@ -285,6 +286,12 @@ def check_cli(where: str, argv: list[str], capsys, module: bool = False) -> None
         listed = {line.split()[0] for line in printed.splitlines() if line.strip()}
         assert listed == set(getattr(registry, args.kind).names()), f"{where}: printed {printed!r}"
         return
+    if args.command == "compare":  # each side a committed records file, or a suite file that loads
+        for side in (args.baseline, args.current):
+            assert (ROOT / side).is_file(), f"{where}: no such file {side}"
+            if side.suffix in (".yaml", ".yml"):
+                load_suite(ROOT / side)
+        return
     overrides = [*args.overrides, *extra]
     suite = load_suite(ROOT / args.suite, overrides)  # a typo in a key, a value or the file name fails here
     assert (ROOT / args.suite).is_file()
@@ -297,6 +304,8 @@ def check_cli(where: str, argv: list[str], capsys, module: bool = False) -> None
         assert glob.glob(str(ROOT / pattern)), f"{where}: {key} {pattern!r} matches no file"
     if getattr(args, "records", None) is not None:
         assert (ROOT / args.records).is_file(), f"{where}: no records file {args.records}"
+    if getattr(args, "baseline", None) is not None:  # objbench check: the committed baseline
+        assert (ROOT / args.baseline).is_file(), f"{where}: no baseline file {args.baseline}"
 
 
 @contextlib.contextmanager

@@ -190,6 +190,23 @@ def paired_difference(candidate: Mapping[Seeds, float], reference: Mapping[Seeds
     return Paired(len(shared), unpaired, difference, significant)
 
 
+def welch_difference(current: Sequence[float], baseline: Sequence[float]) -> tuple[float, float, float] | None:
+    """(mean difference, 95% interval) of ``current - baseline`` for two independent sets of
+    per-pretraining-seed means (Welch's t, Satterthwaite's degrees of freedom); ``None`` unless
+    each side has two or more."""
+    a, b = np.asarray(current, dtype=float), np.asarray(baseline, dtype=float)
+    if a.size < 2 or b.size < 2:
+        return None
+    diff = float(a.mean() - b.mean())
+    va, vb = a.var(ddof=1) / a.size, b.var(ddof=1) / b.size
+    se = math.sqrt(va + vb)
+    if se == 0.0:
+        return diff, diff, diff
+    dof = (va + vb) ** 2 / (va**2 / (a.size - 1) + vb**2 / (b.size - 1))
+    half = float(_scipy_stats.t.ppf(0.5 + CONFIDENCE / 2, dof)) * se
+    return diff, diff - half, diff + half
+
+
 def intervals_overlap(a: tuple[float, float], b: tuple[float, float]) -> bool:
     return a[0] <= b[1] and b[0] <= a[1]
 

@@ -94,7 +94,7 @@ def _task_rows(task: str, spec: MetricSpec, runs: pd.DataFrame, reference: str |
     column = f"metrics.{spec.name}"
     runs = runs.dropna(subset=[column])
     groups = dict(list(runs.groupby(ENTRY, sort=True)))
-    spreads = {key: within_range(two_level(_by_seed(group, column)), 0.0, spec.max_value)
+    spreads = {key: within_range(two_level(by_seed(group, column)), 0.0, spec.max_value)
                for key, group in groups.items()}
     placings = tiered_ranks(spreads, spec.higher_is_better)
     marked, noise = within_noise_of_best(spreads, spec.higher_is_better)
@@ -147,7 +147,7 @@ def _control_rows(task: str, spec: MetricSpec, runs: pd.DataFrame, controls: set
 
 def _paired(candidate: pd.DataFrame, other: pd.DataFrame, column: str, spec: MetricSpec, against: str) -> dict:
     """The paired difference ``candidate - other`` by seeds, as report fields, with its verdict."""
-    paired = paired_difference(_by_seed(candidate, column), _by_seed(other, column))
+    paired = paired_difference(by_seed(candidate, column), by_seed(other, column))
     d = paired.difference and within_range(paired.difference, -spec.max_value, spec.max_value)
     comparison = paired.verdict(spec.higher_is_better, against)
     if paired.unpaired and d is not None:
@@ -158,7 +158,7 @@ def _paired(candidate: pd.DataFrame, other: pd.DataFrame, column: str, spec: Met
             "comparison": comparison}
 
 
-def _by_seed(group: pd.DataFrame, column: str) -> dict[tuple[int, int], float]:
+def by_seed(group: pd.DataFrame, column: str) -> dict[tuple[int, int], float]:
     """Metric by (pretrain_seed, finetune_seed); duplicates (combined incomparable runs) are averaged."""
     means = group.groupby(SEEDS)[column].mean()
     return {(int(p), int(f)): float(v) for (p, f), v in means.items()}
