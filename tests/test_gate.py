@@ -245,6 +245,19 @@ def test_mfu_halved_on_every_seed_is_slower():
     assert any(line == "llama/clm pretraining: MFU 0.50x of the baseline's; slower" for line in gate.lines())
 
 
+def test_speed_is_not_compared_across_precisions():
+    """The same halved MFU, but the current side ran in bf16: each MFU is against its own precision's
+    matmul peak (bf16 on AMX is several times fp32's), so the ratio would measure the precision."""
+    baseline = runs("clm", TOPIC, 0.80, 0.81, 0.82, mfu=[0.040, 0.042, 0.044])
+    current = runs("clm", TOPIC, 0.80, 0.81, 0.82, mfu=[0.020, 0.021, 0.022])
+    for record in baseline:
+        record["environment"]["precision"] = "fp32"
+    for record in current:
+        record["environment"]["precision"] = "bf16"
+    gate = check_records(baseline, current, allow_incomparable=True)
+    assert cost_row(gate)["verdict"].startswith("speed not compared: precision") and not gate.regressed
+
+
 def test_mfu_within_noise_or_within_the_allowed_drop_is_unchanged():
     """0.040, 0.042, 0.044 -> 0.010, 0.040, 0.028: mean 0.026, ratio 0.62 (beyond 0.35), but the timings
     scatter: squared standard errors 0.000228 / 3 and 4e-6 / 3, interval about [-0.053, +0.021], which

@@ -16,6 +16,8 @@ noisy: more seeds would tell). Pretraining cost is compared per job: the trainin
 equal (the configs are, or the gate refuses to compare), and speed is compared as MFU (model
 FLOP/s over a matmul probe timed in the same process), never as tokens/s, which differ between
 machines. A fall of MFU by more than ``check.mfu_drop`` whose interval lies below 0 regresses.
+Runs at another precision are not compared on speed: each MFU is against its own precision's
+peak (bf16 on AMX has several times fp32's), so the ratio would measure the precision, not the code.
 """
 
 from __future__ import annotations
@@ -101,7 +103,7 @@ def quality(baseline: pd.DataFrame, current: pd.DataFrame, tolerances: dict[str,
 
 def _jobs(df: pd.DataFrame) -> pd.DataFrame:
     """One row per pretraining job that trained: its FLOPs and MFU."""
-    needed = ["pretrain.flops", "pretrain.mfu"]
+    needed = ["pretrain.flops", "pretrain.mfu", "environment.precision"]
     trained = df[pd.to_numeric(df.get("pretrain.steps", 0), errors="coerce").fillna(0) > 0]
     present = [c for c in needed if c in trained]
     return trained.groupby(["model", "objective", "pretrain_seed"])[present].first().reset_index()
@@ -123,6 +125,12 @@ def cost(baseline: pd.DataFrame, current: pd.DataFrame, mfu_drop: float) -> pd.D
                "baseline_mfu": None, "current_mfu": None, "mfu_ratio": None, "mfu_ci_low": None, "mfu_ci_high": None}
         mfu = [o["pretrain.mfu"].dropna().astype(float).tolist() if "pretrain.mfu" in o else [] for o in own]
         verdict = "FLOPs changed" if flops_changed else "unchanged"
+        precisions = [sorted(set(o["environment.precision"].dropna())) if "environment.precision" in o else []
+                      for o in own]
+        if precisions[0] != precisions[1]:  # MFU is against that precision's own peak: not one yardstick
+            rows.append({**row, "verdict": verdict if flops_changed else
+                         f"speed not compared: precision {'/'.join(precisions[0])} against {'/'.join(precisions[1])}"})
+            continue
         if all(mfu):
             b, c = (sum(m) / len(m) for m in mfu)
             row.update(baseline_mfu=b, current_mfu=c, mfu_ratio=c / b if b else None)
