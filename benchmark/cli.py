@@ -36,6 +36,9 @@ def _parser() -> argparse.ArgumentParser:
         if name == "run":
             p.add_argument("--no-report", action="store_true", help="do not write the report afterwards")
             p.add_argument("--quiet", action="store_true", help="no progress bars")
+            p.add_argument("--workers", type=int, default=1, metavar="N",
+                           help="run pretraining jobs in N processes: one GPU each where there are GPUs, "
+                                "else an equal share of the CPU cores (default 1: this process)")
     rpl = sub.add_parser("replicate", help="run a suite again on disjoint seeds (or another precision) and say "
                                            "which cells and verdicts held; exit 1 on a reversed verdict")
     rpl.add_argument("suite", type=Path, help="suite YAML file, e.g. suites/quickstart.yaml")
@@ -143,7 +146,14 @@ def _dispatch(args) -> int:
     if args.command == "run":
         from benchmark.harness import run_suite
 
-        summary = run_suite(suite, progress=not args.quiet)
+        if args.workers < 1:
+            raise ObjbenchError(f"--workers {args.workers}: needs at least 1")
+        executor = None
+        if args.workers > 1:
+            from benchmark.executors import LocalExecutor
+
+            executor = LocalExecutor(args.workers)
+        summary = run_suite(suite, progress=not args.quiet, executor=executor)
         print(f"{suite.name}: {summary.ran} runs done, {summary.reused} reused from earlier, "
               f"{len(summary.plan.skipped)} skipped, {summary.seconds:.1f} s")
         for triple, reason in summary.plan.skipped:
