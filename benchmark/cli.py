@@ -158,9 +158,20 @@ def _dispatch(args) -> int:
               f"{len(summary.plan.skipped)} skipped, {summary.seconds:.1f} s")
         for triple, reason in summary.plan.skipped:
             print(f"  skipped {triple}: {reason}")
-        if not args.no_report:
-            return _report(suite, run_ids={r.run_id for r in summary.plan.runs})
-        return 0
+        status = 0
+        if summary.failed:
+            from benchmark.results import iter_failures
+
+            for failure in iter_failures(suite.results_dir, suite.name, {r.run_id for r in summary.plan.runs}):
+                print(f"  FAILED {failure['objective']}/{failure['task']} (pretraining seed "
+                      f"{failure['pretrain_seed']}, finetuning seed {failure['finetune_seed']}) in {failure['phase']}: "
+                      f"{failure['error']}")
+            print(f"{summary.failed} run(s) failed; tracebacks under "
+                  f"{Path(suite.results_dir) / suite.name / 'failed'}; `objbench run` again does only those")
+            status = 1
+        if not args.no_report and summary.ran + summary.reused:
+            _report(suite, run_ids={r.run_id for r in summary.plan.runs})
+        return status
     if args.command == "check":
         from benchmark.harness import run_suite
 

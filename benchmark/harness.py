@@ -19,6 +19,7 @@ import datetime as _dt
 import json
 import math
 import time
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +33,7 @@ from benchmark import files, registry
 from benchmark.cache import cache_dir, lock, stable_hash
 from benchmark.config import Suite
 from benchmark.data import corpus
-from benchmark.errors import warn
+from benchmark.errors import ObjbenchError, warn
 from benchmark.executors import Executor, SerialExecutor
 from benchmark.measure import (
     PeakMemory,
@@ -46,7 +47,7 @@ from benchmark.measure import (
 from benchmark.objectives.base import Setup
 from benchmark.plan import Plan, PretrainJob, Run, make_plan
 from benchmark.tasks.checks import split_checks
-from benchmark.results import SCHEMA_VERSION, has_record, write_record
+from benchmark.results import SCHEMA_VERSION, clear_failure, has_record, write_failure, write_record
 
 LOSS_POINTS = 50  # points kept on each pretraining loss curve
 
@@ -61,6 +62,7 @@ class Summary:
     ran: int
     reused: int
     seconds: float
+    failed: int = 0  # runs that raised: kept under results/<suite>/failed/, to do again on the next run
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,7 @@ class JobOutcome:
 
     ran: int
     reused: int
+    failed: int = 0
 
 
 def run_suite(suite: Suite, progress: bool = True, executor: Executor | None = None) -> Summary:
@@ -88,11 +91,11 @@ def run_suite(suite: Suite, progress: bool = True, executor: Executor | None = N
         overall.set_postfix_str(f"{job.objective} / {run.task} / seed {run.seed}")
         overall.update()
 
-    ran = 0
+    ran = failed = 0
     for outcome in (executor or SerialExecutor()).map(run_job, suite, todo, progress=progress, on_run=on_run):
-        ran, reused = ran + outcome.ran, reused + outcome.reused
+        ran, reused, failed = ran + outcome.ran, reused + outcome.reused, failed + outcome.failed
     overall.close()
-    return Summary(plan, ran, reused, time.perf_counter() - start)
+    return Summary(plan, ran, reused, time.perf_counter() - start, failed)
 
 
 def run_job(suite: Suite, job: PretrainJob, progress: bool = False,
@@ -105,22 +108,53 @@ def run_job(suite: Suite, job: PretrainJob, progress: bool = False,
         return JobOutcome(ran=0, reused=len(job.runs))
     data = prepared_data(suite)
     env = environment(device, precision)
-    pretrain_stats = pretrain(job, suite, data, device, precision, progress)
-    ran = reused = 0
+    try:
+        pretrain_stats = pretrain(job, suite, data, device, precision, progress)
+    except ObjbenchError:
+        raise  # the user's to fix, the same for every job: one line, not a failure per run
+    except Exception as error:  # contained: this job's runs fail, the others go on
+        todo = [r for r in job.runs if not has_record(suite.results_dir, suite.name, r.run_id)]
+        for run in todo:
+            record_failure(suite, job, run, "pretraining", error)
+        return JobOutcome(0, len(job.runs) - len(todo), failed=len(todo))
+    ran = reused = failed = 0
     for run in job.runs:
         with lock(suite.results_dir, "run-" + run.run_id):
             if has_record(suite.results_dir, suite.name, run.run_id):  # recorded by another process meanwhile
                 reused += 1
                 continue
-            splits, checks = task_splits(suite, run.task)
-            metrics, finetune_stats, eval_stats = finetune_and_evaluate(job, run, splits, suite, data, device,
-                                                                        precision)
-            record(suite, data, job, run, pretrain_stats, finetune_stats, {**eval_stats, "data_checks": checks},
-                   metrics, env)
+            try:
+                finish_run(suite, data, job, run, pretrain_stats, env, device, precision)
+            except ObjbenchError:
+                raise
+            except Exception as error:
+                record_failure(suite, job, run, "finetuning or evaluation", error)
+                failed += 1
+                continue
         ran += 1
         if on_run is not None:
             on_run(job, run)
-    return JobOutcome(ran, reused)
+    return JobOutcome(ran, reused, failed)
+
+
+def finish_run(suite: Suite, data, job: PretrainJob, run: Run, pretrain_stats: dict, env: dict, device,
+               precision: str) -> None:
+    """Finetune and evaluate one run, then write its record (and drop a failure an earlier attempt left)."""
+    splits, checks = task_splits(suite, run.task)
+    metrics, finetune_stats, eval_stats = finetune_and_evaluate(job, run, splits, suite, data, device, precision)
+    record(suite, data, job, run, pretrain_stats, finetune_stats, {**eval_stats, "data_checks": checks}, metrics, env)
+    clear_failure(suite.results_dir, suite.name, run.run_id)
+
+
+def record_failure(suite: Suite, job: PretrainJob, run: Run, phase: str, error: Exception) -> None:
+    """Keep what went wrong, with its traceback, where the report finds it; the run stays to do."""
+    write_failure(suite.results_dir, suite.name, {
+        "run_id": run.run_id, "model": job.model, "objective": job.objective, "task": run.task,
+        "pretrain_seed": job.seed, "finetune_seed": run.seed, "phase": phase,
+        "error": f"{type(error).__name__}: {error}",
+        "traceback": "".join(traceback.format_exception(type(error), error, error.__traceback__)),
+        "created_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+    })
 
 
 _DATA: dict[str, corpus.PretrainingData] = {}

@@ -45,6 +45,32 @@ def quarantine_dir(results_dir: str | Path, suite: str) -> Path:
     return inside(results_dir, suite, "quarantine")
 
 
+def failure_path(results_dir: str | Path, suite: str, run_id: str) -> Path:
+    """Where a run that raised keeps its error and traceback until it runs through (then it is removed)."""
+    return inside(results_dir, suite, "failed", f"{run_id}.json")
+
+
+def write_failure(results_dir: str | Path, suite: str, failure: dict) -> Path:
+    return files.write_json(failure_path(results_dir, suite, failure["run_id"]), failure)
+
+
+def clear_failure(results_dir: str | Path, suite: str, run_id: str) -> None:
+    failure_path(results_dir, suite, run_id).unlink(missing_ok=True)
+
+
+def iter_failures(results_dir: str | Path, suite: str, run_ids: set[str] | None = None) -> list[dict]:
+    """The failures on record (of ``run_ids`` only, when given), by run id."""
+    found = []
+    for path in sorted(Path(results_dir, suite, "failed").glob("*.json")):
+        try:
+            failure = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue  # a failure note cut short says nothing a rerun will not say again
+        if run_ids is None or failure.get("run_id") in run_ids:
+            found.append(failure)
+    return found
+
+
 def has_record(results_dir: str | Path, suite: str, run_id: str) -> bool:
     """Whether the run is recorded, by a whole record (a damaged one is quarantined: the run is to do)."""
     path = record_path(results_dir, suite, run_id)

@@ -22,7 +22,7 @@ from benchmark.report.compare import Replication, compare_boards
 from benchmark.report.provenance import collect
 from benchmark.report.sections import report_sections
 from benchmark.report.tables import Leaderboard, build_leaderboard, cost_table
-from benchmark.results import flatten, iter_records, write_records_file
+from benchmark.results import flatten, iter_failures, iter_records, write_records_file
 
 FIGURES = "figures"
 RECORDS = "records.jsonl"  # the run records a report was made from: `objbench report --records` remakes it
@@ -93,7 +93,9 @@ def write_report(results_dir: str | Path, suite: str, reports_dir: str | Path = 
     records = [r for r in iter_records(results_dir, suite) if run_ids is None or r["run_id"] in run_ids]
     if not records:
         raise ObjbenchError(f"no results for suite {suite!r} under {results_dir} (run `objbench run` first)")
-    return render_report(records, suite, reports_dir, reference, allow_incomparable, replica)
+    recorded = {r["run_id"] for r in records}
+    failures = [f for f in iter_failures(results_dir, suite, run_ids) if f["run_id"] not in recorded]
+    return render_report(records, suite, reports_dir, reference, allow_incomparable, replica, failures)
 
 
 def board_of(records: list[dict], reference: str | None = None, allow_incomparable: bool = False) -> Leaderboard:
@@ -118,7 +120,8 @@ def replication_of(records: list[dict], board: Leaderboard, replica: list[dict],
 
 
 def render_report(records: list[dict], suite: str, reports_dir: str | Path = "reports", reference: str | None = None,
-                  allow_incomparable: bool = False, replica: list[dict] | None = None) -> Path:
+                  allow_incomparable: bool = False, replica: list[dict] | None = None,
+                  failures: list[dict] | None = None) -> Path:
     """Write the report of ``records``; ``records.jsonl`` beside it keeps exactly what it was made from.
 
     With ``replica`` (the records of the same suite rerun on disjoint seeds or another
@@ -137,7 +140,9 @@ def render_report(records: list[dict], suite: str, reports_dir: str | Path = "re
     out = inside(reports_dir, suite)
     figures = _figures(df, board, costs, out / FIGURES)
     data = machine_readable(board, costs, provenance, differences, replication)
-    sections = report_sections(suite, board, costs, provenance, figures, differences, replication)
+    if failures:
+        data["failed_runs"] = [{k: v for k, v in f.items() if k != "traceback"} for f in failures]
+    sections = report_sections(suite, board, costs, provenance, figures, differences, replication, failures or [])
     files.write_text(out / "README.md", markdown.render(sections, out))
     files.write_text(out / "index.html", page.render(sections, data))
     csv = board.rows.assign(pretrain_seeds=board.rows["pretrain_seeds"].map(json.dumps),

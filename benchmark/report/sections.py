@@ -156,6 +156,18 @@ def _replication(replication: Replication | None) -> Section | None:
                    bullets=tuple(prose(line) for line in replication.comparison.summary()))
 
 
+def _failed(failures: list[dict]) -> Section | None:
+    if not failures:
+        return None
+    rows = [[Cell(str(f[k]), f[k]) for k in ("model", "objective", "task", "pretrain_seed", "finetune_seed", "phase",
+                                              "error")] for f in failures]
+    intro = prose(f"{len(failures)} planned run(s) raised and have no record, so no cell above counts them. Each "
+                  "keeps its traceback in ", code("results/<suite>/failed/<run id>.json"), "; ", code("objbench run"),
+                  " again does only these.")
+    return Section("Failed runs", intro, table=Table("failed", ["model", "objective", "task", "pretraining seed",
+                                                                "finetuning seed", "phase", "error"], rows))
+
+
 def _details(board: Leaderboard) -> Section:
     return Section("Per-task details", prose("Every per-task number in its own column, for sorting and checking."),
                    table=Table("details", *detail_rows(board), in_readme=False))
@@ -177,9 +189,10 @@ def _provenance(provenance: dict) -> Section:
 
 def report_sections(suite: str, board: Leaderboard, costs: pd.DataFrame, provenance: dict,
                     figures: list[tuple[Path, str]], differences: list[str],
-                    replication: Replication | None = None) -> list[Section]:
+                    replication: Replication | None = None, failures: list[dict] | None = None) -> list[Section]:
     """Every section of a report in reading order; ``figures`` are (PNG file, caption)."""
-    sections = [_head(suite, board, provenance, differences), _leaderboard(board), _controls(board),
+    sections = [_head(suite, board, provenance, differences), _failed(failures or []), _leaderboard(board),
+                _controls(board),
                 _reference(board), _replication(replication), _details(board), _costs(costs, board),
                 _figures(figures), _provenance(provenance)]
     return [section for section in sections if section is not None]
