@@ -7,6 +7,7 @@ and exit status 2, raised before any training starts.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import warnings
 from pathlib import Path
@@ -36,9 +37,7 @@ def _parser() -> argparse.ArgumentParser:
         if name == "run":
             p.add_argument("--no-report", action="store_true", help="do not write the report afterwards")
             p.add_argument("--quiet", action="store_true", help="no progress bars")
-            p.add_argument("--workers", type=int, default=1, metavar="N",
-                           help="run pretraining jobs in N processes: one GPU each where there are GPUs, "
-                                "else an equal share of the CPU cores (default 1: this process)")
+            _executor_flags(p)
     rpl = sub.add_parser("replicate", help="run a suite again on disjoint seeds (or another precision) and say "
                                            "which cells and verdicts held; exit 1 on a reversed verdict")
     rpl.add_argument("suite", type=Path, help="suite YAML file, e.g. suites/quickstart.yaml")
@@ -81,6 +80,41 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("--replica", type=Path, metavar="FILE",
                      help="with --records: the replica-records.jsonl of its replication, to remake that section")
     return parser
+
+
+# Flags that set the suite's executor block (executor.KEY=VALUE overrides do the same).
+_EXECUTOR_FLAGS = {"executor": "kind", "workers": "workers", "partition": "partition",
+                   "time_limit": "time_limit_min", "gpus_per_job": "gpus_per_job", "cpus_per_job": "cpus_per_job",
+                   "array_parallelism": "array_parallelism", "ray_address": "address"}
+
+
+def _executor_flags(p: argparse.ArgumentParser) -> None:
+    group = p.add_argument_group("where runs go (default: the suite's executor block, else this process)")
+    group.add_argument("--executor", choices=["local", "ray", "slurm"],
+                       help="local: processes on this machine; ray: a Ray cluster (RAY_ADDRESS or a local one); "
+                            "slurm: job arrays through submitit")
+    group.add_argument("--workers", type=int, metavar="N",
+                       help="local: N processes, one GPU each where there are GPUs, else an equal share of the cores")
+    group.add_argument("--cpus-per-job", type=int, metavar="N", help="ray, slurm: CPUs per unit of work")
+    group.add_argument("--gpus-per-job", type=int, metavar="N", help="ray, slurm: GPUs per unit of work")
+    group.add_argument("--ray-address", metavar="ADDRESS", help="ray: the cluster to join")
+    group.add_argument("--partition", help="slurm: the partition")
+    group.add_argument("--time-limit", type=int, metavar="MINUTES", help="slurm: time limit per unit of work")
+    group.add_argument("--array-parallelism", type=int, metavar="N", help="slurm: array tasks at once")
+    group.add_argument("--sbatch", action="append", default=[], metavar="KEY=VALUE",
+                       help="slurm: an extra #SBATCH flag, e.g. --sbatch account=nlp (repeatable)")
+
+
+def _executor_overrides(args: argparse.Namespace) -> list[str]:
+    """The executor flags given, as suite overrides: the suite file's block is the default."""
+    overrides = [f"executor.{key}={getattr(args, flag)}" for flag, key in _EXECUTOR_FLAGS.items()
+                 if getattr(args, flag, None) is not None]
+    for text in getattr(args, "sbatch", []):
+        key, sep, value = text.partition("=")
+        if not sep or not key.strip():
+            raise ObjbenchError(f"--sbatch {text!r}: expected KEY=VALUE, e.g. --sbatch account=nlp")
+        overrides.append(f"executor.sbatch.{key.strip()}={json.dumps(value)}")  # quoted: 1:00:00 stays text
+    return overrides
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -132,7 +166,7 @@ def _dispatch(args) -> int:
 
     if args.command == "compare":
         return _gate(_side(args.baseline), _side(args.current), args)
-    suite = load_suite(args.suite, args.overrides)
+    suite = load_suite(args.suite, [*_executor_overrides(args), *args.overrides])
     if args.command in ("plan", "run", "replicate"):
         from benchmark.measure import resolve_device, resolve_precision
 
@@ -146,14 +180,7 @@ def _dispatch(args) -> int:
     if args.command == "run":
         from benchmark.harness import run_suite
 
-        if args.workers < 1:
-            raise ObjbenchError(f"--workers {args.workers}: needs at least 1")
-        executor = None
-        if args.workers > 1:
-            from benchmark.executors import LocalExecutor
-
-            executor = LocalExecutor(args.workers)
-        summary = run_suite(suite, progress=not args.quiet, executor=executor)
+        summary = run_suite(suite, progress=not args.quiet, executor=_executor(suite))
         print(f"{suite.name}: {summary.ran} runs done, {summary.reused} reused from earlier, "
               f"{len(summary.plan.skipped)} skipped, {summary.seconds:.1f} s")
         for triple, reason in summary.plan.skipped:
@@ -162,12 +189,14 @@ def _dispatch(args) -> int:
         if summary.failed:
             from benchmark.results import iter_failures
 
-            for failure in iter_failures(suite.results_dir, suite.name, {r.run_id for r in summary.plan.runs}):
-                print(f"  FAILED {failure['objective']}/{failure['task']} (pretraining seed "
-                      f"{failure['pretrain_seed']}, finetuning seed {failure['finetune_seed']}) in {failure['phase']}: "
-                      f"{failure['error']}")
-            print(f"{summary.failed} run(s) failed; tracebacks under "
+            failures = list(iter_failures(suite.results_dir, suite.name, {r.run_id for r in summary.plan.runs}))
+            named = ", ".join(f"{f['objective']}/{f['task']} (seeds {f['pretrain_seed']}/{f['finetune_seed']})"
+                              for f in failures)
+            print(f"FAILED {len(failures)} run(s): {named}; errors and tracebacks under "
                   f"{Path(suite.results_dir) / suite.name / 'failed'}; `objbench run` again does only those")
+            for f in failures:
+                print(f"  {f['objective']}/{f['task']} seeds {f['pretrain_seed']}/{f['finetune_seed']}, in "
+                      f"{f['phase']}: {f['error']}")
             status = 1
         if not args.no_report and summary.ran + summary.reused:
             _report(suite, run_ids={r.run_id for r in summary.plan.runs})
@@ -176,7 +205,7 @@ def _dispatch(args) -> int:
         from benchmark.harness import run_suite
 
         baseline = _records_file(args.baseline)  # an unusable baseline stops before anything runs
-        summary = run_suite(suite, progress=not args.quiet)
+        summary = run_suite(suite, progress=not args.quiet, executor=_executor(suite))
         ids = {r.run_id for r in summary.plan.runs}
         current = [r for r in _stored(suite) if r["run_id"] in ids]
         print(f"{suite.name}: {summary.ran} runs done, {summary.reused} reused from earlier, {summary.seconds:.1f} s")
@@ -269,7 +298,8 @@ def _replicate(suite, precision: str | None, quiet: bool) -> int:
     """0 when no verdict reversed between the suite and its replica, 1 when one did."""
     from benchmark.replicate import replicate
 
-    comparison, folder = replicate(suite, precision, progress=not quiet)
+    comparison, folder = replicate(suite, precision, progress=not quiet,
+                                   executor=_executor(suite))
     for line in comparison.summary():
         print(line)
     print(f"report with its replication: {folder / 'README.md'}")
@@ -292,6 +322,21 @@ def _doctor(suite, suite_file: Path, repair: bool) -> int:
     lines = doctor.repair(exam.findings, suite.results_dir, suite.name)
     print("\n".join(lines))
     return 0 if all(f.action for f in exam.findings) else 1
+
+
+def _executor(suite):
+    """The engine that the suite's executor block names, its optional package checked first."""
+    from benchmark.executors import make_executor
+
+    settings = suite.executor.model_dump(exclude={"kind"})
+    kind = suite.executor.kind
+    package = {"ray": "ray", "slurm": "submitit"}.get(kind)
+    if package is not None:
+        import importlib.util
+
+        if importlib.util.find_spec(package) is None:
+            raise ObjbenchError(f"the {kind} executor needs {package}: pip install 'objbench[{kind}]'")
+    return make_executor(kind, results_folder=Path(suite.results_dir) / suite.name, **settings)
 
 
 def _fetch(suite) -> int:

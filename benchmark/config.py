@@ -58,6 +58,9 @@ class PretrainConfig(Strict):
     # run makes every verdict provisional); another seed, like another machine, changes the weights.
     seeds: list[Seed] = Field(default_factory=lambda: [0, 1], min_length=1)
     resume_every_steps: int = Field(100, ge=0)  # save a resume state this often (0: never); killed runs continue
+    # torch.compile the network for pretraining: pays off on a GPU at the small and base presets
+    # (its compile time is counted in the wall time, not in the steady-state tokens/s).
+    compile: bool = False
 
     @field_validator("seeds")
     @classmethod
@@ -123,6 +126,35 @@ class CheckConfig(Strict):
     mfu_drop: float = Field(0.35, gt=0, lt=1)
 
 
+class ExecutorConfig(Strict):
+    """Where the runs go. Not part of any run's identity: every executor records the same runs."""
+
+    # local: this process (workers 1) or `workers` processes on this machine; ray: a Ray cluster
+    # (RAY_ADDRESS, or a local one); slurm: Slurm job arrays through submitit.
+    kind: Literal["local", "ray", "slurm"] = "local"
+    workers: int = Field(1, ge=1)  # local: processes, one GPU or an equal share of the cores each
+    cpus_per_job: int = Field(1, ge=1)  # ray and slurm: CPUs per unit of work (its torch threads)
+    gpus_per_job: int = Field(0, ge=0)  # ray and slurm: GPUs per unit of work (1 for a GPU suite)
+    address: str | None = None  # ray: the cluster to join (default: RAY_ADDRESS, else start a local one)
+    partition: str | None = None  # slurm: the partition (default: the cluster's)
+    time_limit_min: int = Field(60, ge=1)  # slurm: per unit of work; a pretraining job is the longest
+    array_parallelism: int = Field(64, ge=1)  # slurm: array tasks running at once
+    sbatch: dict[str, str] = Field(default_factory=dict)  # slurm: extra #SBATCH flags, e.g. {account: nlp}
+    cluster: Literal["slurm", "local"] | None = None  # slurm: submitit's backend; local runs arrays here
+
+    @model_validator(mode="after")
+    def _settings_of_its_kind(self) -> "ExecutorConfig":
+        defaults = ExecutorConfig.model_construct()  # a full dump (a replica of a suite) sets every key
+        given = {k for k in self.model_fields_set if getattr(self, k) != getattr(defaults, k)}
+        own = {"local": {"workers"}, "ray": {"address", "cpus_per_job", "gpus_per_job"},
+               "slurm": {"partition", "time_limit_min", "array_parallelism", "sbatch", "cluster", "cpus_per_job",
+                         "gpus_per_job"}}
+        stray = sorted(given - own[self.kind] - {"kind"})
+        if stray:
+            raise ValueError(f"{', '.join(stray)}: not a setting of the {self.kind} executor")
+        return self
+
+
 class Suite(Strict):
     """One comparison: the product of models x objectives x tasks, minus ``exclude``."""
 
@@ -144,6 +176,7 @@ class Suite(Strict):
     variants: dict[str, dict[str, Scalar]] = Field(default_factory=dict)
     task_params: dict[str, dict[str, Scalar]] = Field(default_factory=dict)
     check: CheckConfig = Field(default_factory=CheckConfig)  # regression gate: tolerances per task and for speed
+    executor: ExecutorConfig = Field(default_factory=ExecutorConfig)  # where runs go: local, ray or slurm
     results_dir: str = "results"  # run records and caches
     reports_dir: str = "reports"
 

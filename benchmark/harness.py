@@ -20,8 +20,8 @@ import json
 import math
 import time
 import traceback
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import torch
@@ -91,20 +91,54 @@ def run_suite(suite: Suite, progress: bool = True, executor: Executor | None = N
         overall.set_postfix_str(f"{job.objective} / {run.task} / seed {run.seed}")
         overall.update()
 
+    def on_lost(job: PretrainJob, reason: str) -> JobOutcome:
+        return lost_job(suite, job, reason)
+
+    executor = executor or SerialExecutor()
+    if executor.in_waves:
+        outcomes = in_waves(executor, suite, todo, on_lost)
+    else:
+        outcomes = executor.map(run_job, suite, todo, progress=progress, on_run=on_run, on_lost=on_lost)
     ran = failed = 0
-    for outcome in (executor or SerialExecutor()).map(run_job, suite, todo, progress=progress, on_run=on_run):
+    for outcome in outcomes:
         ran, reused, failed = ran + outcome.ran, reused + outcome.reused, failed + outcome.failed
+        overall.update(max(0, ran + failed - overall.n))  # engines that report whole jobs, not runs
     overall.close()
     return Summary(plan, ran, reused, time.perf_counter() - start, failed)
 
 
+def in_waves(executor: Executor, suite: Suite, jobs: list[PretrainJob], on_lost) -> Iterator[JobOutcome]:
+    """Two batches for engines that schedule batches: every pretraining job, then every run whose
+    checkpoint exists, one unit each. A job whose pretraining failed has its runs recorded as
+    failed in the first wave and is left out of the second."""
+    yield from executor.map(pretrain_job, suite, jobs, on_lost=on_lost)
+    trained = [job for job in jobs if job.checkpoint is None or job.checkpoint.exists()]
+    runs = [replace(job, runs=[run]) for job in trained for run in job.runs
+            if not has_record(suite.results_dir, suite.name, run.run_id)]
+    yield from executor.map(run_job, suite, runs, on_lost=on_lost)
+
+
+def pretrain_job(suite: Suite, job: PretrainJob, progress: bool = False,
+                 on_run: Callable[[PretrainJob, Run], None] | None = None) -> JobOutcome:
+    """The first wave's unit of work: pretrain (or find) ``job``'s checkpoint; its runs come later."""
+    return run_job(suite, job, progress, on_run, pretrain_only=True)
+
+
+def lost_job(suite: Suite, job: PretrainJob, reason: str) -> JobOutcome:
+    """A job whose worker died: its runs not yet recorded are recorded as failed, to do again."""
+    todo = [r for r in job.runs if not has_record(suite.results_dir, suite.name, r.run_id)]
+    for run in todo:
+        record_failure(suite, job, run, "a worker that died", RuntimeError(reason))
+    return JobOutcome(0, len(job.runs) - len(todo), failed=len(todo))
+
+
 def run_job(suite: Suite, job: PretrainJob, progress: bool = False,
-            on_run: Callable[[PretrainJob, Run], None] | None = None) -> JobOutcome:
+            on_run: Callable[[PretrainJob, Run], None] | None = None, pretrain_only: bool = False) -> JobOutcome:
     """Pretrain (or load) ``job``'s checkpoint, then finetune, evaluate and record each of its runs."""
     _quiet_transformers()
     device = resolve_device(suite.device)
     precision = resolve_precision(suite.precision, device)
-    if all(has_record(suite.results_dir, suite.name, r.run_id) for r in job.runs):
+    if not pretrain_only and all(has_record(suite.results_dir, suite.name, r.run_id) for r in job.runs):
         return JobOutcome(ran=0, reused=len(job.runs))
     data = prepared_data(suite)
     env = environment(device, precision)
@@ -117,6 +151,8 @@ def run_job(suite: Suite, job: PretrainJob, progress: bool = False,
         for run in todo:
             record_failure(suite, job, run, "pretraining", error)
         return JobOutcome(0, len(job.runs) - len(todo), failed=len(todo))
+    if pretrain_only:
+        return JobOutcome(0, 0)
     ran = reused = failed = 0
     for run in job.runs:
         with lock(suite.results_dir, "run-" + run.run_id):
@@ -254,8 +290,11 @@ def setup_training(job: PretrainJob, suite: Suite, data, device: torch.device) -
     recipe = suite.pretrain
     torch.manual_seed(job.seed)
     network = objective.build().to(device).train()
+    if recipe.compile:
+        network.compile()  # in place: the weights keep their names, so the checkpoint is saved as ever
+    # On a GPU, AdamW's fused kernel: one launch for every parameter (tests/benchmarks/test_gpu_levers.py).
     optimizer = torch.optim.AdamW(network.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay,
-                                  betas=(0.9, 0.98))
+                                  betas=(0.9, 0.98), fused=True if device.type == "cuda" else None)
     horizon = job.steps or 10**9  # a wall-clock budget decays over no fixed horizon
     schedule = get_cosine_schedule_with_warmup(optimizer, min(recipe.warmup_steps, horizon // 10), horizon)
     return TrainState(objective, network, optimizer, schedule, torch.Generator().manual_seed(job.seed + 1))

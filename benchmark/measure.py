@@ -166,6 +166,53 @@ def matmul_peak(device: torch.device, precision: str, size: int = 512, seconds: 
                     return 2 * size**3 * count / elapsed
 
 
+# Dense (no structured sparsity) bf16 tensor-core peaks, FLOP/s, from the vendors' datasheets,
+# matched in order against torch.cuda.get_device_name (so "H100 PCIe" is found before "H100").
+# MFU against a peak of another chip says nothing; an unlisted device falls back to a measured
+# matmul peak, which reads higher than the datasheet's MFU would.
+GPU_BF16_PEAKS: tuple[tuple[str, float], ...] = (
+    (r"\bB200\b", 2250e12),  # NVIDIA B200 (HGX), per GPU
+    (r"\bH100\b.*\bPCIe\b", 756e12),  # NVIDIA H100 PCIe
+    (r"\bH100\b.*\bNVL\b", 835e12),  # NVIDIA H100 NVL, per GPU
+    (r"\b(GH200|H200|H100|H800)\b", 989e12),  # H100 SXM, H200, GH200's Hopper, H800
+    (r"\bA100\b", 312e12),  # SXM and PCIe alike
+    (r"\bA800\b", 312e12),
+    (r"\bL40S\b", 362e12),
+    (r"\bL4\b", 121e12),
+    (r"\bA10\b", 125e12),
+    (r"\bMI300X\b", 1307e12),  # AMD Instinct MI300X
+)
+
+
+def datasheet_bf16_peak(device_name: str) -> float | None:
+    """The dense bf16 peak FLOP/s of a GPU named ``device_name``, or None when it is not listed."""
+    import re
+
+    for pattern, peak in GPU_BF16_PEAKS:
+        if re.search(pattern, device_name):
+            return peak
+    return None
+
+
+def bf16_peak(device: torch.device) -> tuple[float, str]:
+    """The yardstick of a GPU's MFU: its datasheet bf16 peak, else a matmul measured now (and which)."""
+    if device.type == "cuda":
+        name = torch.cuda.get_device_name(device)
+        listed = datasheet_bf16_peak(name)
+        if listed is not None:
+            return listed, f"datasheet dense bf16 peak of {name}"
+        return matmul_peak(device, "bf16", size=8192, seconds=1.0), f"measured bf16 matmul ({name} is not listed)"
+    precision = "bf16" if bf16_supported(device) else "fp32"
+    return matmul_peak(device, precision), f"measured {precision} matmul (a CPU has no datasheet peak here)"
+
+
+def mfu(flops_per_s: float | None, peak_flops_per_s: float) -> float | None:
+    """Model FLOPs utilisation: the model's FLOP/s (FLOPs counted as 6N-style model FLOPs) over the peak."""
+    if not flops_per_s or peak_flops_per_s <= 0:
+        return None
+    return flops_per_s / peak_flops_per_s
+
+
 def _cpu_model() -> str | None:
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as info:

@@ -97,8 +97,10 @@ def make_plan(suite: Suite, data: PretrainingData) -> Plan:
     jobs, skipped = [], []
     checkpoints = cache_dir(suite.results_dir, "checkpoints")
     # what decides the weights: not the seeds (keyed apart), how often resume states are saved, or
-    # whether a large budget was confirmed
-    pretrain_recipe = suite.pretrain.model_dump(exclude={"seeds", "resume_every_steps", "allow_large_budget"})
+    # whether a large budget was confirmed; compiling changes the kernels, so it is keyed when on
+    # (and left out when off, so that the keys of suites from before the option stay as they were)
+    pretrain_recipe = suite.pretrain.model_dump(exclude={"seeds", "resume_every_steps", "allow_large_budget"}
+                                                | (set() if suite.pretrain.compile else {"compile"}))
     finetune_recipe = suite.finetune.model_dump(exclude={"seeds"})
     for model_name in suite.models:
         model = registry.models.get(model_name)

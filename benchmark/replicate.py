@@ -13,6 +13,7 @@ from pathlib import Path
 
 from benchmark.config import Suite
 from benchmark.errors import ObjbenchError
+from benchmark.executors import Executor
 from benchmark.harness import run_suite
 from benchmark.measure import resolve_device, resolve_precision
 from benchmark.report.compare import Comparison, compare_boards
@@ -52,14 +53,15 @@ def recorded(suite: Suite, run_ids: set[str]) -> list[dict]:
     return [r for r in iter_records(suite.results_dir, suite.name) if r["run_id"] in run_ids]
 
 
-def replicate(suite: Suite, precision: str | None = None, progress: bool = True) -> tuple[Comparison, Path]:
+def replicate(suite: Suite, precision: str | None = None, progress: bool = True,
+              executor: Executor | None = None) -> tuple[Comparison, Path]:
     """Run ``suite`` and its replica (reusing what is recorded), report both, and compare them.
 
     The replica gets its own report; the original's report gains a replication section and keeps
     the replica's records beside its own. Returns the comparison and the original's report folder.
     """
     replica = replica_suite(suite, precision)
-    original_ids, replica_ids = ({r.run_id for r in run_suite(one, progress=progress).plan.runs}
+    original_ids, replica_ids = ({r.run_id for r in run_suite(one, progress, executor).plan.runs}
                                  for one in (suite, replica))
     original, again = recorded(suite, original_ids), recorded(replica, replica_ids)
     write_report(replica.results_dir, replica.name, replica.reports_dir, run_ids=replica_ids)

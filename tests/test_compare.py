@@ -270,7 +270,7 @@ def test_cli_replicate_exits_1_exactly_on_a_reversal(tmp_path, capsys, monkeypat
     """The runs stubbed out: the comparison above (one reversal) or one that agrees."""
     comparison = changed if reversed_verdict else compare_boards(board(FIRST), board(FIRST, suite="again"))
 
-    def compared(suite, precision=None, progress=True):
+    def compared(suite, precision=None, progress=True, executor=None):
         return comparison, tmp_path / "out"
 
     monkeypatch.setattr(replicate_module, "replicate", compared)

@@ -51,6 +51,8 @@ def test_two_processes_on_one_suite_train_each_checkpoint_once_and_record_each_r
 class SpawnedProcessExecutor:
     """Runs each unit of work in a fresh spawned process: only what pickles gets there."""
 
+    in_waves = False
+
     def __init__(self):
         self.jobs = []
 
@@ -59,6 +61,7 @@ class SpawnedProcessExecutor:
         from concurrent.futures import ProcessPoolExecutor
 
         options.pop("on_run", None)  # a callback into this process's progress bar does not travel
+        options.pop("on_lost", None)  # nor one that records a dead worker's runs here
         with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
             for job in jobs:
                 self.jobs.append(job.objective)

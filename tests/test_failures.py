@@ -33,9 +33,11 @@ def test_one_failing_run_of_six_is_recorded_reported_and_redone_alone(tmp_path, 
 
     assert main(["run", "suite.yaml", "--quiet"]) == 1
     out = capsys.readouterr().out
-    assert "1 run(s) failed" in out and "planted failure" in out
+    [summary_line] = [line for line in out.splitlines() if line.startswith("FAILED")]  # one line names them
+    assert summary_line.startswith("FAILED 1 run(s): ") and "planted failure" in out
     assert len(list(iter_records("results", "tiny"))) == 5  # the other five are recorded
     [failure] = iter_failures("results", "tiny")
+    assert f"{failure['objective']}/{failure['task']} (seeds {failure['pretrain_seed']}/" in summary_line
     assert failure["phase"] == "finetuning or evaluation" and "RuntimeError: planted failure" in failure["traceback"]
     report = (tmp_path / "reports" / "tiny" / "README.md").read_text()
     assert "## Failed runs" in report and "planted failure" in report

@@ -328,6 +328,10 @@ def test_every_bash_command_is_valid(where, line, capsys):
         check_cli(where, args, capsys)
     elif program == "python" and args[:2] == ["-m", "benchmark"]:
         check_cli(where, args[2:], capsys, module=True)
+    elif program == "python" and args[:2] == ["-m", "benchmark.gpu_check"]:
+        from benchmark import gpu_check
+
+        gpu_check.parser().parse_args(args[2:])  # exits (a failure here) on an option it does not take
     elif program == "python" and args[:2] == ["-m", "pytest"]:
         check_pytest(where, args[2:])
     elif program == "make":

@@ -51,7 +51,7 @@ def workload(request, tmp_path_factory) -> Workload:
 def pytest_terminal_summary(terminalreporter, config) -> None:
     """The ratios the timed benchmarks compare, as a table after pytest-benchmark's own."""
     t = config.stash.get(TIMINGS, None)
-    if t is None or not (t.step_ratios or t.precision):
+    if t is None or not (t.step_ratios or t.precision or t.levers):
         return
     write = terminalreporter.write_line
     if t.step_ratios:
@@ -70,3 +70,11 @@ def pytest_terminal_summary(terminalreporter, config) -> None:
                       f"= {bf16.median / fp32.median:.2f}")
             elif fp32:
                 write(f"{size:>6}: fp32 {fp32.median * 1e3:.1f} ms (bf16 not timed)")
+    levers = sorted({lever for lever, _ in t.levers})
+    if levers:
+        terminalreporter.section("GPU speed levers: on / off, medians")
+        for lever in levers:
+            on, off = t.levers.get((lever, "on")), t.levers.get((lever, "off"))
+            if on and off:
+                write(f"{lever:>10}: on {on.median * 1e3:.2f} ms / off {off.median * 1e3:.2f} ms "
+                      f"= {on.median / off.median:.2f}")

@@ -40,6 +40,7 @@ class Timings:
     step: dict[str, Times] = field(default_factory=dict)
     step_ratios: dict[str, float] = field(default_factory=dict)  # prepare median / step median
     precision: dict[tuple[str, str], Times] = field(default_factory=dict)
+    levers: dict[tuple[str, str], Times] = field(default_factory=dict)  # (lever, "on"/"off") on a GPU
     where: str = ""
 
 

@@ -1,0 +1,47 @@
+"""The GPU check's CPU-safe parts: the datasheet peak table, the MFU arithmetic, and the whole
+script's code path on a CPU (the tiny preset, a few steps)."""
+
+from __future__ import annotations
+
+import pytest
+
+from benchmark import gpu_check
+from benchmark.measure import GPU_BF16_PEAKS, datasheet_bf16_peak, mfu
+
+
+@pytest.mark.parametrize("name, peak", [
+    ("NVIDIA H100 80GB HBM3", 989e12),  # the SXM part
+    ("NVIDIA H100 PCIe", 756e12),  # found before the SXM row
+    ("NVIDIA H100 NVL", 835e12),
+    ("NVIDIA H200", 989e12),
+    ("NVIDIA A100-SXM4-80GB", 312e12),
+    ("NVIDIA A100-PCIE-40GB", 312e12),
+    ("NVIDIA A10", 125e12),  # not the A100's row, nor the A100's the A10's
+    ("NVIDIA L4", 121e12),
+    ("NVIDIA L40S", 362e12),
+    ("AMD Instinct MI300X", 1307e12),
+    ("NVIDIA A10G", None),  # not listed: the check measures a matmul instead
+    ("Tesla T4", None),
+])
+def test_the_peak_table_finds_each_gpu_by_name(name, peak):
+    assert datasheet_bf16_peak(name) == peak
+
+
+def test_every_peak_is_a_dense_tensor_core_figure():
+    for pattern, peak in GPU_BF16_PEAKS:
+        assert 100e12 <= peak <= 2.5e15, pattern  # TFLOP/s-scale, not a sparse (2x) or fp32 figure
+
+
+def test_mfu_is_model_flops_over_the_peak():
+    assert mfu(156e12, 312e12) == pytest.approx(0.5)  # half an A100
+    assert mfu(None, 312e12) is None and mfu(1e12, 0) is None
+
+
+def test_the_check_runs_its_whole_path_on_a_cpu(capsys):
+    assert gpu_check.main(["--device", "cpu", "--presets", "tiny", "--steps", "3", "--batch-size", "4",
+                           "--seq-len", "32"]) == 0
+    out = capsys.readouterr().out
+    assert "MFU yardstick:" in out and "measured" in out  # a CPU has no datasheet row
+    [line] = [row for row in out.splitlines() if row.strip().startswith("tiny:")]
+    assert "tokens/s" in line and "MFU" in line and "process_peak_rss" in line
+    assert "workers: no GPU visible" in out
