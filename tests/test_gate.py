@@ -426,3 +426,15 @@ def test_compare_refuses_incomparable_runs_unless_allowed(tmp_path, capsys):
     _one_line_error(code, out, err, "corpus_id differs")
     code, out, _ = _run(["compare", baseline, current, "--allow-incomparable"], capsys)
     assert code == 0 and out.splitlines()[-1] == "PASS: nothing regressed"
+
+
+def test_a_recipe_key_added_later_reads_as_its_old_value_in_older_records():
+    from benchmark.report.comparability import differences
+
+    def run(pretrain: dict) -> dict:
+        return {"schema_version": 1, "corpus_id": "c", "tokenizer_id": "t", "size": "tiny",
+                "config": {"pretrain": {"lr": 2e-3, **pretrain}, "finetune": {}}}
+
+    assert differences([run({}), run({"compile": False})]) == []  # a record from before the option: not compiled
+    [line] = differences([run({}), run({"compile": True})])
+    assert line.startswith("config.pretrain.compile differs")

@@ -18,6 +18,8 @@ from benchmark.errors import ObjbenchError
 SHARED_FIELDS = ("schema_version", "corpus_id", "tokenizer_id", "size")
 RECIPE_SECTIONS = ("pretrain", "finetune")  # config sections whose every key must match, but these:
 NOT_RECIPE = {"seeds", "resume_every_steps", "allow_large_budget"}  # they change no weight
+# Recipe keys added after records were first written: a record without one ran with this value.
+ADDED_LATER = {("pretrain", "compile"): False}
 
 
 def _shown(value: Any) -> str:
@@ -32,7 +34,9 @@ def _field_values(records: list[dict]) -> Iterable[tuple[str, list[Any]]]:
     for section in RECIPE_SECTIONS:
         keys = sorted({k for r in records for k in ((r.get("config") or {}).get(section) or {}) if k not in NOT_RECIPE})
         for key in keys:
-            yield f"config.{section}.{key}", [((r.get("config") or {}).get(section) or {}).get(key) for r in records]
+            before = ADDED_LATER.get((section, key))
+            yield f"config.{section}.{key}", [((r.get("config") or {}).get(section) or {}).get(key, before)
+                                              for r in records]
     # An objective's or task's own settings only need to agree among the runs that use it.
     for params, column in (("objective_params", "objective"), ("task_params", "task")):
         for name in sorted({r.get(column) for r in records}, key=str):
