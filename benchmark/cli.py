@@ -180,6 +180,7 @@ def _dispatch(args) -> int:
     if args.command == "run":
         from benchmark.harness import run_suite
 
+        _tasks_readable(suite, args.suite)
         summary = run_suite(suite, progress=not args.quiet, executor=_executor(suite))
         print(f"{suite.name}: {summary.ran} runs done, {summary.reused} reused from earlier, "
               f"{len(summary.plan.skipped)} skipped, {summary.seconds:.1f} s")
@@ -205,6 +206,7 @@ def _dispatch(args) -> int:
         from benchmark.harness import run_suite
 
         baseline = _records_file(args.baseline)  # an unusable baseline stops before anything runs
+        _tasks_readable(suite, args.suite)
         summary = run_suite(suite, progress=not args.quiet, executor=_executor(suite))
         ids = {r.run_id for r in summary.plan.runs}
         current = [r for r in _stored(suite) if r["run_id"] in ids]
@@ -212,6 +214,7 @@ def _dispatch(args) -> int:
         _warn_if_other_code(current)
         return _gate(baseline, current, args, suite.check.tolerance, suite.check.mfu_drop)
     if args.command == "replicate":
+        _tasks_readable(suite, args.suite)
         return _replicate(suite, args.precision, args.quiet)
     if args.command == "report":
         if args.records:
@@ -322,6 +325,14 @@ def _doctor(suite, suite_file: Path, repair: bool) -> int:
     lines = doctor.repair(exam.findings, suite.results_dir, suite.name)
     print("\n".join(lines))
     return 0 if all(f.action for f in exam.findings) else 1
+
+
+def _tasks_readable(suite, path: Path) -> None:
+    """Read every task's data now (kept for the run); one line names every Hub dataset missing offline."""
+    from benchmark.harness import task_splits
+    from benchmark.tasks.availability import check_tasks_available
+
+    check_tasks_available(suite, load=lambda name: task_splits(suite, name), suite_file=str(path))
 
 
 def _executor(suite):

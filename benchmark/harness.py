@@ -46,6 +46,7 @@ from benchmark.measure import (
 )
 from benchmark.objectives.base import Setup
 from benchmark.plan import Plan, PretrainJob, Run, make_plan
+from benchmark.tasks.availability import check_tasks_available
 from benchmark.tasks.checks import split_checks
 from benchmark.results import SCHEMA_VERSION, clear_failure, has_record, write_failure, write_record
 
@@ -79,8 +80,8 @@ def run_suite(suite: Suite, progress: bool = True, executor: Executor | None = N
     start = time.perf_counter()
     _quiet_transformers()
     resolve_precision(suite.precision, resolve_device(suite.device))  # hardware that cannot serve stops here
-    for name in suite.tasks:  # so does a task whose data cannot be read, before anything is written
-        task_splits(suite, name)
+    # so does a task whose data cannot be read, before anything is written (every missing Hub dataset at once)
+    check_tasks_available(suite, load=lambda name: task_splits(suite, name))
     plan = make_plan(suite, prepared_data(suite))
     todo = [job for job in plan.jobs if not all(r.done for r in job.runs)]
     reused = sum(r.done for job in plan.jobs if job not in todo for r in job.runs)

@@ -75,6 +75,15 @@ def local_task(train: str, test: str, train_name: str = "train.csv", test_name: 
     return build
 
 
+def local_text_task(task: str, files: dict[str, str], **params) -> Callable[[Path], list[str]]:
+    """Task ``task`` reading ``files`` (name -> content) written in the working folder, with ``params``."""
+    def build(tmp: Path) -> list[str]:
+        for name, content in files.items():
+            (tmp / name).write_text(content)
+        return suite(tmp, tasks=[task], task_params={task: params})
+    return build
+
+
 GOOD_CSV = "text,label\n" + "".join(f"the cat sat number {i},{'ab'[i % 2]}\n" for i in range(12))
 
 
@@ -181,4 +190,20 @@ CATALOGUE: list[BadInput] = [
              lambda tmp: suite(tmp, tasks=["local_classification"], task_params={"local_classification": {
                  "train_path": "gone.csv", "test_path": "gone.csv"}}), "gone.csv"),
     BadInput("empty task file", "data", local_task("text,label\n", GOOD_CSV), "train.csv"),
+    BadInput("QA answer not in its context", "data",
+             local_text_task("local_extractive_qa", {"qa.csv": "question,context,answer\nWho?,Ann sings.,Bob\n"},
+                             train_path="qa.csv", test_path="qa.csv"),
+             "qa.csv, row 1, column 'answer': the answer 'Bob' does not occur in the context"),
+    BadInput("QA answer off its offset", "data",
+             local_text_task("local_extractive_qa", {"qa.csv": "question,context,answer,at\nWho?,Ann sings.,Ann,4\n"},
+                             train_path="qa.csv", test_path="qa.csv", answer_start_column="at"),
+             "qa.csv, row 1, column 'at': the answer 'Ann' is not at offset 4 of the context"),
+    BadInput("empty translation target", "data",
+             local_text_task("local_translation", {"mt.csv": "source,target\neins,one\nzwei,\n"},
+                             train_path="mt.csv", test_path="mt.csv"),
+             "mt.csv, row 2, column 'target': the target text is empty"),
+    BadInput("minimal pair of one sentence twice", "data",
+             local_text_task("local_minimal_pairs", {"pairs.csv": "good,bad\nA cat sleeps.,A cat sleeps.\n"},
+                             test_path="pairs.csv"),
+             "pairs.csv, row 1, column 'bad': the ungrammatical sentence is the grammatical one"),
 ]

@@ -6,9 +6,10 @@ once with network access lets the suite run later with none. Local files are rea
 packaged ``text``, ``json`` (JSON Lines too), ``csv`` and ``parquet`` builders.
 
 Columns are mapped by role: a task or corpus names which column of the file plays which role
-(``text``, ``text_pair``, ``label``; ``question``, ``context``, ``answer`` for QA;
-``source``, ``target`` for translation), and the loaded data carries the role names. Entries
-declare these as ``<role>_column`` settings, which :func:`column_map` collects.
+(``text``, ``text_pair``, ``label``; ``question``, ``context``, ``answer``, ``answer_start`` for
+QA; ``source``, ``target`` for translation; ``good``, ``bad``, ``phenomenon`` for minimal pairs),
+and the loaded data carries the role names. Entries declare these as ``<role>_column`` settings,
+which :func:`column_map` collects.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import io
 import json
 import lzma
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
 import datasets
@@ -33,13 +34,33 @@ from benchmark import files
 from benchmark.corpus_config import AG_NEWS, GLUE, REVISIONS, WIKITEXT  # noqa: F401 (re-exported)
 from benchmark.errors import ObjbenchError
 
-ROLES = ("text", "text_pair", "label", "question", "context", "answer", "source", "target")
+ROLES = ("text", "text_pair", "label", "question", "context", "answer", "answer_start", "source", "target", "good",
+         "bad", "phenomenon")
 LOCAL_FORMATS = ("text", "json", "csv", "parquet")
 _FORMAT_OF_SUFFIX = {".txt": "text", ".text": "text", ".json": "json", ".jsonl": "json", ".ndjson": "json",
                      ".csv": "csv", ".parquet": "parquet"}
 _COMPRESSION_SUFFIXES = (".gz", ".bz2", ".xz", ".zst")
+_DECOMPRESSORS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
 MIRROR_ENV = "OBJBENCH_HUB_MIRROR"
 FETCH_HINT = "run `objbench fetch <suite file>` where the Hugging Face Hub is reachable, then run offline"
+
+SQUAD, WMT16, BLIMP = "rajpurkar/squad", "wmt/wmt16", "nyu-mll/blimp"
+# The task datasets' pins join the corpus pins in the one table every entry reads. Each is the
+# commit that independent public projects pin for the dataset's Parquet layout; `objbench fetch`
+# downloading it is the check that the commit exists.
+REVISIONS.update({
+    SQUAD: "7b6d24c440a36b6815f21b70d25016731768db1f",
+    WMT16: "41d8a4013aa1489f28fea60ec0932af246086482",
+    BLIMP: "877fba0801ffb7cbd8c39c1ff314a46f053f6036",
+})
+
+
+class HubDatasetNotCached(ObjbenchError):
+    """A Hub dataset that is neither in the local cache nor reachable: ``objbench fetch`` would fix it."""
+
+    def __init__(self, message: str, dataset: str):
+        super().__init__(message)
+        self.dataset = dataset  # "owner/name (config) at revision ...": what to fetch
 
 
 def hub_path(dataset: str) -> str:
@@ -56,19 +77,20 @@ def hub_path(dataset: str) -> str:
 def load_hub(dataset: str, config: str | None, split: str, revision: str) -> datasets.Dataset:
     """One split of a Hub dataset at ``revision``, from the local cache when it is there.
 
-    Without network and without a cached copy this raises one ``ObjbenchError`` that names the
-    dataset and ``objbench fetch``, whatever the underlying library raised.
+    Without network and without a cached copy this raises one ``HubDatasetNotCached`` (an
+    ``ObjbenchError``) that names the dataset and ``objbench fetch``, whatever the underlying
+    library raised; ``tasks.availability`` gathers these to name every missing dataset at once.
     """
     what = f"{dataset}" + (f" ({config})" if config else "") + f" at revision {revision}"
     try:
         return datasets.load_dataset(hub_path(dataset), config, split=split, revision=revision)
     except (ConnectionError, LocalEntryNotFoundError, httpx.TransportError) as err:
         # Offline mode (HF_HUB_OFFLINE=1) and network failures both end here when nothing is cached.
-        raise ObjbenchError(f"Hub dataset {what} is not in the local cache and the Hub cannot be reached "
-                            f"({type(err).__name__}); {FETCH_HINT}") from None
+        raise HubDatasetNotCached(f"Hub dataset {what} is not in the local cache and the Hub cannot be reached "
+                                  f"({type(err).__name__}); {FETCH_HINT}", what) from None
     except ValueError as err:
         if str(err).startswith("Couldn't find cache"):  # offline: other configs of the dataset are cached, not this one
-            raise ObjbenchError(f"Hub dataset {what} is not in the local cache; {FETCH_HINT}") from None
+            raise HubDatasetNotCached(f"Hub dataset {what} is not in the local cache; {FETCH_HINT}", what) from None
         raise ObjbenchError(f"Hub dataset {what}: {_one_line(err)}") from None
     except (DatasetNotFoundError, FileNotFoundError) as err:
         raise ObjbenchError(f"Hub dataset {what}: {_one_line(err)}") from None
@@ -98,19 +120,23 @@ def local_format(files: list[Path], format: str, where: str) -> str:
     return found.pop()
 
 
-def load_local(files: list[Path], format: str) -> datasets.Dataset:
+def load_local(files: list[Path], format: str, cells_as_text: bool = False) -> datasets.Dataset:
     """Local files (already resolved) through the ``datasets`` builder for ``format``; one split.
 
     A file that cannot be read (empty, not UTF-8, a malformed JSON line, a broken CSV quote, not
     Parquet) stops with one line naming the file and, where there is one, the line.
+    ``cells_as_text`` reads every CSV cell as the text it holds: "007" stays "007" rather than the
+    number 7, "NA" stays "NA" rather than a missing value, and an empty cell is "". Text tasks
+    need that (an answer may be a year or "None"); class ids want numbers, so it is off by default.
     """
     for f in files:
         if f.stat().st_size == 0:
             raise ObjbenchError(f"{f}: the file is empty")
+    options = _text_cells(files[0]) if cells_as_text and format == "csv" else {}
     quiet = datasets.utils.logging.is_progress_bar_enabled()
     datasets.disable_progress_bars()  # local files read in a blink; a bar per file is noise
     try:
-        data = datasets.load_dataset(format, data_files=[str(f) for f in files], split="train")
+        data = datasets.load_dataset(format, data_files=[str(f) for f in files], split="train", **options)
     except Exception as err:  # the builders raise many types; each is found again and named below
         for f in files:
             problem = _first_problem(f, format)
@@ -125,10 +151,40 @@ def load_local(files: list[Path], format: str) -> datasets.Dataset:
     return data
 
 
+def row_places(files: list[Path], format: str, cells_as_text: bool = False) -> Callable[[int], str]:
+    """``place(i)``: where row ``i`` of ``files`` read together by :func:`load_local` comes from, as
+    'FILE, row N' (rows count from 1 within each file; a CSV header is not a row)."""
+    lengths: list[int] = []
+
+    def place(i: int) -> str:
+        if len(files) == 1:
+            return f"{files[0]}, row {i + 1}"
+        if not lengths:  # only once a row is named: each file is read again alone to count its rows
+            lengths.extend(len(load_local([f], format, cells_as_text)) for f in files)
+        for f, n in zip(files, lengths):
+            if i < n:
+                return f"{f}, row {i + 1}"
+            i -= n
+        raise IndexError(f"row {i} is past the end of {', '.join(map(str, files))}")
+    return place
+
+
+def _text_cells(path: Path) -> dict:
+    """CSV builder options that keep every cell of ``path``'s columns as a string (see ``load_local``)."""
+    try:
+        with _DECOMPRESSORS.get(path.suffix.lower(), open)(path, "rt", encoding="utf-8", newline="") as fh:
+            header = next(csv.reader(fh), None)
+    except (OSError, EOFError, UnicodeDecodeError, lzma.LZMAError, csv.Error):
+        return {}  # the builder meets the same fault, and the file is named then
+    if not header:
+        return {}
+    return {"features": datasets.Features({column: datasets.Value("string") for column in header}),
+            "na_filter": False}
+
+
 def _read_bytes(path: Path) -> bytes:
     """A local file's bytes, decompressed by its suffix."""
-    opener = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}.get(path.suffix.lower(), open)
-    with opener(path, "rb") as fh:
+    with _DECOMPRESSORS.get(path.suffix.lower(), open)(path, "rb") as fh:
         return fh.read()
 
 

@@ -7,7 +7,9 @@ start <= end no longer than ``MAX_ANSWER_TOKENS`` inside the context, cut from t
 characters. Attention as in ``classification.py``: causal for a causal decoder (the question
 comes first, so every context token has read it), bidirectional for encoders and prefix
 decoders; an encoder-decoder uses T5's span head (encoder reads the input, the decoder reads
-it shifted right and is scored). Metrics: SQuAD exact match and token F1 (0..1).
+it shifted right and is scored). Metrics: SQuAD exact match and token F1 (0..1), each the best
+match among a question's gold answers (``answers`` where the task gives several, as SQuAD's
+validation split does; ``answer`` otherwise). Finetuning learns the span ``answer`` at ``answer_start``.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import torch
 from transformers import AutoModelForQuestionAnswering
 
 from benchmark import registry
+from benchmark.errors import ObjbenchError
 from benchmark.formats import training
 from benchmark.formats.classification import downstream_kind
 from benchmark.formats.text_metrics import answer_scores
@@ -91,6 +94,9 @@ class ExtractiveQA:
         kind = downstream_kind(kind)
         data = encode(split, tokenizer, recipe.max_length)
         kept = torch.nonzero(data["gold"][:, 0] >= 0).flatten()  # answers lost to truncation teach nothing
+        if len(kept) == 0:
+            raise ObjbenchError(f"extractive_qa: every training answer lies past the first {recipe.max_length} "
+                                f"tokens of question and context; raise finetune.max_length")
 
         def make_batch(index: torch.Tensor) -> dict:
             rows = kept[index]
@@ -101,7 +107,7 @@ class ExtractiveQA:
 
     @torch.no_grad()
     def evaluate(self, model, split, tokenizer, recipe, kind: ModelKind, device: torch.device, precision: str):
-        """Exact match and token F1 of the extracted spans against ``split["answer"]``."""
+        """Exact match and token F1 of the extracted spans against every gold answer of each question."""
         kind = downstream_kind(kind)
         data = encode(split, tokenizer, recipe.max_length)
         model.to(device).eval()
@@ -121,4 +127,5 @@ class ExtractiveQA:
                                                          split["context"]):
             predictions.append(context[offsets[start - first][0]:offsets[end - first][1]])
         stats = {**meter.summary(), "peak_memory_bytes": memory.peak_bytes, "examples": len(split)}
-        return answer_scores(predictions, list(split["answer"])), stats
+        golds = list(split["answers"]) if "answers" in split.column_names else list(split["answer"])
+        return answer_scores(predictions, golds), stats

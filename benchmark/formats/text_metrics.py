@@ -1,8 +1,9 @@
 """Metrics on generated or extracted text: SQuAD exact match and token F1, sacrebleu's BLEU and chrF.
 
 None of them fetches metric code at run time (``evaluate.load`` would): the SQuAD answer
-normalisation is a few lines, written out here as the official SQuAD script defines it, and
-BLEU and chrF are sacrebleu's own implementations with their default settings.
+normalisation is a few lines, written out here as the official SQuAD v1.1 script defines it
+(with its max over every gold answer of a question), and BLEU and chrF are sacrebleu's own
+implementations with its default settings, except that both compare lower-cased text (below).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import re
 import string
 from collections import Counter
+from collections.abc import Sequence
 
 from sacrebleu.metrics import BLEU, CHRF
 
@@ -39,18 +41,33 @@ def token_f1(prediction: str, reference: str) -> float:
     return 2 * precision * recall / (precision + recall)
 
 
-def answer_scores(predictions: list[str], references: list[str]) -> dict[str, float]:
-    """Mean exact match and token F1 (0..1) over question-answer pairs."""
-    n = max(1, len(references))
-    return {"exact_match": sum(map(exact_match, predictions, references)) / n,
-            "f1": sum(map(token_f1, predictions, references)) / n}
+def answer_scores(predictions: list[str], references: Sequence[str | Sequence[str]]) -> dict[str, float]:
+    """Mean exact match and token F1 (0..1) over questions.
+
+    A reference is one gold answer or the list of them; a prediction scores its best match among
+    a question's gold answers, each metric on its own (SQuAD v1.1's ``metric_max_over_ground_truths``).
+    """
+    golds = [[reference] if isinstance(reference, str) else list(reference) for reference in references]
+    n = max(1, len(golds))
+    return {name: sum(max((metric(p, g) for g in gs), default=0.0) for p, gs in zip(predictions, golds)) / n
+            for name, metric in (("exact_match", exact_match), ("f1", token_f1))}
 
 
 def translation_scores(hypotheses: list[str], references: list[str]) -> dict[str, float]:
-    """Corpus BLEU and chrF (0..100), sacrebleu defaults (BLEU: 13a tokenisation, exponential smoothing).
+    """Corpus BLEU and chrF (0..100); see :func:`sacrebleu_scores`."""
+    return sacrebleu_scores(hypotheses, references)[0]
 
+
+def sacrebleu_scores(hypotheses: list[str], references: list[str]) -> tuple[dict[str, float], dict[str, str]]:
+    """Corpus BLEU and chrF (0..100), and the sacrebleu signature of each, which a record keeps beside them.
+
+    sacrebleu's defaults (BLEU: 13a tokenisation, exponential smoothing; chrF: character 6-grams,
+    beta 2), on lower-cased text: the benchmark's tokenizers lower-case what they read, so no model
+    can write a capital, and cased scores would measure the tokenizer rather than the objective.
     ``force``: the synthetic languages write a space before the full stop; that is their
     spelling, not a sign of tokenised input, which sacrebleu would otherwise warn about.
     """
-    return {"bleu": float(BLEU(force=True).corpus_score(hypotheses, [references]).score),
-            "chrf": float(CHRF().corpus_score(hypotheses, [references]).score)}
+    bleu, chrf = BLEU(force=True, lowercase=True), CHRF(lowercase=True)
+    scores = {"bleu": float(bleu.corpus_score(hypotheses, [references]).score),
+              "chrf": float(chrf.corpus_score(hypotheses, [references]).score)}
+    return scores, {"bleu": str(bleu.get_signature()), "chrf": str(chrf.get_signature())}

@@ -2,7 +2,8 @@
 
 Causal and prefix decoders learn ``source [SEP] target [EOS]`` as a language model with loss on
 the target only; encoder-decoders learn it as seq2seq (see ``generation.py``). A bidirectional
-encoder has no decoder and is skipped. BLEU and chrF are sacrebleu's, on 0..100.
+encoder has no decoder and is skipped. BLEU and chrF are sacrebleu's, on 0..100, on lower-cased
+text (see ``text_metrics``); each record keeps their sacrebleu signatures with the evaluation statistics.
 In ``linear_probe`` mode only the output projection trains (untied from the input embeddings).
 """
 
@@ -13,7 +14,7 @@ from transformers import AutoModelForCausalLM, AutoModelForSeq2SeqLM
 
 from benchmark import registry
 from benchmark.formats import generation, training
-from benchmark.formats.text_metrics import translation_scores
+from benchmark.formats.text_metrics import sacrebleu_scores
 from benchmark.measure import PeakMemory, Throughput
 from benchmark.metric_spec import MetricSpec
 from benchmark.models.kinds import ModelKind
@@ -56,5 +57,6 @@ class Translation:
                                                  MAX_NEW_TOKENS, recipe.batch_size * 8, device, precision)
             meter.step(tokens=sum(map(len, generated)), samples=len(generated))
         hypotheses = [generation.decode_text(tokenizer, ids) for ids in generated]
-        metrics = translation_scores(hypotheses, list(split["target"]))
-        return metrics, {**meter.summary(), "peak_memory_bytes": memory.peak_bytes, "examples": len(generated)}
+        metrics, signatures = sacrebleu_scores(hypotheses, list(split["target"]))
+        return metrics, {**meter.summary(), "peak_memory_bytes": memory.peak_bytes, "examples": len(generated),
+                         **{f"{name}_signature": signature for name, signature in signatures.items()}}

@@ -15,7 +15,8 @@ after an ``[EOS]``, which is how documents start in the packed pretraining strea
   span corruption pretrains.
 
 Scores are summed, not averaged, over tokens, as BLiMP does: the two sentences of a pair
-differ in one word. Metrics: accuracy overall and per phenomenon (0..1; chance is 0.5).
+differ in one word. Metrics: accuracy overall and, when the split has a ``phenomenon`` column,
+per phenomenon as ``accuracy_<phenomenon>`` (0..1; chance is 0.5).
 """
 
 from __future__ import annotations
@@ -143,7 +144,7 @@ class ZeroShot:
             meter.step(tokens=0, samples=2 * n)
         right = (scores[:n] > scores[n:]).float()
         metrics = {"accuracy": float(right.mean())}
-        phenomena = list(split["phenomenon"])
+        phenomena = list(split["phenomenon"]) if "phenomenon" in split.column_names else []
         for name in sorted(set(phenomena)):
             chosen = torch.tensor([p == name for p in phenomena])
             metrics[f"accuracy_{name}"] = float(right[chosen].mean())
