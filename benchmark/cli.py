@@ -353,13 +353,12 @@ def _executor(suite):
 def _fetch(suite) -> int:
     """Read the suite's corpus and every task once: Hub datasets land in the local datasets cache
     (``HF_HOME``), local files are checked, and later runs need no network."""
-    from benchmark import registry
     from benchmark.data import corpus
 
     docs = corpus.documents(suite)
     print(f"corpus ({suite.corpus.source}): {len(docs)} documents")
     for name in suite.tasks:
-        splits = registry.tasks.get(name)(suite.task_settings(name)).load(suite.corpus)
+        splits = suite.build_task(name).load(suite.corpus)
         print(f"task {name}: " + ", ".join(f"{len(split)} {split_name}" for split_name, split in splits.items()))
     print(f"suite {suite.name}: everything it reads is cached; it can now run offline (HF_HUB_OFFLINE=1)")
     return 0
@@ -384,6 +383,12 @@ def _plan(suite) -> int:
         done = sum(r.done for r in job.runs)
         print(f"{job.model + '/' + job.objective:<28} {job.seed:>4} {steps:>7} {tokens:>10} {flops:>10} {state:>10}  "
               f"{len(job.runs)} ({done} recorded)")
+    print(f"{'task':<28} {'entry':<24} {'format':<15} runs")
+    for name in suite.tasks:  # a task variant under its own name, beside the entry it instantiates
+        runs = [r for r in plan.runs if r.task == name]
+        entry = suite.task_variants[name]["task"] if name in suite.task_variants else name
+        print(f"{name:<28} {entry:<24} {suite.task_entry(name).format:<15} {len(runs)} "
+              f"({sum(r.done for r in runs)} recorded)")
     for triple, reason in plan.skipped:
         print(f"skipped {triple}: {reason}")
     return 0

@@ -175,6 +175,9 @@ class Suite(Strict):
     # suite can sweep one hyperparameter: {mlm_50: {objective: mlm, mask_rate: 0.5}}.
     variants: dict[str, dict[str, Scalar]] = Field(default_factory=dict)
     task_params: dict[str, dict[str, Scalar]] = Field(default_factory=dict)
+    # Named instances of a registered task, listed in `tasks` like any other, so one suite can
+    # hold two datasets of one format: {topics: {task: local_classification, train_path: ...}}.
+    task_variants: dict[str, dict[str, Scalar]] = Field(default_factory=dict)
     check: CheckConfig = Field(default_factory=CheckConfig)  # regression gate: tolerances per task and for speed
     executor: ExecutorConfig = Field(default_factory=ExecutorConfig)  # where runs go: local, ray or slurm
     results_dir: str = "results"  # run records and caches
@@ -185,7 +188,7 @@ class Suite(Strict):
     def _safe_name(cls, name: str) -> str:
         return check_name(name)  # it names the suite's folders under results_dir and reports_dir
 
-    @field_validator("variants")
+    @field_validator("variants", "task_variants")
     @classmethod
     def _safe_variant_names(cls, variants: dict) -> dict:
         for name in variants:
@@ -218,9 +221,20 @@ class Suite(Strict):
                 registry.objectives.get(base).Params(**{k: v for k, v in settings.items() if k != "objective"})
             except ValidationError as err:
                 raise ValueError(f"variants.{name}.{_first_error(err)}") from None
+        for name, settings in self.task_variants.items():
+            if name in registry.tasks:
+                raise ValueError(f"task_variants.{name}: the name of a registered task; pick another")
+            base = settings.get("task")
+            if not isinstance(base, str) or base not in registry.tasks:
+                raise ValueError(f"task_variants.{name}.task: " + registry.tasks.unknown_message(str(base)))
+            try:
+                registry.tasks.get(base).Params(**{k: v for k, v in settings.items() if k != "task"})
+            except ValidationError as err:
+                raise ValueError(f"task_variants.{name}.{_first_error(err)}") from None
+        own_variants = {"objectives": self.variants, "tasks": self.task_variants}
         for field, reg in (("models", registry.models), ("objectives", registry.objectives), ("tasks", registry.tasks)):
             for name in getattr(self, field):
-                if name not in reg and not (field == "objectives" and name in self.variants):
+                if name not in reg and name not in own_variants.get(field, {}):
                     raise ValueError(f"{field}: {reg.unknown_message(name)}")
         triples = [(m, o, t) for m in self.models for o in self.objectives for t in self.tasks]
         if all(self.excluded(*triple) for triple in triples):
@@ -236,12 +250,12 @@ class Suite(Strict):
             ("objective_params", registry.objectives, self.objectives),
             ("task_params", registry.tasks, self.tasks),
         ):
-            settings = getattr(self, field)
+            settings, variants = getattr(self, field), own_variants[field.split("_")[0] + "s"]
             for name in settings:
-                if name not in listed or name in self.variants:
+                if name not in listed or name in variants:
                     raise ValueError(f"{field}.{name}: not among the suite's registered {field.split('_')[0]}s")
             for name in listed:  # every listed entry, so a required setting that is missing is caught too
-                if name in self.variants:
+                if name in variants:
                     continue
                 try:
                     reg.get(name).Params(**settings.get(name, {}))
@@ -265,8 +279,21 @@ class Suite(Strict):
         """An instance of objective (or variant) ``name`` with this suite's settings."""
         return self.objective_entry(name)(self.objective_settings(name), setup)
 
+    def task_entry(self, name: str):
+        """The registered task class behind ``name`` (a task variant's base task)."""
+        return registry.tasks.get(self.task_variants[name]["task"] if name in self.task_variants else name)
+
     def task_settings(self, name: str) -> BaseModel:
-        return registry.tasks.get(name).Params(**self.task_params.get(name, {}))
+        """The task's validated settings (its defaults plus this suite's values, or the variant's)."""
+        if name in self.task_variants:
+            settings = {k: v for k, v in self.task_variants[name].items() if k != "task"}
+        else:
+            settings = self.task_params.get(name, {})
+        return self.task_entry(name).Params(**settings)
+
+    def build_task(self, name: str):
+        """An instance of task (or task variant) ``name`` with this suite's settings."""
+        return self.task_entry(name)(self.task_settings(name))
 
     def excluded(self, model: str, objective: str, task: str) -> bool:
         key = f"{model}/{objective}/{task}"

@@ -213,7 +213,7 @@ def task_splits(suite: Suite, name: str):
     params = suite.task_settings(name)
     key = stable_hash(name, params, suite.corpus, str(Path.cwd()))  # local task files: relative paths
     if key not in _SPLITS:
-        splits = registry.tasks.get(name)(params).load(suite.corpus)
+        splits = suite.task_entry(name)(params).load(suite.corpus)
         _SPLITS[key] = splits, split_checks(name, splits)
     return _SPLITS[key]
 
@@ -471,6 +471,8 @@ def record(suite: Suite, data, job: PretrainJob, run: Run, pretrain_stats, finet
         "objective": job.objective,
         "objective_params": suite.objective_settings(job.objective).model_dump(mode="json"),
         "task": run.task,
+        "task_entry": suite.task_variants.get(run.task, {}).get("task", run.task),  # a variant's registered task
+        "task_params": suite.task_settings(run.task).model_dump(mode="json"),
         "task_format": run.task_format,
         "primary_metric": fmt.primary_metric.to_dict(),  # the report ranks by this, reading no training code
         "finetune_mode": suite.finetune.mode if fmt.finetunes else None,

@@ -136,7 +136,7 @@ def make_plan(suite: Suite, data: PretrainingData) -> Plan:
                     if suite.excluded(model_name, objective_name, task_name):
                         skipped.append((f"{model_name}/{objective_name}/{task_name}", "excluded by the suite"))
                         continue
-                    task_format = registry.tasks.get(task_name).format
+                    task_format = suite.task_entry(task_name).format
                     fmt = registry.formats.get(task_format)
                     reason = fmt().unsupported(objective.kind)
                     if reason:

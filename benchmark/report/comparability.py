@@ -38,7 +38,8 @@ def _field_values(records: list[dict]) -> Iterable[tuple[str, list[Any]]]:
             yield f"config.{section}.{key}", [((r.get("config") or {}).get(section) or {}).get(key, before)
                                               for r in records]
     # An objective's or task's own settings only need to agree among the runs that use it.
-    for params, column in (("objective_params", "objective"), ("task_params", "task")):
+    for params, column in (("objective_params", "objective"), ("variants", "objective"), ("task_params", "task"),
+                           ("task_variants", "task")):
         for name in sorted({r.get(column) for r in records}, key=str):
             own = [r for r in records if r.get(column) == name]
             yield f"config.{params}.{name}", [((r.get("config") or {}).get(params) or {}).get(name) or {} for r in own]

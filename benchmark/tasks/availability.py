@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from benchmark import registry
 from benchmark.config import Suite
 from benchmark.data import sources
 from benchmark.errors import ObjbenchError
@@ -24,7 +23,7 @@ def check_tasks_available(suite: Suite, load: Callable[[str], object] | None = N
     than a missing Hub dataset (an unreadable local file, a bad row) stops at once, as it would
     anyway. ``suite_file`` is the path the error's ``objbench fetch`` command names.
     """
-    load = load or (lambda name: registry.tasks.get(name)(suite.task_settings(name)).load(suite.corpus))
+    load = load or (lambda name: suite.build_task(name).load(suite.corpus))
     missing: dict[str, list[str]] = {}  # dataset (config, revision) -> the tasks that read it
     for name in suite.tasks:
         try:
