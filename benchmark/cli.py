@@ -383,6 +383,15 @@ def _plan(suite) -> int:
         done = sum(r.done for r in job.runs)
         print(f"{job.model + '/' + job.objective:<28} {job.seed:>4} {steps:>7} {tokens:>10} {flops:>10} {state:>10}  "
               f"{len(job.runs)} ({done} recorded)")
+        for rung in job.rungs:  # a ladder's checkpoints below the budget, each a branch off the main run
+            runs = [r for r in job.runs if r.rung is rung]
+            print(f"  rung {rung.fraction:<5g} {'':>15} {rung.steps:>7} {rung.steps * suite.pretrain.tokens_per_step:>10.3g} "
+                  f"{rung.flops:>10.3g} {'cached' if rung.checkpoint.exists() else 'to train':>10}  "
+                  f"{len(runs)} ({sum(r.done for r in runs)} recorded); branches at step {rung.branch_at}, "
+                  f"decays {rung.decay_steps}")
+        if job.rungs:
+            extra = sum(r.decay_steps for r in job.rungs) * job.flops_per_step
+            print(f"  ladder: the branches add {extra:.3g} FLOPs to this run ({extra / job.flops:.0%} of its budget)")
     print(f"{'task':<28} {'entry':<24} {'format':<15} runs")
     for name in suite.tasks:  # a task variant under its own name, beside the entry it instantiates
         runs = [r for r in plan.runs if r.task == name]

@@ -58,6 +58,16 @@ class PretrainConfig(Strict):
     # run makes every verdict provisional); another seed, like another machine, changes the weights.
     seeds: list[Seed] = Field(default_factory=lambda: [0, 1], min_length=1)
     resume_every_steps: int = Field(100, ge=0)  # save a resume state this often (0: never); killed runs continue
+    # A compute ladder: fractions of the budget at which a finished checkpoint is made too, each
+    # finetuned and evaluated like any checkpoint, for curves of score against compute. With a
+    # ladder the schedule is warmup-stable-decay (WSD; MiniCPM, Hu et al. 2024): the main run holds
+    # its learning rate and decays it linearly over its last `decay_fraction` of steps; the rung at
+    # fraction r branches off the stable phase and decays over its own last `decay_fraction` (the
+    # cooldowns of Hagele et al. 2024), so that it costs r of the budget, then the main run goes on
+    # from before the branch as if it had never branched. The branches' FLOPs are counted.
+    ladder: list[Annotated[float, Field(gt=0, le=1)]] | None = None  # e.g. [0.25, 0.5, 1.0]; ends at 1.0
+    decay_fraction: float = Field(0.15, gt=0, lt=1)  # with a ladder: each rung's share of steps spent decaying
+    ladder_tasks: list[str] | None = None  # tasks finetuned on the rungs below 1.0 (None: every task)
     # torch.compile the network for pretraining: pays off on a GPU at the small and base presets
     # (its compile time is counted in the wall time, not in the steady-state tokens/s).
     compile: bool = False
@@ -66,6 +76,17 @@ class PretrainConfig(Strict):
     @classmethod
     def _seeds_once(cls, seeds: list[int]) -> list[int]:
         return _unique_seeds(seeds)
+
+    @field_validator("ladder")
+    @classmethod
+    def _ladder_climbs_to_the_budget(cls, ladder: list[float] | None) -> list[float] | None:
+        if ladder is None:
+            return None
+        if ladder != sorted(set(ladder)):
+            raise ValueError(f"{ladder}: fractions must rise, each once")
+        if ladder[-1] != 1.0:
+            raise ValueError(f"{ladder}: the last rung is the whole budget, 1.0")
+        return ladder
 
     @field_validator("budget", mode="before")
     @classmethod
@@ -84,6 +105,8 @@ class PretrainConfig(Strict):
             raise ValueError(f"budget: {self.budget:g} steps is not a whole number of steps")
         if self.budget_unit == "steps" and self.budget < 1:
             raise ValueError(f"budget: {self.budget:g} steps is less than one step")
+        if self.ladder is not None and self.budget_unit == "seconds":
+            raise ValueError("ladder: needs a budget in steps, tokens or FLOPs (a clock budget has no known steps)")
         if self.budget_unit == "tokens" and self.budget < self.tokens_per_step:
             raise ValueError(f"budget: {self.budget:g} tokens is less than one step "
                              f"({self.tokens_per_step} tokens = batch_size x seq_len)")
@@ -236,6 +259,9 @@ class Suite(Strict):
             for name in getattr(self, field):
                 if name not in reg and name not in own_variants.get(field, {}):
                     raise ValueError(f"{field}: {reg.unknown_message(name)}")
+        for name in self.pretrain.ladder_tasks or []:
+            if name not in self.tasks:
+                raise ValueError(f"pretrain.ladder_tasks: {name!r} is not among the suite's tasks")
         triples = [(m, o, t) for m in self.models for o in self.objectives for t in self.tasks]
         if all(self.excluded(*triple) for triple in triples):
             raise ValueError(f"exclude: {self.exclude} leaves no (model, objective, task) to run")

@@ -15,7 +15,9 @@ checkpoint once and record each run once.
 
 from __future__ import annotations
 
+import copy
 import datetime as _dt
+import functools
 import json
 import math
 import time
@@ -45,7 +47,7 @@ from benchmark.measure import (
     resolve_precision,
 )
 from benchmark.objectives.base import Setup
-from benchmark.plan import Plan, PretrainJob, Run, make_plan
+from benchmark.plan import Plan, PretrainJob, Rung, Run, make_plan, wsd_steps
 from benchmark.tasks.availability import check_tasks_available
 from benchmark.tasks.checks import split_checks
 from benchmark.results import SCHEMA_VERSION, clear_failure, has_record, write_failure, write_record
@@ -161,7 +163,9 @@ def run_job(suite: Suite, job: PretrainJob, progress: bool = False,
                 reused += 1
                 continue
             try:
-                finish_run(suite, data, job, run, pretrain_stats, env, device, precision)
+                stats = pretrain_stats if run.rung is None else {
+                    **load_cached_stats(run.rung.checkpoint, suite.results_dir), "cache_hit": True}
+                finish_run(suite, data, job, run, stats, env, device, precision)
             except ObjbenchError:
                 raise
             except Exception as error:
@@ -249,7 +253,8 @@ def pretrain(job: PretrainJob, suite: Suite, data, device: torch.device, precisi
                 "flops": 0.0, "parameters": None, "loss_curve": []}
     with lock(suite.results_dir, "checkpoint-" + job.key):
         cached = load_cached_stats(job.checkpoint, suite.results_dir)
-        if cached is not None:
+        rungs_made = all(load_cached_stats(r.checkpoint, suite.results_dir) is not None for r in job.rungs)
+        if cached is not None and rungs_made:
             return {**cached, "cache_hit": True}
         for leftover in files.leftovers(job.checkpoint.parent, job.checkpoint.name):  # a save cut short by a kill
             files.remove(leftover)
@@ -258,9 +263,12 @@ def pretrain(job: PretrainJob, suite: Suite, data, device: torch.device, precisi
         resumed_from = restore_resume_state(state, resume, suite.results_dir)
         stats = train(state, job, suite, data, device, precision, progress, resume)
         stats["resumed_from_step"] = resumed_from or None
-        save_checkpoint(state, job.checkpoint, data.tokenizer, stats)
+        if cached is None:
+            save_checkpoint(state, job.checkpoint, data.tokenizer, stats)
+        else:  # trained again only for rungs a longer ladder added: the stored checkpoint is the same one
+            stats = cached
         resume.unlink(missing_ok=True)
-    return {**stats, "cache_hit": False}
+    return {**stats, "cache_hit": cached is not None}
 
 
 def load_cached_stats(checkpoint: Path, results_dir: str) -> dict | None:
@@ -296,8 +304,14 @@ def setup_training(job: PretrainJob, suite: Suite, data, device: torch.device) -
     # On a GPU, AdamW's fused kernel: one launch for every parameter (tests/benchmarks/test_gpu_levers.py).
     optimizer = torch.optim.AdamW(network.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay,
                                   betas=(0.9, 0.98), fused=True if device.type == "cuda" else None)
-    horizon = job.steps or 10**9  # a wall-clock budget decays over no fixed horizon
-    schedule = get_cosine_schedule_with_warmup(optimizer, min(recipe.warmup_steps, horizon // 10), horizon)
+    if recipe.ladder:  # warmup-stable-decay: rungs branch off the stable phase (see wsd_factor)
+        first = job.rungs[0].steps if job.rungs else job.steps  # the shortest run the ladder stands for
+        stable_end, _ = wsd_steps(job.steps, recipe.decay_fraction)
+        schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, functools.partial(
+            wsd_factor, warmup=min(recipe.warmup_steps, first // 10), stable_end=stable_end, total=job.steps))
+    else:
+        horizon = job.steps or 10**9  # a wall-clock budget decays over no fixed horizon
+        schedule = get_cosine_schedule_with_warmup(optimizer, min(recipe.warmup_steps, horizon // 10), horizon)
     return TrainState(objective, network, optimizer, schedule, torch.Generator().manual_seed(job.seed + 1))
 
 
@@ -343,25 +357,15 @@ def train(state: TrainState, job: PretrainJob, suite: Suite, data, device: torch
     deadline = began + recipe.budget if recipe.budget_unit == "seconds" else math.inf
     bar = tqdm(total=job.steps, initial=p["step"], desc=f"pretrain {job.model}/{job.objective} seed {job.seed}",
                unit="step", disable=not progress, leave=False)
+    branches = {rung.branch_at: rung for rung in job.rungs}
     with PeakMemory(device) as memory:
         while (p["step"] < job.steps) if job.steps is not None else (time.perf_counter() < deadline):
-            index = block_indices(p["step"], len(data.blocks), recipe.batch_size, job.seed)
-            batch = state.objective.prepare(data.blocks.select(index).to_dict(), state.corruption_gen)
-            batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
-            with autocast(device, precision):
-                out = state.objective.loss(state.network, batch)
-            out.loss.backward()
-            torch.nn.utils.clip_grad_norm_(state.network.parameters(), recipe.grad_clip)
-            state.optimizer.step()
+            loss = train_step(state, job, suite, data, device, precision)
             state.schedule.step()
-            state.optimizer.zero_grad(set_to_none=True)
-            p["step"] += 1
-            p["flops"] += state.objective.flops(state.network, batch)
-            p["loss_bearing_tokens"] += out.loss_bearing_tokens
-            running.append(out.loss.detach())
+            running.append(loss)
             # Tokens are block tokens taken from the stream, whatever the objective feeds the network
             # (an encoder-decoder's input is shorter than its block): one unit for every objective.
-            meter.step(tokens=len(index) * recipe.seq_len, samples=len(index))
+            meter.step(tokens=recipe.tokens_per_step, samples=recipe.batch_size)
             if p["step"] % log_every == 0 or p["step"] == job.steps:
                 loss = torch.stack(running).float().mean().item()
                 p["curve"].append({"step": p["step"], "tokens": p["step"] * recipe.tokens_per_step,
@@ -369,11 +373,89 @@ def train(state: TrainState, job: PretrainJob, suite: Suite, data, device: torch
                 running.clear()
                 bar.set_postfix(loss=f"{loss:.3f}")
             bar.update()
+            if p["step"] in branches:
+                started = time.perf_counter()
+                branch(state, branches[p["step"]], job, suite, data, device, precision)
+                meter.exclude(time.perf_counter() - started)  # the main run's speed is its own steps'
             if recipe.resume_every_steps and p["step"] % recipe.resume_every_steps == 0 and p["step"] != job.steps:
                 p["elapsed_s"] = time.perf_counter() - began
                 save_resume_state(state, resume_path)
     bar.close()
     return pretrain_stats(state, job, suite, len(data.blocks), meter, memory, time.perf_counter() - began, peak)
+
+
+def train_step(state: TrainState, job: PretrainJob, suite: Suite, data, device: torch.device,
+               precision: str) -> torch.Tensor:
+    """One optimizer step on the blocks of step ``progress["step"]``, counted; returns its loss."""
+    recipe, p = suite.pretrain, state.progress
+    index = block_indices(p["step"], len(data.blocks), recipe.batch_size, job.seed)
+    batch = state.objective.prepare(data.blocks.select(index).to_dict(), state.corruption_gen)
+    batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
+    with autocast(device, precision):
+        out = state.objective.loss(state.network, batch)
+    out.loss.backward()
+    torch.nn.utils.clip_grad_norm_(state.network.parameters(), recipe.grad_clip)
+    state.optimizer.step()
+    state.optimizer.zero_grad(set_to_none=True)
+    p["step"] += 1
+    p["flops"] += state.objective.flops(state.network, batch)
+    p["loss_bearing_tokens"] += out.loss_bearing_tokens
+    return out.loss.detach()
+
+
+def wsd_factor(step: int, warmup: int, stable_end: int, total: int) -> float:
+    """The learning-rate multiplier of a warmup-stable-decay run: a linear warmup (as the cosine
+    schedule's), 1 until ``stable_end``, then a linear decay towards 0 at ``total``."""
+    if step < warmup:
+        return step / max(1, warmup)
+    if step < stable_end:
+        return 1.0
+    return max(0.0, (total - step) / max(1, total - stable_end))
+
+
+def branch(state: TrainState, rung: Rung, job: PretrainJob, suite: Suite, data, device: torch.device,
+           precision: str) -> None:
+    """Make ``rung``'s checkpoint: decay from here for its decay steps, save, and put everything back.
+
+    Everything a step reads or changes (weights, optimizer moments, schedule, both generators,
+    the counters) is restored afterwards, so the main run goes on as if it had never branched.
+    The branch's FLOPs are added to the run's ``ladder_flops``; a rung saved before a resume is
+    not made again.
+    """
+    p = state.progress
+    if load_cached_stats(rung.checkpoint, suite.results_dir) is not None:
+        return
+    saved = {"network": {k: v.detach().clone() for k, v in state.network.state_dict().items()},
+             "optimizer": copy.deepcopy(state.optimizer.state_dict()), "schedule": state.schedule.state_dict(),
+             "corruption": state.corruption_gen.get_state(), "rng": torch.get_rng_state(),
+             "progress": copy.deepcopy(p)}
+    began, losses = time.perf_counter(), []
+    for i in range(rung.decay_steps):  # the same multipliers as wsd_factor over a run of rung.steps
+        factor = wsd_factor(rung.branch_at + i, 0, rung.branch_at, rung.steps)
+        for group in state.optimizer.param_groups:
+            group["lr"] = group["initial_lr"] * factor
+        losses.append(train_step(state, job, suite, data, device, precision))
+    tokens = p["step"] * suite.pretrain.tokens_per_step
+    stats = {"objective": job.objective, "kind": str(state.objective.kind), "rung": rung.fraction,
+             "branched_at": rung.branch_at, "decay_steps": rung.decay_steps, "steps": p["step"], "tokens": tokens,
+             "samples": p["step"] * suite.pretrain.batch_size, "flops": p["flops"],
+             "flops_per_token": p["flops"] / tokens, "loss_bearing_tokens": p["loss_bearing_tokens"],
+             "parameters": sum(t.numel() for t in state.network.parameters()),
+             "final_loss": torch.stack(losses).float().mean().item(),
+             "loss_curve": [*p["curve"], {"step": p["step"], "tokens": tokens, "flops": p["flops"],
+                                          "loss": torch.stack(losses).float().mean().item()}],
+             "branch_wall_s": time.perf_counter() - began}
+    branch_flops = p["flops"] - saved["progress"]["flops"]
+    with lock(suite.results_dir, "checkpoint-" + rung.key):
+        save_checkpoint(state, rung.checkpoint, data.tokenizer, stats)
+    state.network.load_state_dict(saved["network"])
+    state.optimizer.load_state_dict(saved["optimizer"])
+    state.schedule.load_state_dict(saved["schedule"])
+    state.corruption_gen.set_state(saved["corruption"])
+    torch.set_rng_state(saved["rng"])
+    p.clear()  # in place: the training loop holds this dict
+    p.update(saved["progress"])
+    p["ladder_flops"] = p.get("ladder_flops", 0.0) + branch_flops
 
 
 def pretrain_stats(state: TrainState, job: PretrainJob, suite: Suite, n_blocks: int, meter: Throughput,
@@ -404,6 +486,9 @@ def pretrain_stats(state: TrainState, job: PretrainJob, suite: Suite, n_blocks: 
         "final_loss": p["curve"][-1]["loss"] if p["curve"] else None,
         "loss_curve": p["curve"],
         "epochs_over_data": p["step"] * recipe.batch_size / n_blocks,
+        # A ladder's decay branches: spent beside this checkpoint's own FLOPs, on the rungs' checkpoints.
+        "ladder_flops": p.get("ladder_flops", 0.0) if job.rungs else None,
+        "rungs": [{"fraction": r.fraction, "steps": r.steps, "key": r.key} for r in job.rungs] or None,
     }
 
 
@@ -447,7 +532,7 @@ def finetune_and_evaluate(job: PretrainJob, run: Run, splits, suite: Suite, data
     entry = registry.models.get(job.model)
     setup = Setup(data.tokenizer, entry, suite.size)
     torch.manual_seed(init_seed(job.seed, run.seed))
-    model = fmt.build(entry, job.checkpoint, setup, splits["train"], job.kind)
+    model = fmt.build(entry, run.checkpoint, setup, splits["train"], job.kind)
     finetune_stats = {"steps": 0, "examples": 0}  # a zero-shot format scores the pretrained model as it is
     if fmt.finetunes:
         finetune_stats = fmt.finetune(model, splits["train"], data.tokenizer, suite.finetune, job.kind, run.seed,
@@ -478,7 +563,8 @@ def record(suite: Suite, data, job: PretrainJob, run: Run, pretrain_stats, finet
         "finetune_mode": suite.finetune.mode if fmt.finetunes else None,
         "pretrain_seed": job.seed,
         "finetune_seed": run.seed,
-        "checkpoint": job.key if job.checkpoint else None,
+        "checkpoint": (run.rung.key if run.rung else job.key) if job.checkpoint else None,
+        "rung": run.fraction,  # share of the budget behind the checkpoint (None: the untrained controls)
         "corpus_id": data.corpus_id,
         "tokenizer_id": data.tokenizer_id,
         "metrics": metrics,

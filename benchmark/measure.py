@@ -122,6 +122,11 @@ class Throughput:
             self._steady_tokens += tokens
             self._steady_samples += samples
 
+    def exclude(self, seconds: float) -> None:
+        """Leave ``seconds`` of other work (a ladder's decay branch) out of the rates."""
+        if self._steady_start is not None:
+            self._steady_start += seconds
+
     def summary(self) -> dict:
         synchronize(self.device)
         now = time.perf_counter()

@@ -24,6 +24,26 @@ RUN_KEY_VERSION = 2
 
 
 @dataclass
+class Rung:
+    """A finished checkpoint at ``fraction`` of the budget, branched off a laddered run's stable phase."""
+
+    fraction: float
+    steps: int  # the rung's own steps: ``branch_at`` on the main run, then ``decay_steps`` of its branch
+    branch_at: int
+    decay_steps: int
+    flops: float  # what this checkpoint cost: its steps' FLOPs
+    key: str
+    checkpoint: Path
+
+
+def wsd_steps(steps: int, decay_fraction: float) -> tuple[int, int]:
+    """(stable end, decay steps) of a warmup-stable-decay run of ``steps`` steps: one rule for a rung's
+    branch and for the main run's own decay, so a rung is the run its budget would have made."""
+    decay = max(1, round(decay_fraction * steps))
+    return steps - decay, decay
+
+
+@dataclass
 class PretrainJob:
     """One (model, objective, pretraining seed): pretrained once, finetuned by every run below it."""
 
@@ -40,6 +60,7 @@ class PretrainJob:
     cached: bool
     damaged: str | None = None  # what is wrong with a stored checkpoint that will be trained again
     runs: list["Run"] = field(default_factory=list)
+    rungs: list[Rung] = field(default_factory=list)  # a compute ladder's rungs below the whole budget
 
 
 @dataclass
@@ -50,6 +71,19 @@ class Run:
     seed: int  # finetuning seed
     run_id: str
     done: bool
+    rung: Rung | None = None  # None: the job's own checkpoint (the whole budget), or no checkpoint at all
+
+    @property
+    def checkpoint(self) -> Path | None:
+        """The checkpoint this run finetunes: its rung's, else its job's."""
+        return self.rung.checkpoint if self.rung is not None else self.job.checkpoint
+
+    @property
+    def fraction(self) -> float | None:
+        """The share of the budget behind this run's checkpoint (None for the untrained controls)."""
+        if self.rung is not None:
+            return self.rung.fraction
+        return 1.0 if self.job.checkpoint is not None else None
 
 
 @dataclass
@@ -99,8 +133,14 @@ def make_plan(suite: Suite, data: PretrainingData) -> Plan:
     # what decides the weights: not the seeds (keyed apart), how often resume states are saved, or
     # whether a large budget was confirmed; compiling changes the kernels, so it is keyed when on
     # (and left out when off, so that the keys of suites from before the option stay as they were)
-    pretrain_recipe = suite.pretrain.model_dump(exclude={"seeds", "resume_every_steps", "allow_large_budget"}
-                                                | (set() if suite.pretrain.compile else {"compile"}))
+    # A ladder's rungs change no weight of the final checkpoint, but its schedule (WSD) does.
+    ladder = suite.pretrain.ladder
+    pretrain_recipe = suite.pretrain.model_dump(exclude={"seeds", "resume_every_steps", "allow_large_budget",
+                                                         "ladder", "ladder_tasks"}
+                                                | (set() if suite.pretrain.compile else {"compile"})
+                                                | (set() if ladder else {"decay_fraction"}))
+    if ladder:
+        pretrain_recipe["schedule"] = "wsd"
     finetune_recipe = suite.finetune.model_dump(exclude={"seeds"})
     for model_name in suite.models:
         model = registry.models.get(model_name)
@@ -129,9 +169,11 @@ def make_plan(suite: Suite, data: PretrainingData) -> Plan:
                     flops=None if steps is None else steps * per_step, flops_per_step=per_step,
                     checkpoint=checkpoints / key if objective.pretrains else None, cached=not objective.pretrains,
                 )
+                if objective.pretrains and ladder:
+                    job.rungs = make_rungs(suite, job, checkpoints)
                 if objective.pretrains and job.checkpoint.exists():
                     job.damaged = files.damage(job.checkpoint)
-                    job.cached = job.damaged is None
+                    job.cached = job.damaged is None and all(r.checkpoint.exists() for r in job.rungs)
                 for task_name in suite.tasks:
                     if suite.excluded(model_name, objective_name, task_name):
                         skipped.append((f"{model_name}/{objective_name}/{task_name}", "excluded by the suite"))
@@ -145,11 +187,13 @@ def make_plan(suite: Suite, data: PretrainingData) -> Plan:
                     task_params = suite.task_settings(task_name)
                     # zero-shot scoring has no randomness: more finetuning seeds would repeat one number
                     ft_seeds = suite.finetune.seeds if fmt.finetunes else suite.finetune.seeds[:1]
-                    for ft_seed in ft_seeds:
-                        run_id = stable_hash("run", RUN_KEY_VERSION, key, task_name, task_params, finetune_recipe,
-                                             ft_seed, precision)
-                        job.runs.append(Run(job, task_name, task_format, ft_seed, run_id,
-                                            has_record(suite.results_dir, suite.name, run_id)))
+                    on_rungs = suite.pretrain.ladder_tasks is None or task_name in suite.pretrain.ladder_tasks
+                    for rung in [*(job.rungs if on_rungs else []), None]:
+                        for ft_seed in ft_seeds:
+                            run_id = stable_hash("run", RUN_KEY_VERSION, rung.key if rung else key, task_name,
+                                                 task_params, finetune_recipe, ft_seed, precision)
+                            job.runs.append(Run(job, task_name, task_format, ft_seed, run_id,
+                                                has_record(suite.results_dir, suite.name, run_id), rung))
                 if job.runs:
                     jobs.append(job)
     if not jobs:
@@ -157,3 +201,17 @@ def make_plan(suite: Suite, data: PretrainingData) -> Plan:
         raise ObjbenchError(f"suite {suite.name} plans no runs: every (model, objective, task) is skipped "
                             f"({'; '.join(reasons)})")
     return Plan(suite, jobs, skipped)
+
+
+def make_rungs(suite: Suite, job: PretrainJob, checkpoints: Path) -> list[Rung]:
+    """The rungs of a laddered job below the whole budget, each a WSD run of its share of the steps."""
+    rungs = []
+    for fraction in suite.pretrain.ladder[:-1]:
+        steps = round(fraction * job.steps)
+        branch_at, decay = wsd_steps(steps, suite.pretrain.decay_fraction)
+        if branch_at < 1:
+            raise ObjbenchError(f"pretrain.ladder: the rung at {fraction:g} of {job.objective}'s {job.steps} steps "
+                                f"is {steps} steps, too few to branch and decay; raise the budget or the fraction")
+        key = stable_hash(job.key, "rung", fraction)
+        rungs.append(Rung(fraction, steps, branch_at, decay, steps * job.flops_per_step, key, checkpoints / key))
+    return rungs
