@@ -35,6 +35,7 @@ from benchmark import files, registry
 from benchmark.cache import cache_dir, lock, stable_hash
 from benchmark.config import Suite
 from benchmark.data import corpus
+from benchmark.data.packing import block_indices
 from benchmark.errors import ObjbenchError, warn
 from benchmark.executors import Executor, SerialExecutor
 from benchmark.measure import (
@@ -499,21 +500,6 @@ def save_checkpoint(state: TrainState, checkpoint: Path, tokenizer, stats: dict)
         tokenizer.save_pretrained(folder)
         files.write_json(folder / "pretrain.json", stats)
     files.publish_folder(checkpoint, write)
-
-
-def block_indices(step: int, n_blocks: int, batch_size: int, seed: int) -> torch.Tensor:
-    """The blocks of pretraining step ``step``: the same for every objective, and a pure function
-    of the step, so an interrupted run resumes on exactly the data it would have seen.
-
-    Each epoch is a fresh permutation of the blocks (seeded by ``seed`` and the epoch); the
-    remainder that does not fill a batch is skipped.
-    """
-    per_epoch = n_blocks // batch_size
-    if per_epoch == 0:
-        raise ValueError(f"{n_blocks} blocks cannot fill one batch of {batch_size}")
-    epoch, i = divmod(step, per_epoch)
-    order = torch.randperm(n_blocks, generator=torch.Generator().manual_seed(seed * 1_000_003 + epoch))
-    return order[i * batch_size:(i + 1) * batch_size]
 
 
 # --- finetuning, evaluation, record ---------------------------------------------------------------

@@ -12,11 +12,14 @@ from benchmark import files, registry
 from benchmark.cache import cache_dir, stable_hash
 from benchmark.config import Suite
 from benchmark.data.corpus import PretrainingData
+from benchmark.data.packing import block_indices
 from benchmark.errors import ObjbenchError
 from benchmark.measure import resolve_device, resolve_precision
 from benchmark.models.kinds import ModelKind
 from benchmark.objectives.base import Setup
 from benchmark.results import has_record
+
+ESTIMATE_STEPS = 8  # batches whose mean FLOPs price a step, where steps differ in cost
 
 # Bumped when what a run computes changes without its inputs changing (2: the finetuning init is
 # seeded by the pretraining and the finetuning seed), so no record of the old behaviour is reused.
@@ -110,15 +113,21 @@ def budget_steps(suite: Suite, flops_per_step: float) -> int | None:
 
 
 def estimate_flops_per_step(suite: Suite, objective, data: PretrainingData) -> float:
-    """Training FLOPs of one step, from a real prepared batch and a network on the meta device."""
+    """Training FLOPs of one step: the mean over the first ``ESTIMATE_STEPS`` real prepared batches, on a
+    network on the meta device. One batch is enough where every step costs the same; an objective whose
+    padded widths vary from batch to batch (gap sentences, span corruption) needs the mean."""
     if not objective.pretrains:
         return 0.0
-    blocks = data.blocks.select(torch.arange(min(len(data.blocks), suite.pretrain.batch_size))).to_dict()
-    batch = objective.prepare(blocks, torch.Generator().manual_seed(0))
     with torch.device("meta"):
         network = objective.build()
-    scale = suite.pretrain.batch_size / blocks["input_ids"].shape[0]
-    return objective.flops(network, batch) * scale
+    generator = torch.Generator().manual_seed(0)
+    size = min(len(data.blocks), suite.pretrain.batch_size)
+    costs = []
+    for step in range(max(1, min(ESTIMATE_STEPS, len(data.blocks) // size))):
+        blocks = data.blocks.select(block_indices(step, len(data.blocks), size, 0)).to_dict()
+        costs.append(objective.flops(network, objective.prepare(blocks, generator)))
+    per_batch = costs[0] if len(set(costs)) == 1 else sum(costs) / len(costs)
+    return per_batch * suite.pretrain.batch_size / size
 
 
 def make_plan(suite: Suite, data: PretrainingData) -> Plan:

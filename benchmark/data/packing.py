@@ -60,3 +60,18 @@ def pack(token_ids: list[list[list[int]]], seq_len: int, eos_id: int) -> PackedB
         return torch.from_numpy(np.ascontiguousarray(a[:usable]).reshape(-1, seq_len))
 
     return PackedBlocks(blocks(np.asarray(flat, dtype=np.int64)), blocks(document_ids), blocks(sentence_ids))
+
+
+def block_indices(step: int, n_blocks: int, batch_size: int, seed: int) -> torch.Tensor:
+    """The blocks of pretraining step ``step``: the same for every objective, and a pure function
+    of the step, so an interrupted run resumes on exactly the data it would have seen.
+
+    Each epoch is a fresh permutation of the blocks (seeded by ``seed`` and the epoch); the
+    remainder that does not fill a batch is skipped.
+    """
+    per_epoch = n_blocks // batch_size
+    if per_epoch == 0:
+        raise ValueError(f"{n_blocks} blocks cannot fill one batch of {batch_size}")
+    epoch, i = divmod(step, per_epoch)
+    order = torch.randperm(n_blocks, generator=torch.Generator().manual_seed(seed * 1_000_003 + epoch))
+    return order[i * batch_size:(i + 1) * batch_size]
