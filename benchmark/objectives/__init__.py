@@ -8,7 +8,10 @@ from benchmark.objectives import clm  # noqa: F401
 from benchmark.objectives import denoising  # noqa: F401
 from benchmark.objectives import deshuffle  # noqa: F401
 from benchmark.objectives import electra  # noqa: F401
+from benchmark.objectives import gap_sentences  # noqa: F401
+from benchmark.objectives import masked_sentence  # noqa: F401
 from benchmark.objectives import mlm  # noqa: F401
+from benchmark.objectives import next_sentence_generation  # noqa: F401
 from benchmark.objectives import none  # noqa: F401
 from benchmark.objectives import nsp  # noqa: F401
 from benchmark.objectives import prefix_lm  # noqa: F401
