@@ -11,7 +11,9 @@ what the test chooses:
   ``value`` (f1_macro for classification, accuracy for zero-shot scoring, chrF for translation)
   and so are the others, but for classification accuracy (0.02 above) and BLEU (a quarter of chrF);
 * on request, ``corpus_id``, ``tokenizer_id``, ``config`` or ``created_at`` (to make runs that
-  must not share a table, or a known date).
+  must not share a table, or a known date);
+* on request, the compute-ladder fields: ``rung`` (absent unless given, as in records written
+  before ladders) and ``pretrain.flops`` / ``pretrain.ladder_flops``.
 
 Every other field (``pretrain``, ``finetune``, ``evaluate``, ``environment``, ``primary_metric``,
 ``config``, ...) is what the harness wrote. An objective the tiny suite did not run (say
@@ -86,12 +88,17 @@ def _metrics(real: dict, primary: str, value: float) -> dict:
     return chosen
 
 
+NO_RUNG = object()  # make_record's default: the record has no ``rung`` key at all
+
+
 def make_record(objective: str, task: str, pretrain_seed: int, finetune_seed: int, value: float, *,
                 suite: str = "fixture", model: str = "llama", task_format: str = "classification",
                 corpus_id: str | None = None, tokenizer_id: str | None = None, config: dict | None = None,
-                created_at: str | None = None) -> dict:
+                created_at: str | None = None, rung=NO_RUNG, flops: float | None = None,
+                ladder_flops: float | None = None) -> dict:
     """A real record of ``objective`` on a task of ``task_format``, renamed to this run, with ``value``
-    as its primary metric. ``None`` keeps what the harness wrote."""
+    as its primary metric. ``None`` keeps what the harness wrote; ``rung`` (a share of the budget, or
+    ``None`` for an untrained control) is written only when given."""
     record = _template(objective, task_format)
     del record[DIGEST_KEY]  # the store's seal on the template; write_record seals what it writes
     record["metrics"] = _metrics(record["metrics"], record["primary_metric"]["name"], value)
@@ -103,9 +110,15 @@ def make_record(objective: str, task: str, pretrain_seed: int, finetune_seed: in
             record[key] = chosen
     if config is not None:
         record["config"] = copy.deepcopy(config)
-    record["run_id"] = hashlib.sha256(repr((suite, model, objective, task, pretrain_seed, finetune_seed,
-                                            record["corpus_id"], record["tokenizer_id"], repr(config))).encode()
-                                      ).hexdigest()[:16]
+    for key, chosen in (("flops", flops), ("ladder_flops", ladder_flops)):
+        if chosen is not None:
+            record["pretrain"][key] = chosen
+    identity = (suite, model, objective, task, pretrain_seed, finetune_seed, record["corpus_id"],
+                record["tokenizer_id"], repr(config))
+    if rung is not NO_RUNG:
+        record["rung"] = rung
+        identity += (rung,)
+    record["run_id"] = hashlib.sha256(repr(identity).encode()).hexdigest()[:16]
     return record
 
 
@@ -118,6 +131,29 @@ def write_runs(results_dir: Path, values: dict[str, dict[str, dict[tuple[int, in
             for (pretrain_seed, finetune_seed), value in by_seed.items():
                 record = make_record(objective, task, pretrain_seed, finetune_seed, value, **record_options)
                 paths.append(write_record(results_dir, record))
+    return paths
+
+
+def budget_flops(objective: str = "clm") -> float:
+    """The FLOPs the template run of ``objective`` pretrained with: the budget a ladder's final rung is at."""
+    return float(_template(objective, "classification")["pretrain"]["flops"])
+
+
+def write_ladder(results_dir: Path, values: dict[str, dict[str, dict[float | None, dict[tuple[int, int], float]]]],
+                 **record_options) -> list[Path]:
+    """``values[objective][task][rung][(pretrain_seed, finetune_seed)] = primary metric``, one record each, as
+    a suite with ``pretrain.ladder`` writes them: a pretrained run at rung r has ``pretrain.flops`` = r x the
+    budget and the decay branches' cost in ``ladder_flops``; an untrained control has rung ``None``."""
+    budget = budget_flops()
+    paths = []
+    for objective, tasks in values.items():
+        for task, rungs in tasks.items():
+            for rung, by_seed in rungs.items():
+                ladder = {} if rung is None else {"flops": rung * budget, "ladder_flops": 0.15 * budget}
+                for (pretrain_seed, finetune_seed), value in by_seed.items():
+                    record = make_record(objective, task, pretrain_seed, finetune_seed, value, rung=rung,
+                                         **ladder, **record_options)
+                    paths.append(write_record(results_dir, record))
     return paths
 
 
@@ -147,4 +183,24 @@ STANDARD = {
 ONE_PRETRAINING_RUN = {
     objective: {task: finetune_seeds(*by_seed.values()) for task, by_seed in tasks.items()}
     for objective, tasks in STANDARD.items()
+}
+
+# A compute ladder: rungs 0.25, 0.5 and 1 of the budget, 2 pretraining seeds x 1 finetuning seed. Every
+# paired difference below is d and d + e over the two seeds: Student's t with 1 degree of freedom,
+# half-width t_{0.975,1} * e / 2 = 12.706 * e / 2 (0.064 for e = 0.01; 0 for e = 0).
+# synthetic_topic, against none (0.40, 0.42):
+#   clm +0.01/+0.02 at 0.25 (tie: [-0.049, +0.079]), +0.10/+0.11 at 0.5 (better), +0.20/+0.21 at 1:
+#       clm first beats no pretraining at rung 0.5;
+#   mlm +0.10/+0.10 at 0.25 (better: zero width): mlm first beats no pretraining at rung 0.25.
+# synthetic_topic, clm - mlm: -0.09/-0.08 at 0.25 (worse), -0.02/-0.01 at 0.5 (tie: [-0.079, +0.049]),
+#   +0.07/+0.08 at 1 (better): clm overtakes mlm at rung 1; mlm, ahead from the first rung, overtakes nothing.
+# Trends on synthetic_topic: clm's seeds both rise by 0.09 then 0.10, mlm's by 0.02 then 0.01: each seed has
+#   the same slope (a zero-width interval) and R^2 is 0.999 (clm) and 0.964 (mlm): both fit.
+# sentiment: clm at two rungs only (no trend: 3 needed): +0.05/+0.06 at 0.5 (tie), +0.10/+0.10 at 1 (better).
+LADDER = {
+    "none": {"synthetic_topic": {None: seeds(0.40, 0.42)}, "sentiment": {None: seeds(0.50, 0.51)}},
+    "clm": {"synthetic_topic": {0.25: seeds(0.41, 0.44), 0.5: seeds(0.50, 0.53), 1.0: seeds(0.60, 0.63)},
+            "sentiment": {0.5: seeds(0.55, 0.57), 1.0: seeds(0.60, 0.61)}},
+    "mlm": {"synthetic_topic": {0.25: seeds(0.50, 0.52), 0.5: seeds(0.52, 0.54), 1.0: seeds(0.53, 0.55)},
+            "sentiment": {1.0: seeds(0.70, 0.71)}},
 }

@@ -1,4 +1,5 @@
-"""index.html in a real browser (headless Chromium): loads cleanly, shows its figures, sorts on click.
+"""index.html in a real browser (headless Chromium): loads cleanly, shows its figures, sorts on click,
+opens with its answer (summary, heat map, then leaderboard) and fits a 1280-pixel window.
 
 Where selenium, chromium or chromedriver is missing or the browser cannot start, the tests skip,
 saying why, on a developer's machine; in CI (the ``CI`` environment variable set, as CI services
@@ -16,7 +17,7 @@ import pytest
 
 from benchmark.report import write_report
 
-from tests.report_fixtures import STANDARD, seeds, write_runs
+from tests.report_fixtures import LADDER, STANDARD, seeds, write_ladder, write_runs
 
 try:
     from selenium import webdriver
@@ -27,7 +28,8 @@ except ImportError:  # reported by the fixture: a skip on a developer's machine,
     webdriver = None
 
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run", "--window-size=1400,1000"]
+                  "--disable-component-update", "--disable-sync", "--no-first-run", "--window-size=1280,1000"]
+WINDOW_WIDTH = 1280  # a laptop's browser window: the page must not scroll sideways in it
 HOSTILE_TASK = "<img src=x onerror=\"document.title='pwned'\">"
 HOSTILE_OBJECTIVE = "</script><script>document.title='pwned'</script>"
 
@@ -70,11 +72,24 @@ def browser():
     shutil.rmtree(profile, ignore_errors=True)
 
 
-def open_report(browser, tmp_path, values) -> tuple:
+def open_report(browser, tmp_path, values, ladder=None) -> tuple:
     write_runs(tmp_path / "results", values)
+    if ladder:
+        write_ladder(tmp_path / "results", ladder)
     out = write_report(tmp_path / "results", "fixture", tmp_path / "reports")
+    browser.set_window_size(WINDOW_WIDTH, 1000)
     browser.get((out / "index.html").resolve().as_uri())
     return out, browser.get_log("browser")
+
+
+def page_width(browser) -> tuple[int, int]:
+    """(how wide the page's content is, how wide the window shows it): equal unless the page scrolls sideways."""
+    return tuple(browser.execute_script(
+        "return [document.documentElement.scrollWidth, document.documentElement.clientWidth];"))
+
+
+def top(browser, selector: str) -> int:
+    return browser.find_element(By.CSS_SELECTOR, selector).location["y"]
 
 
 def column(browser, table_id: str, index: int) -> list[str]:
@@ -94,7 +109,7 @@ def test_page_loads_clean_with_figures_and_sorts(browser, tmp_path):
     assert browser.title == "objbench leaderboard: fixture"
 
     images = browser.find_elements(By.CSS_SELECTOR, "figure img")
-    assert len(images) == len(list((out / "figures").glob("*.png"))) == 4
+    assert len(images) == len(list((out / "figures").glob("*.png"))) == 5
     for image in images:
         assert browser.execute_script("return arguments[0].complete && arguments[0].naturalWidth", image) > 0
 
@@ -125,3 +140,38 @@ def test_hostile_names_do_not_change_the_page(browser, tmp_path):
     assert len(images) == len(browser.find_elements(By.CSS_SELECTOR, "figure img"))  # no injected <img>
     assert HOSTILE_OBJECTIVE in column(browser, "leaderboard", 2)  # shown as text, literally
     assert HOSTILE_TASK in column(browser, "details", 3)
+
+
+# Many objectives on tasks with long names: a leaderboard far wider than the window.
+WIDE = {objective: {f"synthetic_entity_typing_variant_{i}": seeds(base + 0.01 * i, base + 0.02 + 0.01 * i)
+                    for i in range(6)}
+        for objective, base in (("none", 0.3), ("clm", 0.6), ("mlm", 0.55), ("electra", 0.5),
+                                ("span_corruption", 0.45), ("prefix_lm", 0.58))}
+
+
+def test_page_leads_with_its_answer_and_fits_the_window(browser, tmp_path):
+    _, log = open_report(browser, tmp_path, WIDE, ladder=LADDER)
+    assert [e for e in log if e["level"] == "SEVERE"] == [], log
+    summary = browser.find_element(By.CSS_SELECTOR, "#summary p").text
+    assert summary.startswith("Best mean at ") and "Better than no pretraining" in summary
+    heatmap = browser.find_element(By.CSS_SELECTOR, "#heatmap figure img")
+    assert browser.execute_script("return arguments[0].complete && arguments[0].naturalWidth", heatmap) > 0
+    # reading order: the summary, then the heat map, then the leaderboard, then the notices
+    assert top(browser, "#summary p") < top(browser, "#heatmap img") < top(browser, "table#leaderboard")
+    notices = browser.find_elements(By.CSS_SELECTOR, "details.note")
+    assert notices and top(browser, "table#leaderboard") < notices[0].location["y"]
+    assert top(browser, "#compute img") > top(browser, "table#leaderboard")  # the ladder's curves, further down
+    assert column(browser, "crossovers", 2)  # and the crossover table beside them
+
+    assert browser.execute_script("return window.innerWidth") == WINDOW_WIDTH
+    content, shown = page_width(browser)
+    assert content <= shown <= WINDOW_WIDTH, (content, shown)
+    table = browser.find_element(By.ID, "leaderboard")
+    box = browser.execute_script("return arguments[0].parentElement", table)
+    wide = browser.execute_script("return [arguments[0].scrollWidth, arguments[0].clientWidth]", box)
+    assert wide[0] > wide[1]  # the table is wider than the window: it scrolls inside its own box, not the page
+
+    details = notices[0]
+    assert not details.get_attribute("open")  # the details of a notice wait for a click
+    details.find_element(By.TAG_NAME, "summary").click()
+    assert details.get_attribute("open") is not None

@@ -19,7 +19,7 @@ HOSTILE = '<img src=x onerror=alert(1)> *not emphasis* | `tick`'
 class _VisibleText(HTMLParser):
     """The text a reader sees in each block element of a page, in document order."""
 
-    BLOCKS = {"h1", "h2", "p", "li", "th", "td", "figcaption"}
+    BLOCKS = {"h1", "h2", "p", "li", "th", "td", "figcaption", "summary"}
 
     def __init__(self):
         super().__init__(convert_charrefs=True)
@@ -61,12 +61,15 @@ def readme_blocks(readme: str) -> list[str]:
     """The text a reader sees in each heading, paragraph, list item and table cell of a README."""
     blocks = []
     for line in readme.splitlines():
-        if line.startswith("|---") or line.startswith("![") or line.strip() in ("", ">"):
+        if line.startswith("|---") or line.startswith("![") or line.strip() in ("", ">", markdown.DETAILS_CLOSE):
+            continue
+        if line == markdown.DETAILS_OPEN:
+            blocks.append("Details")
             continue
         if line.startswith("|"):
             blocks += [_unmark(cell) for cell in re.split(r"(?<!\\)\|", line.strip())[1:-1]]
         else:
-            blocks.append(_unmark(re.sub(r"^(#+|>|-) ", "", line)))
+            blocks.append(_unmark(re.sub(r"^(#+|>|-|  -) ", "", line)))
     return blocks
 
 
@@ -75,7 +78,12 @@ def expected_blocks(sections: list[Section], readme: bool) -> list[tuple[str, bo
     expected = []
     for section in sections:
         expected.append((section.title, True))
-        for text in (section.intro, *(note.text for note in section.notes), *section.bullets):
+        texts = [section.intro, *(note.text for note in section.notes)]
+        if readme and any(note.details for note in section.notes):  # the README lists details after every note
+            texts += [text for note in section.notes if note.details for text in (note.text, *note.details)]
+        elif not readme:  # the page puts each note's details right under its line
+            texts = [section.intro] + [text for note in section.notes for text in (note.text, *note.details)]
+        for text in (*texts, *section.bullets):
             if text:
                 expected.append(("".join(span.text for span in text), True))
         if section.table and (section.table.in_readme or not readme):
@@ -97,8 +105,8 @@ def rendered(tmp_path, monkeypatch):
     """A report with every kind of section and note; returns its folder and the sections it was made from."""
     made: list[Section] = []
 
-    def keep(*args):
-        made.extend(report_sections(*args))
+    def keep(*args, **kwargs):
+        made.extend(report_sections(*args, **kwargs))
         return made
 
     monkeypatch.setattr(leaderboard, "report_sections", keep)
@@ -112,13 +120,15 @@ def rendered(tmp_path, monkeypatch):
 def test_readme_and_page_show_the_same_sections_in_order(rendered):
     out, sections = rendered
     titles = [s.title for s in sections]
-    assert titles == ["objbench leaderboard: fixture", "Leaderboard", "Against no pretraining",
-                      "Against the reference objective (mlm)", "Per-task details", "Cost of pretraining", "Figures",
-                      "Provenance"]
-    assert any(note.warning for note in sections[0].notes) and len(sections[0].notes) > 1
-    notes = ["".join(span.text for span in note.text) for note in sections[0].notes]
+    assert titles == ["objbench leaderboard: fixture", "Difference from no pretraining", "Leaderboard", "Notices",
+                      "Against no pretraining", "Against the reference objective (mlm)", "Per-task details",
+                      "Cost of pretraining", "Figures", "Provenance"]
+    (warning,) = sections[0].notes  # the one notice that stays at the top: runs that should not share a table
+    assert warning.warning and "corpus_id differs" in "".join(span.text for span in warning.details[0])
+    notes = ["".join(span.text for span in note.text) for note in sections[3].notes]
     assert any(n.startswith("Provisional: mlm on extra had one pretraining run") for n in notes)
     assert any(n.startswith("Intervals: 95% Student-t intervals over pretraining seeds") for n in notes)
+    assert len(notes) == len({n.split(":")[0] for n in notes})  # one line per kind
     assert_shown_in_order(expected_blocks(sections, readme=True), readme_blocks((out / "README.md").read_text()))
     assert_shown_in_order(expected_blocks(sections, readme=False), page_blocks((out / "index.html").read_text()))
 

@@ -29,6 +29,11 @@ from benchmark.results import flatten
 from tests.report_fixtures import ONE_PRETRAINING_RUN, STANDARD, finetune_seeds, make_record, seeds
 
 
+def notes_of(board) -> list[str]:
+    """Each notice of the board as one line of text, kind first."""
+    return [n.text for n in board.notes]
+
+
 def frame(values: dict) -> pd.DataFrame:
     records = [make_record(o, t, p, f, v) for o, tasks in values.items() for t, by_seed in tasks.items()
                for (p, f), v in by_seed.items()]
@@ -359,8 +364,8 @@ def test_leaderboard_tie_and_clear_win_by_hand():
     assert sentiment_mlm["pretrain_seed_count"] == 3 and sentiment_mlm["runs"] == 3
     assert not board.rows["provisional"].any() and not board.rows["rank_provisional"].any()
     assert board.rows["finetune_std"].isna().all()  # one finetuning seed each: no finetuning spread
-    assert not any(n.startswith("Provisional") for n in board.notes)
-    assert any(n.startswith("Intervals: 95% Student-t intervals over pretraining seeds") for n in board.notes)
+    assert not any(n.startswith("Provisional") for n in notes_of(board))
+    assert any(n.startswith("Intervals: 95% Student-t intervals over pretraining seeds") for n in notes_of(board))
 
 
 def test_aggregate_is_mean_of_normalised_scores_and_ranks():
@@ -401,7 +406,7 @@ def test_missing_default_reference_is_a_note_not_an_error():
     board = build_leaderboard(frame({"clm": {"t": seeds(0.5, 0.6)}, "none": {"t": seeds(0.3, 0.4)}}))
     assert board.reference is None
     assert board.rows["comparison"].isna().all()
-    assert any("default reference objective 'mlm' has no runs" in n for n in board.notes)
+    assert any("default reference objective 'mlm' has no runs" in n for n in notes_of(board))
 
 
 def test_every_pretrained_entry_is_compared_with_the_untrained_control():
@@ -434,7 +439,7 @@ def test_single_runs_against_the_control_get_no_verdict():
 def test_results_without_an_untrained_control_say_so():
     board = build_leaderboard(frame({"clm": {"t": seeds(0.5, 0.6)}, "mlm": {"t": seeds(0.4, 0.5)}}))
     assert board.controls.empty
-    assert any("No untrained control" in note for note in board.notes)
+    assert any("No untrained control" in note for note in notes_of(board))
 
 
 def test_seeds_phrase_names_what_varied():
@@ -450,7 +455,7 @@ def test_aggregate_without_a_full_seed_pair_has_no_interval():
     agg = board.aggregate.iloc[0]
     assert agg["score"] == pytest.approx((0.85 + 0.6) / 2)  # mean over tasks of the per-task means
     assert agg["score_ci_low"] is None or math.isnan(agg["score_ci_low"])
-    assert any("no interval for the finetuned aggregate score" in n for n in board.notes)
+    assert any("no interval for the finetuned aggregate score" in n for n in notes_of(board))
 
 
 def test_zero_shot_and_finetuned_tasks_are_aggregated_apart():
@@ -465,7 +470,7 @@ def test_zero_shot_and_finetuned_tasks_are_aggregated_apart():
     assert agg.loc[("mlm", "zero-shot"), "score"] == pytest.approx(0.555)  # accuracy on pairs only
     assert agg.loc[("mlm", "finetuned"), "mean_rank"] == 1 and agg.loc[("clm", "zero-shot"), "mean_rank"] == 1
     assert board.entries == [("llama", "mlm"), ("llama", "clm")]  # listed by the finetuned rank
-    assert any("rankings can flip" in n for n in board.notes)
+    assert any("Rankings can flip" in n for n in notes_of(board))
     headers, rows = leaderboard_grid(board)
     assert headers == ["model", "objective", "topic: f1_macro", "pairs: accuracy (zero-shot)",
                        "aggregate score, finetuned (0-1)", "mean rank, finetuned",
@@ -498,10 +503,10 @@ def test_one_pretraining_run_gives_provisional_cells_verdicts_and_ranks():
     agg = board.aggregate.set_index("objective")
     assert agg["rank_provisional"].all()
     assert agg["score_ci_low"].isna().all() and agg["score_pretrain_seeds"].isna().all()
-    provisional = [n for n in board.notes if n.startswith("Provisional")]
+    provisional = [n for n in notes_of(board) if n.startswith("Provisional")]
     assert len(provisional) == 1 and provisional[0].startswith("Provisional: every entry had one pretraining run")
-    assert not any(n.startswith("Intervals:") for n in board.notes)  # no cell has an interval to explain
-    assert not any("no interval for the finetuned aggregate score" in n for n in board.notes)  # the note covers it
+    assert not any(n.startswith("Intervals:") for n in notes_of(board))  # no cell has an interval to explain
+    assert not any("no interval for the finetuned aggregate score" in n for n in notes_of(board))  # the note covers it
 
 
 def test_one_pretraining_run_reads_provisional_in_the_table():
@@ -535,7 +540,7 @@ def test_a_provisional_entry_makes_every_rank_of_its_task_provisional():
     assert rows.loc[("clm", "t")]["pairs"] == 1 and rows.loc[("clm", "t")]["direction"] == "provisional"
     agg = board.aggregate.set_index("objective")
     assert agg.loc["mlm", "rank_provisional"] and agg.loc["clm", "rank_provisional"]  # any provisional task
-    provisional = [n for n in board.notes if n.startswith("Provisional")]
+    provisional = [n for n in notes_of(board) if n.startswith("Provisional")]
     assert provisional and provisional[0].startswith("Provisional: clm on t had one pretraining run")
     _, grid = leaderboard_grid(board)
     mlm = next(row for row in grid if row[1].text == "mlm")

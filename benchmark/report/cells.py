@@ -7,7 +7,9 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from benchmark.report.ladder import Ladder
 from benchmark.report.metrics import MetricSpec
+from benchmark.report.stats import PROVISIONAL
 from benchmark.report.tables import FINETUNED, ZERO_SHOT, Leaderboard
 
 NO_INTERVAL = "1 run: no interval"
@@ -32,6 +34,14 @@ def quantity(value) -> str:
     if _missing(value):
         return "n/a"
     return f"{value:.3g}" if abs(value) >= 1e4 or (value and abs(value) < 1e-2) else f"{value:.4g}"
+
+
+def scientific(value) -> str:
+    """FLOPs and other large counts as a reader says them: '2.0e12'."""
+    if _missing(value):
+        return "n/a"
+    mantissa, exponent = f"{value:.1e}".split("e")
+    return f"{mantissa}e{int(exponent)}"
 
 
 def with_spread(mean, std, low, high, places: int = 3, alone: str = NO_INTERVAL, finetune_std=None) -> str:
@@ -161,6 +171,48 @@ def control_summary(board: Leaderboard) -> list[str]:
     return lines
 
 
+def rung_label(rung: float, flops) -> str:
+    """'0.5 (1.0e12 FLOPs)': a rung as the share of the budget and the compute that made its checkpoint."""
+    return f"{rung:g}" + ("" if _missing(flops) else f" ({scientific(flops)} FLOPs)")
+
+
+def _first_better(versus: list[dict]) -> str:
+    def one(v: dict) -> str:
+        if v["rung"] is not None:
+            return rung_label(v["rung"], v["flops"])
+        return "at no rung" if v["judged"] else PROVISIONAL
+    if not versus:
+        return "no untrained control"
+    if len(versus) == 1:
+        return one(versus[0])
+    return "; ".join(f"vs {v['control']}: {one(v)}" for v in versus)
+
+
+def _trend(r, places: int) -> str:
+    if not r.trend_fits:
+        return f"not shown: {r.trend_reason}"
+    return (f"{r.trend_slope:+.{places}f} per 10× FLOPs [{r.trend_slope_ci_low:+.{places}f}, "
+            f"{r.trend_slope_ci_high:+.{places}f}], R² {r.trend_r_squared:.2f}")
+
+
+def crossover_rows(ladder: Ladder, board: Leaderboard) -> tuple[list[str], list[list[Cell]]]:
+    """Per (model, objective, task) on a compute ladder: its rungs, the first at which it beats no pretraining,
+    the rungs at which it overtakes another objective, and its fitted trend where one fits."""
+    headers = ["model", "objective", "task", "rungs", "first better than no pretraining", "overtakes",
+               "trend: change per 10× FLOPs [95% CI]"]
+    rows = []
+    for r in ladder.crossovers.itertuples():
+        places = digits(board.metrics[r.task]) + 1  # a slope is smaller than the scores it joins
+        first = [v["rung"] for v in r.versus_control if v["rung"] is not None]
+        overtakes = "; ".join(f"{e['objective']} at {rung_label(e['rung'], e['flops'])}" for e in r.overtakes)
+        rows.append([Cell(r.model, r.model), Cell(r.objective, r.objective), Cell(r.task, r.task),
+                     Cell(", ".join(f"{x:g}" for x in r.rungs), len(r.rungs)),
+                     Cell(_first_better(r.versus_control), min(first) if first else None),
+                     Cell(overtakes or "none", len(r.overtakes)),
+                     Cell(_trend(r, places), float(r.trend_slope) if r.trend_fits else None)])
+    return headers, rows
+
+
 def detail_rows(board: Leaderboard) -> tuple[list[str], list[list[Cell]]]:
     """Every per-task number in its own column, for sorting and checking."""
     headers = ["model", "objective", "task", "metric", "mean", "std between pretraining seeds", "95% CI",
@@ -185,7 +237,8 @@ def detail_rows(board: Leaderboard) -> tuple[list[str], list[list[Cell]]]:
 def cost_rows(costs: pd.DataFrame, board: Leaderboard) -> tuple[list[str], list[list[Cell]]]:
     """What pretraining cost per (model, objective): mean over pretraining seeds."""
     columns = [("parameters", "parameters"), ("steps", "steps"), ("tokens", "tokens"),
-               ("loss_bearing_tokens", "loss-bearing tokens"), ("flops", "FLOPs"), ("flops_per_token", "FLOPs/token"),
+               ("loss_bearing_tokens", "loss-bearing tokens"), ("flops", "FLOPs"),
+               ("ladder_flops", "ladder FLOPs (decay branches)"), ("flops_per_token", "FLOPs/token"),
                ("tokens_per_s", "tokens/s"), ("peak_memory_bytes", "peak memory (MiB)"), ("wall_s", "wall time (s)")]
     present = [(c, h) for c, h in columns if c in costs]
     headers = ["model", "objective", "pretraining seeds"] + [h for _, h in present]

@@ -13,8 +13,10 @@ for each:
   better and worse a *reversal*, the one outcome that says a finding was wrong.
 
 A provisional verdict (one pretraining run) on either side is not compared: it was never a
-finding. ``objbench replicate`` runs a suite on disjoint seeds (or another precision) and
-uses this to say how much of its report would survive a rerun.
+finding. Boards hold the final rung of a compute ladder only (``tables.build_leaderboard`` keeps
+it), so two reports are compared on what their leaderboards show. ``objbench replicate`` runs a
+suite on disjoint seeds (or another precision) and uses this to say how much of its report would
+survive a rerun.
 """
 
 from __future__ import annotations

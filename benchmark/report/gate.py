@@ -16,6 +16,7 @@ noisy: more seeds would tell). Pretraining cost is compared per job: the trainin
 equal (the configs are, or the gate refuses to compare), and speed is compared as MFU (model
 FLOP/s over a matmul probe timed in the same process), never as tokens/s, which differ between
 machines. A fall of MFU by more than ``check.mfu_drop`` whose interval lies below 0 regresses.
+Only the final rung of a compute ladder is compared (``tables.final_rung``), as on the leaderboard.
 Runs at another precision are not compared on speed: each MFU is against its own precision's
 peak (bf16 on AMX has several times fp32's), so the ratio would measure the precision, not the code.
 """
@@ -31,7 +32,7 @@ from benchmark.report.comparability import check_comparable
 from benchmark.report.compare import CELL
 from benchmark.report.metrics import primary_metric
 from benchmark.report.stats import cluster_means, paired_difference, welch_difference
-from benchmark.report.tables import by_seed
+from benchmark.report.tables import by_seed, final_rung
 from benchmark.results import flatten
 
 TOLERANCE_SHARE = 0.02  # default tolerance: this share of a metric's best value
@@ -40,7 +41,8 @@ FLOPS_RTOL = 1e-9  # FLOPs are counted, not measured: equal configs give equal c
 
 
 def _frame(records: list[dict]) -> pd.DataFrame:
-    return pd.DataFrame([flatten(r) for r in records])
+    """The records' runs at the final rung: the gate compares what the leaderboard shows, not a ladder's curves."""
+    return final_rung(pd.DataFrame([flatten(r) for r in records]))
 
 
 def _difference(current: dict, baseline: dict) -> tuple[float, float | None, float | None, str]:

@@ -2,7 +2,9 @@
 
 ``reports/<suite>/`` gets README.md (Markdown with figures linked), index.html (one
 self-contained page), leaderboard.csv and leaderboard.json (for machines), and figures/*.png.
-The report reads only the result store; it never imports training code.
+The report reads only the result store; it never imports training code. Every table, verdict
+and figure reads the final rung of a compute ladder (``tables.final_rung``); the other rungs
+feed only the score-against-compute section (ladder.py).
 """
 
 from __future__ import annotations
@@ -19,9 +21,10 @@ from benchmark.paths import inside
 from benchmark.report import markdown, page, plots
 from benchmark.report.comparability import check_comparable
 from benchmark.report.compare import Replication, compare_boards
+from benchmark.report.ladder import Ladder, build_ladder
 from benchmark.report.provenance import collect
 from benchmark.report.sections import report_sections
-from benchmark.report.tables import Leaderboard, build_leaderboard, cost_table
+from benchmark.report.tables import Leaderboard, build_leaderboard, cost_table, final_rung
 from benchmark.results import flatten, iter_failures, iter_records, write_records_file
 
 FIGURES = "figures"
@@ -43,16 +46,17 @@ def plain(value):
 
 
 def machine_readable(board: Leaderboard, costs: pd.DataFrame, provenance: dict, differences: list[str],
-                     replication: Replication | None = None) -> dict:
+                     replication: Replication | None = None, ladder: Ladder | None = None) -> dict:
     """The content of leaderboard.json (and of the copy embedded in index.html)."""
     return plain({
         **({"replication": {"varied": replication.varied, **replication.comparison.to_dict()}} if replication else {}),
+        **({"ladder": ladder.to_dict()} if ladder else {}),
         "report_version": 1,
         "reference": board.reference,
         "metrics": {t: {"name": s.name, "higher_is_better": s.higher_is_better, "max_value": s.max_value}
                     for t, s in board.metrics.items()},
         "uses": board.uses,
-        "notes": board.notes,
+        "notes": [{"kind": n.kind, "summary": n.summary, "detail": n.detail} for n in board.notes],
         "incomparable_fields": differences,
         "rows": board.rows.to_dict(orient="records"),
         "aggregate": board.aggregate.to_dict(orient="records"),
@@ -62,7 +66,13 @@ def machine_readable(board: Leaderboard, costs: pd.DataFrame, provenance: dict, 
     })
 
 
-def _figures(df: pd.DataFrame, board: Leaderboard, costs: pd.DataFrame, folder: Path) -> list[tuple[Path, str]]:
+HEATMAP, CURVES = "control_heatmap.png", "compute_curves.png"
+
+
+def _figures(df: pd.DataFrame, board: Leaderboard, costs: pd.DataFrame, folder: Path,
+             ladder: Ladder | None) -> tuple[list[tuple[Path, str]], Path | None, Path | None]:
+    """(the figures section's (PNG, caption) pairs, the heat map that opens the report, the ladder's curves);
+    ``df`` holds the final rung only."""
     folder.mkdir(parents=True, exist_ok=True)
     for old in folder.glob("*.png"):  # a figure that no longer applies must not linger from an earlier report
         old.unlink()
@@ -76,7 +86,9 @@ def _figures(df: pd.DataFrame, board: Leaderboard, costs: pd.DataFrame, folder: 
                         "Downstream score against pretraining compute, Pareto front marked"))
     figures.append((plots.throughput_memory(costs, board, folder / "throughput_memory.png"),
                     "Throughput and peak memory per objective"))
-    return figures
+    heatmap = plots.control_heatmap(board, folder / HEATMAP) if len(board.controls) else None
+    curves = plots.compute_curves(ladder, board, folder / CURVES) if ladder is not None else None
+    return figures, heatmap, curves
 
 
 def write_report(results_dir: str | Path, suite: str, reports_dir: str | Path = "reports",
@@ -99,7 +111,8 @@ def write_report(results_dir: str | Path, suite: str, reports_dir: str | Path = 
 
 
 def board_of(records: list[dict], reference: str | None = None, allow_incomparable: bool = False) -> Leaderboard:
-    """The leaderboard of ``records`` alone (no files written): what comparisons of two reports read."""
+    """The leaderboard of ``records`` alone (no files written): what comparisons of two reports read. Like every
+    board, it holds the final rung of a compute ladder only."""
     check_comparable(records, allow_incomparable)
     return build_leaderboard(pd.DataFrame([flatten(r) for r in records]), reference)
 
@@ -131,18 +144,21 @@ def render_report(records: list[dict], suite: str, reports_dir: str | Path = "re
     if not records:
         raise ObjbenchError(f"no records to report for suite {suite!r}")
     differences = check_comparable(records, allow_incomparable)
-    df = pd.DataFrame([flatten(r) for r in records])
+    every_rung = pd.DataFrame([flatten(r) for r in records])
+    df = final_rung(every_rung)
     board = build_leaderboard(df, reference)
     costs = cost_table(df)
+    ladder = build_ladder(every_rung, board)
     provenance = collect(records, suite, differences)
     replication = replication_of(records, board, replica, reference, allow_incomparable) if replica else None
 
     out = inside(reports_dir, suite)
-    figures = _figures(df, board, costs, out / FIGURES)
-    data = machine_readable(board, costs, provenance, differences, replication)
+    figures, heatmap, curves = _figures(df, board, costs, out / FIGURES, ladder)
+    data = machine_readable(board, costs, provenance, differences, replication, ladder)
     if failures:
         data["failed_runs"] = [{k: v for k, v in f.items() if k != "traceback"} for f in failures]
-    sections = report_sections(suite, board, costs, provenance, figures, differences, replication, failures or [])
+    sections = report_sections(suite, board, costs, provenance, figures, differences, replication, failures or [],
+                               ladder=ladder, heatmap=heatmap, curves=curves)
     files.write_text(out / "README.md", markdown.render(sections, out))
     files.write_text(out / "index.html", page.render(sections, data))
     csv = board.rows.assign(pretrain_seeds=board.rows["pretrain_seeds"].map(json.dumps),

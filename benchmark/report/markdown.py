@@ -10,6 +10,8 @@ from benchmark.report.sections import Note, Prose, Section, Table
 
 # The README's own pointers: where the long tables can be sorted, and the files beside it.
 SORTABLE_ELSEWHERE = "Sortable in [index.html](index.html); every column is also in [leaderboard.csv](leaderboard.csv)."
+# A collapsed element, which code hosts render with Markdown inside when blank lines surround it.
+DETAILS_OPEN, DETAILS_CLOSE = "<details><summary>Details</summary>", "</details>"
 FILES = ("Machine-readable: [leaderboard.csv](leaderboard.csv), [leaderboard.json](leaderboard.json). "
          "Self-contained page: [index.html](index.html).")
 
@@ -41,12 +43,18 @@ def _table(table: Table) -> list[str]:
 
 
 def _notes(notes: tuple[Note, ...]) -> list[str]:
-    """One quote block, a paragraph per note; a warning is bold already through its strong span."""
+    """One quote block, a line per note (a warning is bold already through its strong span), then the notes'
+    details in one collapsed element, each under its note's line."""
     quoted = []
     for note in notes:
         quoted += [">"] if quoted else []
         quoted.append(f"> {_prose(note.text)}")
-    return quoted
+    detailed = [note for note in notes if note.details]
+    if not detailed:
+        return quoted
+    listed = [line for note in detailed
+              for line in [f"- {_prose(note.text)}", *(f"  - {_prose(detail)}" for detail in note.details)]]
+    return quoted + ["", DETAILS_OPEN, "", *listed, "", DETAILS_CLOSE]
 
 
 def _section(section: Section, folder: Path) -> list[str]:

@@ -21,8 +21,10 @@ from benchmark.report.sections import Figure, Note, Prose, Section, Table
 SORT_HINT = "Click any column header to sort."
 
 STYLE = """
-body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 78rem; padding: 0 1rem; color: #222; }
-table { border-collapse: collapse; margin: 0.5rem 0 1.5rem; font-size: 0.9rem; }
+body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 78rem; padding: 0 1rem; color: #222;
+       box-sizing: border-box; overflow-wrap: break-word; }
+.table-wrap { max-width: 100%; overflow-x: auto; margin: 0.5rem 0 1.5rem; }
+table { border-collapse: collapse; font-size: 0.9rem; }
 th, td { border: 1px solid #ccc; padding: 0.3rem 0.5rem; text-align: left; vertical-align: top; }
 th { background: #f2f2f2; }
 table.sortable th { cursor: pointer; user-select: none; }
@@ -33,6 +35,9 @@ td.near-best { background: #eef6ee; }
 .rank { color: #555; font-size: 0.8rem; }
 .note { background: #fff8e0; border-left: 4px solid #e0b000; padding: 0.4rem 0.8rem; margin: 0.3rem 0; }
 .warning { background: #fde8e8; border-left-color: #c00000; }
+details.note summary { cursor: pointer; }
+details.note ul { margin: 0.3rem 0; }
+#summary p:first-of-type { font-size: 1.1rem; line-height: 1.5; }
 figure { margin: 1rem 0 2rem; }
 figure img { max-width: 100%; height: auto; }
 figcaption { font-style: italic; color: #444; }
@@ -106,31 +111,40 @@ def _cell(cell: Cell) -> str:
 
 
 def _table(table: Table) -> str:
+    """The table in a box of its own that scrolls sideways, so a wide table never widens the page."""
     head = "".join(f'<th scope="col">{e(h)}</th>' for h in table.headers)
     body = "\n".join("<tr>" + "".join(_cell(c) for c in row) + "</tr>" for row in table.rows)
     kind = ' class="sortable"' if table.sortable else ""
-    return (f'<table{kind} id="{e(table.id)}">\n<thead><tr>{head}</tr></thead>\n'
-            f"<tbody>\n{body}\n</tbody>\n</table>")
+    return (f'<div class="table-wrap"><table{kind} id="{e(table.id)}">\n<thead><tr>{head}</tr></thead>\n'
+            f"<tbody>\n{body}\n</tbody>\n</table></div>")
 
 
 def _note(note: Note) -> str:
-    return f'<p class="note{" warning" if note.warning else ""}">{_prose(note.text)}</p>'
+    """One line; with details, the line is the summary of a collapsed element that holds them."""
+    kind = f'note{" warning" if note.warning else ""}'
+    if not note.details:
+        return f'<p class="{kind}">{_prose(note.text)}</p>'
+    items = "".join(f"<li>{_prose(detail)}</li>" for detail in note.details)
+    return f'<details class="{kind}"><summary>{_prose(note.text)}</summary><ul>{items}</ul></details>'
 
 
 def _figure(figure: Figure) -> str:
     data = base64.b64encode(figure.file.read_bytes()).decode("ascii")
-    return (f'<figure><img src="data:image/png;base64,{data}" alt="{e(figure.caption)}">'
-            f"<figcaption>{e(figure.caption)}</figcaption></figure>")
+    return (f'<figure id="figure-{e(figure.file.stem)}"><img src="data:image/png;base64,{data}" '
+            f'alt="{e(figure.caption)}"><figcaption>{e(figure.caption)}</figcaption></figure>')
 
 
-def _section(section: Section) -> list[str]:
-    parts = [f"<h{section.level}>{e(section.title)}</h{section.level}>"]
+def _section(section: Section, hint: bool = False) -> list[str]:
+    """The section's elements; ``hint``: say above its table that tables sort (the first sortable one only)."""
+    anchor = f' id="{e(section.anchor)}"' if section.anchor else ""
+    parts = [f"<section{anchor}>", f"<h{section.level}>{e(section.title)}</h{section.level}>"]
     parts += [f"<p>{_prose(section.intro)}</p>"] if section.intro else []
     parts += [_note(note) for note in section.notes]
     if section.bullets:
         parts.append("<ul>" + "".join(f"<li>{_prose(line)}</li>" for line in section.bullets) + "</ul>")
+    parts += [f'<p class="hint">{SORT_HINT}</p>'] if hint else []
     parts += [_table(section.table)] if section.table else []
-    return parts + [_figure(figure) for figure in section.figures]
+    return parts + [_figure(figure) for figure in section.figures] + ["</section>"]
 
 
 def render(sections: list[Section], data: dict) -> str:
@@ -138,6 +152,7 @@ def render(sections: list[Section], data: dict) -> str:
     policy = (f"default-src 'none'; img-src data:; style-src {_csp_hash(STYLE)}; script-src {_csp_hash(SCRIPT)}; "
               "base-uri 'none'; form-action 'none'")
     head, *rest = sections
+    sortable = next((i for i, section in enumerate(rest) if section.table and section.table.sortable), None)
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -148,8 +163,7 @@ def render(sections: list[Section], data: dict) -> str:
         f"<style>{STYLE}</style>",
         "</head><body>",
         *_section(head),
-        f"<p>{SORT_HINT}</p>",
-        *[part for section in rest for part in _section(section)],
+        *[part for i, section in enumerate(rest) for part in _section(section, hint=i == sortable)],
         f'<script type="application/json" id="leaderboard-data">{script_json(data)}</script>',
         f"<script>{SCRIPT}</script>",
         "</body></html>",

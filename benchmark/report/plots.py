@@ -18,8 +18,12 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
+from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter  # noqa: E402
 
 from benchmark import files  # noqa: E402
+from benchmark.report.cells import digits, scientific  # noqa: E402
+from benchmark.report.headline import control_matrix, entry_name, heatmap_limit  # noqa: E402
+from benchmark.report.ladder import Ladder  # noqa: E402
 from benchmark.report.stats import NOISE_SDS, pareto_front  # noqa: E402
 from benchmark.report.tables import Leaderboard  # noqa: E402
 
@@ -265,4 +269,106 @@ def throughput_memory(costs: pd.DataFrame, board: Leaderboard, path: Path) -> Pa
         ax.grid(axis="y", alpha=0.3)
     fig.suptitle("Cost per objective (mean over pretraining seeds; error bars: std)")
     fig.tight_layout()
+    return _save(fig, path)
+
+
+HEATMAP_MARK = "*"  # on a cell whose paired 95% interval excludes 0
+
+
+def control_heatmap(board: Leaderboard, path: Path) -> Path:
+    """Objective x task: the difference from the untrained control in each task's primary metric.
+
+    Colour is the difference over the metric's range, blue where better than no pretraining and red
+    where worse, so tasks on different scales share one colour bar; each cell is labelled with the
+    difference in the metric's own units, and ``HEATMAP_MARK`` where its paired 95% interval excludes 0.
+    """
+    matrix = control_matrix(board)
+    entries = [e for e in board.entries if e in set(zip(matrix["model"], matrix["objective"]))]
+    columns = list(dict.fromkeys((t, c) for t in board.tasks for c in matrix.loc[matrix["task"] == t, "control"]))
+    several_controls = len({c for _, c in columns}) > 1
+    cells = matrix.set_index(["model", "objective", "task", "control"])
+    values = np.full((len(entries), len(columns)), np.nan)
+    fig, ax = plt.subplots(figsize=(2.2 + 1.3 * len(columns), 1.3 + 0.42 * len(entries)))
+    limit = heatmap_limit(matrix)
+    for i, (model, objective) in enumerate(entries):
+        for j, (task, control) in enumerate(columns):
+            key = (model, objective, task, control)
+            if key not in cells.index or pd.isna(cells.loc[key, "scaled"]):
+                ax.text(j, i, "n/a", ha="center", va="center", fontsize="small", color="#555555")
+                continue
+            cell = cells.loc[key]
+            values[i, j] = cell["scaled"]
+            mark = HEATMAP_MARK if pd.notna(cell["significant"]) and bool(cell["significant"]) else ""
+            text = f"{cell['difference']:+.{digits(board.metrics[task])}f}{mark}"
+            dark = abs(cell["scaled"]) > 0.6 * limit
+            ax.text(j, i, text, ha="center", va="center", fontsize="small", color="white" if dark else "black")
+    cmap = plt.get_cmap("RdBu").with_extremes(bad="#eeeeee")
+    image = ax.imshow(np.ma.masked_invalid(values), cmap=cmap, vmin=-limit, vmax=limit, aspect="auto")
+    ax.set_xticks(range(len(columns)), [label(f"{t}\nvs {c}" if several_controls else t) for t, c in columns],
+                  rotation=20, ha="right")
+    ax.set_yticks(range(len(entries)), [label(entry_name(board, *e)) for e in entries])
+    bar = fig.colorbar(image, ax=ax, fraction=0.05, pad=0.02)
+    bar.set_label("difference / metric range\n(blue: better)", fontsize="small")
+    control = "" if several_controls else f" ({label(columns[0][1])})" if columns else ""
+    ax.set_title(f"Difference from no pretraining{control}\n{HEATMAP_MARK}: its 95% interval excludes 0",
+                 fontsize="medium")
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def compute_curves(ladder: Ladder, board: Leaderboard, path: Path) -> Path:
+    """Per task: score against pretraining FLOPs (log scale), one line per objective through its rungs with
+    95% intervals, the fitted trend dashed where it fits, and each untrained control as a band (its interval)."""
+    style = Style(board.entries)
+    tasks = [t for t in board.tasks if (ladder.points["task"] == t).any()]
+    crossovers = ladder.crossovers.set_index(["model", "objective", "task"])
+    flops = ladder.points["flops"].dropna()
+    span = (flops.min() / 1.5, flops.max() * 1.5) if len(flops) else None  # one compute axis for every task
+    ticks = sorted(ladder.points.groupby("rung")["flops"].mean().dropna())
+    fig, axes = _grid(len(tasks), width=5.2, height=4.2)
+    legend: dict[str, object] = {}
+    for ax, task in zip(axes, tasks):
+        spec = board.metrics[task]
+        for band in ladder.bands[ladder.bands["task"] == task].itertuples():
+            colour = style.colour(band.control)
+            name = f"{style.name(band.model, band.control)} (no pretraining)"
+            line = ax.axhline(band.mean, color=colour, linestyle="--", linewidth=1.2)
+            if pd.notna(band.ci_low):
+                ax.axhspan(band.ci_low, band.ci_high, color=colour, alpha=0.18, zorder=0)
+            legend[name] = line
+        points = ladder.points[(ladder.points["task"] == task) & ladder.points["flops"].notna()]
+        for (model, objective), own in points.groupby(["model", "objective"], sort=False):
+            own = own.sort_values("rung")
+            colour = style.colour(objective)
+            err = [own["mean"] - own["ci_low"].fillna(own["mean"]), own["ci_high"].fillna(own["mean"]) - own["mean"]]
+            legend[style.name(model, objective)] = ax.errorbar(
+                own["flops"], own["mean"], yerr=err, fmt="-" + style.marker(model), color=colour, capsize=4,
+                markersize=7)
+            alone = own[own["ci_low"].isna()]  # one pretraining run: an open marker, as in the other figures
+            ax.plot(alone["flops"], alone["mean"], style.marker(model), color=colour, markerfacecolor="white",
+                    markersize=7, markeredgewidth=2, linestyle="")
+            fit = crossovers.loc[(model, objective, task)] if (model, objective, task) in crossovers.index else None
+            if fit is not None and bool(fit["trend_fits"]):
+                xs = np.geomspace(own["flops"].min(), own["flops"].max(), 20)
+                ax.plot(xs, fit["trend_intercept"] + fit["trend_slope"] * np.log10(xs), color=colour, linestyle=":",
+                        linewidth=2)
+        ax.set_xscale("log")
+        if span:
+            ax.set_xlim(*span)
+        ax.xaxis.set_minor_formatter(NullFormatter())  # a ladder spans less than a decade: minor labels collide
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: scientific(x)))
+        ax.xaxis.set_major_locator(FixedLocator(ticks))
+        ax.tick_params(axis="x", labelrotation=20)
+        ax.set_xlabel("pretraining compute (FLOPs, log scale; ticks at the rungs)")
+        ax.set_ylabel(f"{label(spec.name)} (mean, 95% CI)")
+        ax.set_title(label(task))
+        ax.grid(alpha=0.3)
+    legend["fitted trend (where it fits)"] = Line2D([], [], color="black", linestyle=":", linewidth=2)
+    legend["untrained control: mean and 95% interval"] = Patch(color=NONE_COLOUR, alpha=0.3)
+    columns = min(4, len(legend))
+    rows_of_legend = -(-len(legend) // columns)
+    fig.legend(list(legend.values()), list(legend.keys()), loc="lower center", ncol=columns, frameon=False)
+    fig.suptitle("Downstream score against pretraining compute, one finished checkpoint per rung",
+                 fontsize="medium")
+    fig.tight_layout(rect=(0, min(0.4, 0.05 * rows_of_legend / (fig.get_figheight() / 4.8)), 1, 1))
     return _save(fig, path)

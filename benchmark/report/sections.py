@@ -1,7 +1,10 @@
 """The report's sections, said once: markdown.py (README.md) and page.py (index.html) only format this list.
 
 A section is a title, intro prose, notes, bullet lines, a table of cells.py's cells and figures,
-each optional but the title. Prose is a tuple of spans: plain text, or text marked ``strong`` or
+each optional but the title. The order is the reading order: the answer first (a few sentences
+made from the results, then the heat map of differences from no pretraining), then the
+leaderboard, then the notices behind it (one line per kind, details on request), then the rest.
+Prose is a tuple of spans: plain text, or text marked ``strong`` or
 ``code``, which each renderer writes in its own syntax, so no renderer has to strip the other's.
 Everything here is plain text, record names included; each renderer escapes it for its format.
 """
@@ -20,13 +23,16 @@ from benchmark.report.cells import (
     control_rows,
     control_summary,
     cost_rows,
+    crossover_rows,
     detail_rows,
     leaderboard_grid,
 )
 from benchmark.report.compare import Replication
+from benchmark.report.headline import summary_sentences
+from benchmark.report.ladder import TREND_RULE, Ladder
 from benchmark.report.provenance import as_lines
 from benchmark.report.stats import NOISE_SDS
-from benchmark.report.tables import Leaderboard
+from benchmark.report.tables import Leaderboard, Notice
 
 
 @dataclass(frozen=True)
@@ -58,10 +64,12 @@ def code(text: str) -> Span:
 
 @dataclass(frozen=True)
 class Note:
-    """A caveat shown apart from the intro; ``warning`` when the runs should not have been compared at all."""
+    """A caveat shown apart from the intro, on one line; ``details`` are shown on request (a collapsed
+    element); ``warning`` when the runs should not have been compared at all."""
 
     text: Prose
     warning: bool = False
+    details: tuple[Prose, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -94,6 +102,7 @@ class Section:
     table: Table | None = None
     figures: tuple[Figure, ...] = ()
     level: int = 2  # 1: the report's own title, first in the list
+    anchor: str | None = None  # the HTML id of the section, where links and the browser tests need one
 
 
 LEGEND = prose(
@@ -114,18 +123,56 @@ REFERENCE = prose(
     "interval over pretraining seeds; significant when the interval excludes 0.")
 
 
-def _head(suite: str, board: Leaderboard, provenance: dict, differences: list[str]) -> Section:
+CURVES = prose(
+    "Each pretrained objective at each rung of the compute ladder: a finished (decayed) checkpoint at that share "
+    "of the budget, finetuned and evaluated like the final one. Points are means with their 95% interval over "
+    "pretraining seeds, at the FLOPs that made the checkpoint; each untrained control is a band (its interval). ",
+    strong("First better than no pretraining"), ": the smallest rung whose paired difference from the control (by "
+    "pretraining and finetuning seed, as in Against no pretraining) is significant on the better side. ",
+    strong("Overtakes"), ": a rung at which the objective is significantly better than another, paired the same way, "
+    "after a tie or a loss at the rung before. ", TREND_RULE, " Everywhere else this report reads the final rung only.")
+HEATMAP = ("Difference from no pretraining per objective and task, in the task's primary metric (objective minus "
+           "untrained control, paired by seeds; colour: the difference over the metric's range, blue better, red "
+           "worse). * marks a difference whose 95% interval excludes 0; no mark: no significant difference, or "
+           "provisional (one pretraining run).")
+
+
+def _head(suite: str, board: Leaderboard, costs: pd.DataFrame, differences: list[str], ladder: Ladder | None,
+          failures: int) -> Section:
+    notes = (Note(prose(strong("Incomparable runs combined on request"), " (", code("--allow-incomparable"),
+                        f"): the runs differ in {len(differences)} field{'s' if len(differences) != 1 else ''}"),
+                  warning=True, details=tuple(prose(d) for d in differences)),) if differences else ()
+    intro = prose(" ".join(summary_sentences(board, costs, ladder, failures)))
+    return Section(f"objbench leaderboard: {suite}", intro, notes=notes, level=1, anchor="summary")
+
+
+def _heatmap(heatmap: Path | None) -> Section | None:
+    if heatmap is None:
+        return None
+    return Section("Difference from no pretraining", figures=(Figure(heatmap, HEATMAP),), anchor="heatmap")
+
+
+def _leaderboard(board: Leaderboard, provenance: dict, ladder: Ladder | None) -> Section:
     specs = "; ".join(f"{task}: {spec.describe()}" for task, spec in board.metrics.items())
-    notes = [Note(prose(strong("Incomparable runs combined on request"), " (", code("--allow-incomparable"),
-                        "): " + "; ".join(differences)), warning=True)] if differences else []
-    notes += [Note(prose(note)) for note in board.notes]
-    intro = prose(f"{provenance['runs']} runs. Primary metric per task: {specs}. Reference objective for paired "
-                  f"comparisons: {board.reference or 'none chosen'}.")
-    return Section(f"objbench leaderboard: {suite}", intro, notes=tuple(notes), level=1)
+    runs = int(board.rows["runs"].sum())
+    counted = f"{runs} runs at the final rung (of {provenance['runs']})" if ladder is not None else f"{runs} runs"
+    intro = prose(f"{counted}. Primary metric per task: {specs}. Reference objective for paired comparisons: "
+                  f"{board.reference or 'none chosen'}. ") + LEGEND
+    return Section("Leaderboard", intro, table=Table("leaderboard", *leaderboard_grid(board)))
 
 
-def _leaderboard(board: Leaderboard) -> Section:
-    return Section("Leaderboard", LEGEND, table=Table("leaderboard", *leaderboard_grid(board)))
+def notices(found: list[Notice]) -> tuple[Note, ...]:
+    """One note per kind of notice, in the order the kinds first appear; what differs between notices of a
+    kind (and each one's longer reason) are its details."""
+    kinds: dict[str, list[Notice]] = {}
+    for notice in found:
+        kinds.setdefault(notice.kind, []).append(notice)
+    return tuple(Note(prose(f"{kind}{f' ({len(group)})' if len(group) > 1 else ''}: {group[0].summary}."),
+                      details=tuple(prose(n.detail + ".") for n in group if n.detail)) for kind, group in kinds.items())
+
+
+def _notices(board: Leaderboard) -> Section | None:
+    return Section("Notices", notes=notices(board.notes)) if board.notes else None
 
 
 def _controls(board: Leaderboard) -> Section | None:
@@ -133,6 +180,15 @@ def _controls(board: Leaderboard) -> Section | None:
         return None
     return Section("Against no pretraining", CONTROLS, bullets=tuple(prose(line) for line in control_summary(board)),
                    table=Table("controls", *control_rows(board)))
+
+
+def _curves(board: Leaderboard, ladder: Ladder | None, curves: Path | None) -> Section | None:
+    if ladder is None or curves is None:
+        return None
+    return Section("Score against compute", CURVES, table=Table("crossovers", *crossover_rows(ladder, board)),
+                   figures=(Figure(curves, "Score against pretraining FLOPs per task: one line per objective through "
+                                           "its rungs (mean, 95% interval), fitted trend dotted where it fits, the "
+                                           "untrained control as a band"),), anchor="compute")
 
 
 def _reference(board: Leaderboard) -> Section | None:
@@ -189,10 +245,14 @@ def _provenance(provenance: dict) -> Section:
 
 def report_sections(suite: str, board: Leaderboard, costs: pd.DataFrame, provenance: dict,
                     figures: list[tuple[Path, str]], differences: list[str],
-                    replication: Replication | None = None, failures: list[dict] | None = None) -> list[Section]:
-    """Every section of a report in reading order; ``figures`` are (PNG file, caption)."""
-    sections = [_head(suite, board, provenance, differences), _failed(failures or []), _leaderboard(board),
-                _controls(board),
-                _reference(board), _replication(replication), _details(board), _costs(costs, board),
-                _figures(figures), _provenance(provenance)]
+                    replication: Replication | None = None, failures: list[dict] | None = None,
+                    ladder: Ladder | None = None, heatmap: Path | None = None,
+                    curves: Path | None = None) -> list[Section]:
+    """Every section of a report in reading order; ``figures`` are (PNG file, caption) for the figures section,
+    ``heatmap`` and ``curves`` the PNGs that open the report and show the compute ladder."""
+    failures = failures or []
+    sections = [_head(suite, board, costs, differences, ladder, len(failures)), _heatmap(heatmap),
+                _leaderboard(board, provenance, ladder), _notices(board), _failed(failures), _controls(board),
+                _curves(board, ladder, curves), _reference(board), _replication(replication), _details(board),
+                _costs(costs, board), _figures(figures), _provenance(provenance)]
     return [section for section in sections if section is not None]

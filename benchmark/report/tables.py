@@ -7,6 +7,10 @@ untrained control (``none`` and its variants) of the same model on the same task
 pretraining help at all? ``Leaderboard.aggregate`` has one row per (model, objective, use), a
 use being finetuned or zero-shot tasks: the mean normalised score over those tasks and the mean
 rank, shown beside the per-task rows, never alone.
+
+Every table here reads the final rung of a compute ladder only (``final_rung``): a suite with
+``pretrain.ladder`` also records runs from checkpoints at smaller shares of the budget, which
+ladder.py draws against compute and nothing else counts.
 """
 
 from __future__ import annotations
@@ -33,6 +37,22 @@ FINETUNED, ZERO_SHOT = "finetuned", "zero-shot"
 DEFAULT_REFERENCE = "mlm"  # BERT-style denoising: the strongest finetuned baseline in T5's Table 4
 ENTRY = ["model", "objective"]
 SEEDS = ["pretrain_seed", "finetune_seed"]
+FINAL_RUNG = 1.0  # the whole compute-matched budget: the only rung the leaderboard, verdicts and gate read
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A caveat the reader must see next to the numbers. Notices of one ``kind`` share their ``summary``
+    and are shown on one line; each ``detail`` (what differs between them, or the longer reason) is
+    shown only on request."""
+
+    kind: str
+    summary: str
+    detail: str | None = None
+
+    @property
+    def text(self) -> str:
+        return f"{self.kind}: {self.summary}" + (f". {self.detail}" if self.detail else "")
 
 
 @dataclass
@@ -43,7 +63,7 @@ class Leaderboard:
     aggregate: pd.DataFrame
     controls: pd.DataFrame  # pretrained entry vs untrained control, per task
     reference: str | None
-    notes: list[str] = field(default_factory=list)  # caveats the reader must see next to the numbers
+    notes: list[Notice] = field(default_factory=list)
 
     @property
     def tasks(self) -> list[str]:
@@ -53,6 +73,25 @@ class Leaderboard:
     def entries(self) -> list[tuple[str, str]]:
         """(model, objective) pairs, best first: by mean rank, then by aggregate score."""
         return list(dict.fromkeys(zip(self.aggregate["model"], self.aggregate["objective"])))
+
+
+def run_rungs(df: pd.DataFrame) -> pd.Series:
+    """Each run's rung: the share of the pretraining budget its checkpoint had (``rung`` in the record).
+
+    Records written before compute ladders carry no rung: a pretrained one is the final rung
+    (1.0). An untrained control (no checkpoint) has no rung at all: NaN.
+    """
+    recorded = pd.to_numeric(df["rung"], errors="coerce") if "rung" in df else pd.Series(np.nan, index=df.index)
+    pretrained = df["checkpoint"].notna() if "checkpoint" in df else pd.Series(True, index=df.index)
+    absent = df["rung"].isna() if "rung" in df else pd.Series(True, index=df.index)
+    return recorded.mask(absent & pretrained, FINAL_RUNG)
+
+
+def final_rung(df: pd.DataFrame) -> pd.DataFrame:
+    """The runs at the whole budget (rung 1.0) and the untrained controls: what every table compares."""
+    rung = run_rungs(df)
+    keep = rung.isna() | np.isclose(rung.fillna(FINAL_RUNG), FINAL_RUNG)
+    return df[keep.to_numpy()].reset_index(drop=True)
 
 
 def seeds_phrase(runs: pd.DataFrame) -> str:
@@ -76,13 +115,13 @@ def _task_metrics(df: pd.DataFrame) -> dict[str, MetricSpec]:
     return metrics
 
 
-def _resolve_reference(df: pd.DataFrame, reference: str | None, notes: list[str]) -> str | None:
+def _resolve_reference(df: pd.DataFrame, reference: str | None, notes: list[Notice]) -> str | None:
     objectives = sorted(df["objective"].unique())
     if reference is None:
         if DEFAULT_REFERENCE in objectives:
             return DEFAULT_REFERENCE
-        notes.append(f"No paired comparisons: the default reference objective {DEFAULT_REFERENCE!r} has no runs "
-                     f"(choose one of {', '.join(objectives)} with --reference).")
+        notes.append(Notice("No paired comparisons", f"the default reference objective {DEFAULT_REFERENCE!r} has "
+                            f"no runs (choose one of {', '.join(objectives)} with --reference)"))
         return None
     if reference not in objectives:
         raise ObjbenchError(f"reference objective {reference!r} has no runs in these results "
@@ -225,8 +264,10 @@ def _aggregate(df: pd.DataFrame, rows: pd.DataFrame, metrics: dict[str, MetricSp
 
 
 def build_leaderboard(df: pd.DataFrame, reference: str | None = None) -> Leaderboard:
-    """Every table of the report from the flattened records ``df`` (see ``benchmark.results.flatten``)."""
-    notes: list[str] = []
+    """Every table of the report from the flattened records ``df`` (see ``benchmark.results.flatten``), at the
+    final rung only: runs from smaller shares of a compute ladder's budget are left out here."""
+    df = final_rung(df)
+    notes: list[Notice] = []
     metrics = _task_metrics(df)
     reference = _resolve_reference(df, reference, notes)
     rows = [r for task, spec in metrics.items() for r in _task_rows(task, spec, df[df["task"] == task], reference)]
@@ -247,32 +288,35 @@ def build_leaderboard(df: pd.DataFrame, reference: str | None = None) -> Leaderb
         versus = (versus.assign(_order=[order[k] for k in zip(versus["model"], versus["objective"])])
                   .sort_values(["task", "control", "_order"]).drop(columns="_order").reset_index(drop=True))
     else:
-        notes.append("No untrained control in these results: add `none` to the suite's objectives to see whether "
-                     "pretraining helped at all.")
+        notes.append(Notice("No untrained control", "add `none` to the suite's objectives to see whether "
+                            "pretraining helped at all"))
 
     phrases = table["seeds"].unique()
-    notes.append(f"Spread across seeds: every entry has {phrases[0]}." if len(phrases) == 1 else
-                 "Spread across seeds: entries differ in their seeds; the per-task details list each one's.")
+    notes.append(Notice("Spread across seeds", f"every entry has {phrases[0]}" if len(phrases) == 1 else
+                        "entries differ in their seeds; the per-task details list each one's"))
     provisional = table[table["provisional"]]
     if len(provisional):
         who = ("every entry" if len(provisional) == len(table) else
                ", ".join(sorted({f"{r.objective} on {r.task}" for r in provisional.itertuples()})))
-        notes.append(f"Provisional: {who} had one pretraining run, so the verdicts, ranks and ≈ marks built on it are "
-                     f"{PROVISIONAL}, not findings: another pretraining seed, or another machine's kernels and "
-                     "precision, moves a score by more than the finetuning spread that one run shows.")
+        notes.append(Notice("Provisional", f"{who} had one pretraining run, so the verdicts, ranks and ≈ marks "
+                            f"built on it are {PROVISIONAL}, not findings",
+                            "Another pretraining seed, or another machine's kernels and precision, moves a score "
+                            "by more than the finetuning spread that one run shows"))
     if table["ci_low"].notna().any():
-        notes.append(f"Intervals: {METHOD}. With 2-3 pretraining seeds they are wide (Student's t with 1-2 degrees "
-                     "of freedom): that is what few pretraining runs can tell apart.")
+        notes.append(Notice("Intervals", METHOD, "With 2-3 pretraining seeds they are wide (Student's t with 1-2 "
+                            "degrees of freedom): that is what few pretraining runs can tell apart"))
     if len(set(uses.values())) > 1:
-        notes.append("Finetuned and zero-shot tasks have separate aggregate scores and mean ranks: rankings can "
-                     "flip between the two (Wang et al. 2022).")
+        notes.append(Notice("Finetuned and zero-shot tasks", "separate aggregate scores and mean ranks",
+                            "Rankings can flip between the two (Wang et al. 2022)"))
     for r in aggregate.itertuples():
         if r.missing_tasks:
-            notes.append(f"{r.model}/{r.objective} has no runs on {', '.join(r.missing_tasks)}: "
-                         f"no {r.use} aggregate score.")
+            notes.append(Notice("Missing tasks", "an entry without runs on every task of a use has no aggregate "
+                                "score for it", f"{r.model}/{r.objective} has no runs on {', '.join(r.missing_tasks)}: "
+                                f"no {r.use} aggregate score"))
         elif pd.isna(r.score_ci_low) and not provisional_entry(table, r.model, r.objective):
-            notes.append(f"{r.model}/{r.objective}: no interval for the {r.use} aggregate score; it needs two or "
-                         "more pretraining seeds that each ran every such task.")
+            notes.append(Notice("No aggregate interval", "an aggregate score's interval needs two or more "
+                                "pretraining seeds that each ran every task of its use",
+                                f"{r.model}/{r.objective}: no interval for the {r.use} aggregate score"))
     return Leaderboard(metrics, uses, table, aggregate, versus, reference, notes)
 
 
@@ -287,10 +331,13 @@ def cost_table(df: pd.DataFrame) -> pd.DataFrame:
 
     Every run of one pretraining job carries the same ``pretrain`` stats, so runs are first
     reduced to one per (model, objective, pretrain_seed); numbers are then mean and std over seeds.
+    The final rung only: a compute ladder's decay branches show as ``ladder_flops``, its extra cost.
     """
+    df = final_rung(df)
     columns = {
         "pretrain.parameters": "parameters", "pretrain.steps": "steps", "pretrain.tokens": "tokens",
         "pretrain.loss_bearing_tokens": "loss_bearing_tokens", "pretrain.flops": "flops",
+        "pretrain.ladder_flops": "ladder_flops",
         "pretrain.flops_per_token": "flops_per_token", "pretrain.tokens_per_s": "tokens_per_s",
         "pretrain.peak_memory_bytes": "peak_memory_bytes", "pretrain.wall_s": "wall_s",
         "finetune.samples_per_s": "finetune_samples_per_s", "finetune.peak_memory_bytes": "finetune_peak_memory_bytes",
