@@ -7,4 +7,4 @@ found here and nowhere else: the registry and the config import none of them.
 
 __version__ = "0.1.0"
 
-from benchmark import formats, models, objectives, tasks  # noqa: E402,F401  (registers every entry)
+from benchmark import baselines, formats, models, objectives, tasks  # noqa: E402,F401  (registers every entry)

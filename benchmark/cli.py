@@ -27,7 +27,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="objbench", description="Compare language-model training objectives on equal terms.")
     sub = parser.add_subparsers(dest="command", required=True)
     lst = sub.add_parser("list", help="list registered models, objectives or tasks")
-    lst.add_argument("kind", choices=["models", "objectives", "tasks"])
+    lst.add_argument("kind", choices=["models", "objectives", "tasks", "baselines"])
     for name, help_text in (("plan", "validate a suite and list its runs, cache state and cost"),
                             ("run", "run a suite (skipping what is already recorded), then write its report"),
                             ("fetch", "download the Hub datasets a suite reads into the local cache, to run offline")):
@@ -190,7 +190,7 @@ def _dispatch(args) -> int:
         if summary.failed:
             from benchmark.results import iter_failures
 
-            failures = list(iter_failures(suite.results_dir, suite.name, {r.run_id for r in summary.plan.runs}))
+            failures = list(iter_failures(suite.results_dir, suite.name, summary.plan.run_ids))
             named = ", ".join(f"{f['objective']}/{f['task']} (seeds {f['pretrain_seed']}/{f['finetune_seed']})"
                               for f in failures)
             print(f"FAILED {len(failures)} run(s): {named}; errors and tracebacks under "
@@ -200,7 +200,7 @@ def _dispatch(args) -> int:
                       f"{f['phase']}: {f['error']}")
             status = 1
         if not args.no_report and summary.ran + summary.reused:
-            _report(suite, run_ids={r.run_id for r in summary.plan.runs})
+            _report(suite, run_ids=summary.plan.run_ids)
         return status
     if args.command == "check":
         from benchmark.harness import run_suite
@@ -208,7 +208,7 @@ def _dispatch(args) -> int:
         baseline = _records_file(args.baseline)  # an unusable baseline stops before anything runs
         _tasks_readable(suite, args.suite)
         summary = run_suite(suite, progress=not args.quiet, executor=_executor(suite))
-        ids = {r.run_id for r in summary.plan.runs}
+        ids = summary.plan.run_ids
         current = [r for r in _stored(suite) if r["run_id"] in ids]
         print(f"{suite.name}: {summary.ran} runs done, {summary.reused} reused from earlier, {summary.seconds:.1f} s")
         _warn_if_other_code(current)
@@ -371,7 +371,8 @@ def _plan(suite) -> int:
     data = corpus.prepare(suite)
     plan = make_plan(suite, data)
     print(f"suite {suite.name}: {len(plan.runs)} runs in {len(plan.jobs)} pretraining jobs "
-          f"({sum(r.done for r in plan.runs)} already recorded); corpus {len(data.blocks)} blocks of {suite.pretrain.seq_len}")
+          f"({sum(r.done for r in plan.runs)} already recorded), {len(plan.baseline_runs)} baseline runs; "
+          f"corpus {len(data.blocks)} blocks of {suite.pretrain.seq_len}")
     print(f"{'model/objective':<28} {'seed':>4} {'steps':>7} {'tokens':>10} {'FLOPs':>10} {'checkpoint':>10}  runs")
     for job in plan.jobs:
         steps = "-" if job.steps is None else job.steps
@@ -408,7 +409,7 @@ def _current_run_ids(suite) -> set[str]:
     from benchmark.data import corpus
     from benchmark.plan import make_plan
 
-    return {r.run_id for r in make_plan(suite, corpus.prepare(suite)).runs}
+    return make_plan(suite, corpus.prepare(suite)).run_ids
 
 
 def _replica_in_store(suite) -> list[dict] | None:

@@ -201,6 +201,10 @@ class Suite(Strict):
     # Named instances of a registered task, listed in `tasks` like any other, so one suite can
     # hold two datasets of one format: {topics: {task: local_classification, train_path: ...}}.
     task_variants: dict[str, dict[str, Scalar]] = Field(default_factory=dict)
+    # Classical baselines (TF-IDF + LR, n-gram and HMM LMs, ...), each on every task whose format
+    # it serves, on the same splits, recorded like any run and marked as a baseline on the board.
+    baselines: list[str] = Field(default_factory=list)
+    baseline_params: dict[str, dict[str, Scalar]] = Field(default_factory=dict)
     check: CheckConfig = Field(default_factory=CheckConfig)  # regression gate: tolerances per task and for speed
     executor: ExecutorConfig = Field(default_factory=ExecutorConfig)  # where runs go: local, ray or slurm
     results_dir: str = "results"  # run records and caches
@@ -224,7 +228,7 @@ class Suite(Strict):
         check_folder(path, info.field_name)
         return path
 
-    @field_validator("models", "objectives", "tasks")
+    @field_validator("models", "objectives", "tasks", "baselines")
     @classmethod
     def _unique(cls, names: list[str]) -> list[str]:
         dupes = sorted({n for n in names if names.count(n) > 1})
@@ -259,6 +263,18 @@ class Suite(Strict):
             for name in getattr(self, field):
                 if name not in reg and name not in own_variants.get(field, {}):
                     raise ValueError(f"{field}: {reg.unknown_message(name)}")
+        for name in self.baselines:
+            if name not in registry.baselines:
+                raise ValueError(f"baselines: {registry.baselines.unknown_message(name)}")
+            if name in self.objectives or name in self.variants:
+                raise ValueError(f"baselines: {name!r} is also listed as an objective")
+        for name, settings in self.baseline_params.items():
+            if name not in self.baselines:
+                raise ValueError(f"baseline_params.{name}: not among the suite's baselines")
+            try:
+                registry.baselines.get(name).Params(**settings)
+            except ValidationError as err:
+                raise ValueError(f"baseline_params.{name}.{_first_error(err)}") from None
         for name in self.pretrain.ladder_tasks or []:
             if name not in self.tasks:
                 raise ValueError(f"pretrain.ladder_tasks: {name!r} is not among the suite's tasks")
@@ -304,6 +320,10 @@ class Suite(Strict):
     def build_objective(self, name: str, setup):
         """An instance of objective (or variant) ``name`` with this suite's settings."""
         return self.objective_entry(name)(self.objective_settings(name), setup)
+
+    def baseline_settings(self, name: str) -> BaseModel:
+        """A baseline's validated settings (its defaults plus this suite's values)."""
+        return registry.baselines.get(name).Params(**self.baseline_params.get(name, {}))
 
     def task_entry(self, name: str):
         """The registered task class behind ``name`` (a task variant's base task)."""

@@ -48,7 +48,7 @@ from benchmark.measure import (
     resolve_precision,
 )
 from benchmark.objectives.base import Setup
-from benchmark.plan import Plan, PretrainJob, Rung, Run, make_plan, wsd_steps
+from benchmark.plan import BaselineRun, Plan, PretrainJob, Rung, Run, make_plan, wsd_steps
 from benchmark.tasks.availability import check_tasks_available
 from benchmark.tasks.checks import split_checks
 from benchmark.results import SCHEMA_VERSION, clear_failure, has_record, write_failure, write_record
@@ -108,7 +108,47 @@ def run_suite(suite: Suite, progress: bool = True, executor: Executor | None = N
         ran, reused, failed = ran + outcome.ran, reused + outcome.reused, failed + outcome.failed
         overall.update(max(0, ran + failed - overall.n))  # engines that report whole jobs, not runs
     overall.close()
+    baselines = run_baselines(suite, plan, progress)  # seconds each: here, after the networks
+    ran, reused, failed = ran + baselines.ran, reused + baselines.reused, failed + baselines.failed
     return Summary(plan, ran, reused, time.perf_counter() - start, failed)
+
+
+def run_baselines(suite: Suite, plan: Plan, progress: bool = False) -> JobOutcome:
+    """Fit and score every planned baseline run not yet recorded, each recorded like a run."""
+    todo = [b for b in plan.baseline_runs if not b.done]
+    if not todo:
+        return JobOutcome(0, len(plan.baseline_runs))
+    data = prepared_data(suite)
+    # Classical models compute on the CPU (scikit-learn, nltk, hmmlearn); the environment recorded is the
+    # suite's, so that a baseline's record shares the precision field every run of a table must agree on.
+    device = resolve_device(suite.device)
+    env = environment(device, resolve_precision(suite.precision, device))
+    documents = corpus.documents(suite) if any(registry.baselines.get(b.baseline).uses_corpus for b in todo) else None
+    ran = failed = 0
+    for b in tqdm(todo, desc=f"{suite.name} baselines", unit="run", disable=not progress, leave=False):
+        with lock(suite.results_dir, "run-" + b.run_id):
+            if has_record(suite.results_dir, suite.name, b.run_id):
+                continue
+            entry = registry.baselines.get(b.baseline)
+            try:
+                splits, checks = task_splits(suite, b.task)
+                metrics, cost = entry(suite.baseline_settings(b.baseline)).fit_and_evaluate(
+                    splits, documents if entry.uses_corpus else None, data.tokenizer, b.seed)
+            except ObjbenchError:
+                raise
+            except Exception as error:
+                write_failure(suite.results_dir, suite.name, {
+                    "run_id": b.run_id, "model": b.model, "objective": b.baseline, "task": b.task,
+                    "pretrain_seed": b.seed, "finetune_seed": suite.finetune.seeds[0], "phase": "baseline",
+                    "error": f"{type(error).__name__}: {error}",
+                    "traceback": "".join(traceback.format_exception(type(error), error, error.__traceback__)),
+                    "created_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")})
+                failed += 1
+                continue
+            record_baseline(suite, data, b, metrics, cost, checks, env)
+            clear_failure(suite.results_dir, suite.name, b.run_id)
+            ran += 1
+    return JobOutcome(ran, len(plan.baseline_runs) - len(todo), failed)
 
 
 def in_waves(executor: Executor, suite: Suite, jobs: list[PretrainJob], on_lost) -> Iterator[JobOutcome]:
@@ -527,6 +567,44 @@ def finetune_and_evaluate(job: PretrainJob, run: Run, splits, suite: Suite, data
                                        device, precision)
     finetune_stats["parameters"] = sum(p.numel() for p in model.parameters())
     return metrics, finetune_stats, eval_stats
+
+
+def record_baseline(suite: Suite, data, b: BaselineRun, metrics: dict, cost: dict, checks: dict, env: dict) -> None:
+    """A baseline's record: the same fields as a run's, its fitting as its cost, marked ``baseline``."""
+    fmt = registry.formats.get(b.task_format)
+    fitted = {"objective": b.baseline, "cache_hit": None, "steps": 0, "tokens": 0, "loss_bearing_tokens": 0,
+              "flops": 0.0, "parameters": cost.get("parameters"), "wall_s": cost.get("fit_s"),
+              "peak_memory_bytes": cost.get("peak_memory_bytes"), "peak_memory_kind": cost.get("peak_memory_kind"),
+              "loss_curve": []}
+    write_record(suite.results_dir, {
+        "schema_version": SCHEMA_VERSION,
+        "run_id": b.run_id,
+        "suite": suite.name,
+        "created_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "model": b.model,
+        "size": suite.size,
+        "objective": b.baseline,
+        "baseline": True,  # a classical system: no network, no pretraining; a row of its own on the board
+        "objective_params": suite.baseline_settings(b.baseline).model_dump(mode="json"),
+        "task": b.task,
+        "task_entry": suite.task_variants.get(b.task, {}).get("task", b.task),
+        "task_params": suite.task_settings(b.task).model_dump(mode="json"),
+        "task_format": b.task_format,
+        "primary_metric": fmt.primary_metric.to_dict(),
+        "finetune_mode": None,
+        "pretrain_seed": b.seed,
+        "finetune_seed": suite.finetune.seeds[0],
+        "checkpoint": None,
+        "rung": None,
+        "corpus_id": data.corpus_id,
+        "tokenizer_id": data.tokenizer_id,
+        "metrics": metrics,
+        "pretrain": fitted,
+        "finetune": {"steps": 0, "examples": 0, "wall_s": cost.get("fit_s")},
+        "evaluate": {**cost, "wall_s": cost.get("eval_s"), "data_checks": checks},
+        "environment": env,
+        "config": suite.model_dump(mode="json"),
+    })
 
 
 def record(suite: Suite, data, job: PretrainJob, run: Run, pretrain_stats, finetune_stats, eval_stats, metrics, env):

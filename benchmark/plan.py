@@ -90,14 +90,33 @@ class Run:
 
 
 @dataclass
+class BaselineRun:
+    """A classical baseline fitted and scored on one task, once per pretraining seed (its own seed)."""
+
+    model: str  # the model whose board it sits on: it trains no network
+    baseline: str
+    task: str
+    task_format: str
+    seed: int
+    run_id: str
+    done: bool
+
+
+@dataclass
 class Plan:
     suite: Suite
     jobs: list[PretrainJob]
     skipped: list[tuple[str, str]]  # ("model/objective/task", reason)
+    baseline_runs: list[BaselineRun] = field(default_factory=list)
 
     @property
     def runs(self) -> list[Run]:
         return [r for j in self.jobs for r in j.runs]
+
+    @property
+    def run_ids(self) -> set[str]:
+        """Every planned run's id: the neural runs' and the baselines'."""
+        return {r.run_id for r in self.runs} | {b.run_id for b in self.baseline_runs}
 
 
 def budget_steps(suite: Suite, flops_per_step: float) -> int | None:
@@ -209,7 +228,28 @@ def make_plan(suite: Suite, data: PretrainingData) -> Plan:
         reasons = sorted({reason for _, reason in skipped})
         raise ObjbenchError(f"suite {suite.name} plans no runs: every (model, objective, task) is skipped "
                             f"({'; '.join(reasons)})")
-    return Plan(suite, jobs, skipped)
+    return Plan(suite, jobs, skipped, plan_baselines(suite, data, precision, skipped))
+
+
+def plan_baselines(suite: Suite, data: PretrainingData, precision: str,
+                   skipped: list[tuple[str, str]]) -> list[BaselineRun]:
+    """Every (model, baseline, task) whose format the baseline serves, once per pretraining seed."""
+    runs = []
+    for model in suite.models:
+        for name in suite.baselines:
+            entry, params = registry.baselines.get(name), suite.baseline_settings(name)
+            for task in suite.tasks:
+                task_format = suite.task_entry(task).format
+                if task_format not in entry.formats:
+                    skipped.append((f"{model}/{name}/{task}", f"baseline {name} serves {', '.join(entry.formats)}, "
+                                                              f"not {task_format}"))
+                    continue
+                for seed in suite.pretrain.seeds:
+                    run_id = stable_hash("baseline", RUN_KEY_VERSION, model, name, params, task,
+                                         suite.task_settings(task), data.corpus_id, data.tokenizer_id, seed, precision)
+                    runs.append(BaselineRun(model, name, task, task_format, seed, run_id,
+                                            has_record(suite.results_dir, suite.name, run_id)))
+    return runs
 
 
 def make_rungs(suite: Suite, job: PretrainJob, checkpoints: Path) -> list[Rung]:

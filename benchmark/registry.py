@@ -1,4 +1,4 @@
-"""One small registry shared by models, objectives, tasks and task formats.
+"""One small registry shared by models, objectives, tasks, task formats and classical baselines.
 
 Entries register themselves with a decorator next to their code, one entry per file::
 
@@ -87,7 +87,24 @@ def _format_requirements(name: str, entry) -> str | None:
     return f"it lacks {', '.join(missing)}" if missing else None
 
 
+def _baseline_requirements(name: str, entry) -> str | None:
+    """A baseline must say which formats it serves, what settings it takes and whether it reads the corpus."""
+    lacking = []
+    formats_served = getattr(entry, "formats", None)
+    if not (isinstance(formats_served, tuple) and formats_served and all(isinstance(f, str) for f in formats_served)):
+        lacking.append("formats (a non-empty tuple of format names)")
+    if not isinstance(getattr(entry, "uses_corpus", None), bool):
+        lacking.append("uses_corpus (a bool)")
+    params = getattr(entry, "Params", None)
+    if not (inspect.isclass(params) and callable(getattr(params, "model_validate", None))):
+        lacking.append("Params (a pydantic model)")
+    if not callable(getattr(entry, "fit_and_evaluate", None)):
+        lacking.append("fit_and_evaluate")
+    return f"it lacks {', '.join(lacking)}" if lacking else None
+
+
 models: Registry = Registry("model")
 objectives: Registry = Registry("objective")
 tasks: Registry = Registry("task")
 formats: Registry = Registry("format", requires=_format_requirements)
+baselines: Registry = Registry("baseline", requires=_baseline_requirements)

@@ -61,7 +61,7 @@ def replicate(suite: Suite, precision: str | None = None, progress: bool = True,
     the replica's records beside its own. Returns the comparison and the original's report folder.
     """
     replica = replica_suite(suite, precision)
-    original_ids, replica_ids = ({r.run_id for r in run_suite(one, progress, executor).plan.runs}
+    original_ids, replica_ids = (run_suite(one, progress, executor).plan.run_ids
                                  for one in (suite, replica))
     original, again = recorded(suite, original_ids), recorded(replica, replica_ids)
     write_report(replica.results_dir, replica.name, replica.reports_dir, run_ids=replica_ids)

@@ -51,6 +51,18 @@ def _join_pair(first: list[int], second: list[int], sep_id: int, budget: int) ->
     return [*first, sep_id, *second]
 
 
+def classification_scores(labels: list[int], predictions: list[int]) -> dict[str, float]:
+    """Accuracy and macro precision, recall and F1 (scikit-learn; a class never predicted scores 0)."""
+    precision_m, recall_m, f1_m, _ = precision_recall_fscore_support(labels, predictions, average="macro",
+                                                                     zero_division=0)
+    return {
+        "accuracy": float(accuracy_score(labels, predictions)),
+        "precision_macro": float(precision_m),
+        "recall_macro": float(recall_m),
+        "f1_macro": float(f1_m),
+    }
+
+
 def pair_texts(split) -> list[str] | None:
     """The split's second texts, for sentence-pair tasks (an optional ``text_pair`` column)."""
     return list(split["text_pair"]) if "text_pair" in split.column_names else None
@@ -107,12 +119,5 @@ class Classification:
                     logits = model(**batch).logits
                 predictions.extend(logits.argmax(-1).tolist())
                 meter.step(tokens=int(batch["input_ids"].numel()), samples=len(index))
-        precision_m, recall_m, f1_m, _ = precision_recall_fscore_support(labels, predictions, average="macro",
-                                                                         zero_division=0)
-        metrics = {
-            "accuracy": float(accuracy_score(labels, predictions)),
-            "precision_macro": float(precision_m),
-            "recall_macro": float(recall_m),
-            "f1_macro": float(f1_m),
-        }
-        return metrics, {**meter.summary(), "peak_memory_bytes": memory.peak_bytes, "examples": len(labels)}
+        return classification_scores(labels, predictions), {**meter.summary(), "peak_memory_bytes": memory.peak_bytes,
+                                                             "examples": len(labels)}

@@ -73,6 +73,11 @@ def best_spans(start_logits: torch.Tensor, end_logits: torch.Tensor, context_sta
     return torch.stack([best // width, best % width], 1)
 
 
+def gold_answers(split) -> list:
+    """Each question's gold answers: the ``answers`` lists where the task gives several, else ``answer``."""
+    return list(split["answers"]) if "answers" in split.column_names else list(split["answer"])
+
+
 @registry.formats.register("extractive_qa")
 class ExtractiveQA:
     """Extractive question answering: point at the answer span in a given context (SQuAD-style)."""
@@ -127,5 +132,4 @@ class ExtractiveQA:
                                                          split["context"]):
             predictions.append(context[offsets[start - first][0]:offsets[end - first][1]])
         stats = {**meter.summary(), "peak_memory_bytes": memory.peak_bytes, "examples": len(split)}
-        golds = list(split["answers"]) if "answers" in split.column_names else list(split["answer"])
-        return answer_scores(predictions, golds), stats
+        return answer_scores(predictions, gold_answers(split)), stats

@@ -22,6 +22,12 @@ from benchmark.models.kinds import ModelKind
 MAX_NEW_TOKENS = 40  # the synthetic targets are at most ~31 tokens long
 
 
+def translation_metrics(hypotheses: list[str], references: list[str]) -> tuple[dict[str, float], dict[str, str]]:
+    """Corpus BLEU and chrF, and their sacrebleu signatures as ``bleu_signature`` and ``chrf_signature``."""
+    metrics, signatures = sacrebleu_scores(hypotheses, references)
+    return metrics, {f"{name}_signature": signature for name, signature in signatures.items()}
+
+
 @registry.formats.register("translation")
 class Translation:
     """Translation: finetune a generator on (source, target) pairs, decode greedily, score BLEU and chrF."""
@@ -57,6 +63,6 @@ class Translation:
                                                  MAX_NEW_TOKENS, recipe.batch_size * 8, device, precision)
             meter.step(tokens=sum(map(len, generated)), samples=len(generated))
         hypotheses = [generation.decode_text(tokenizer, ids) for ids in generated]
-        metrics, signatures = sacrebleu_scores(hypotheses, list(split["target"]))
+        metrics, signatures = translation_metrics(hypotheses, list(split["target"]))
         return metrics, {**meter.summary(), "peak_memory_bytes": memory.peak_bytes, "examples": len(generated),
-                         **{f"{name}_signature": signature for name, signature in signatures.items()}}
+                         **signatures}

@@ -115,6 +115,22 @@ def sentinel_log_likelihood(model, ids: list[list[int]], pad_id: int, sentinel: 
     return scores
 
 
+def pair_metrics(split, scores: torch.Tensor) -> dict[str, float]:
+    """Accuracy of scoring ``split["good"]`` above ``split["bad"]``, overall and per ``phenomenon``.
+
+    ``scores`` holds one score per sentence of ``list(split["good"]) + list(split["bad"])``, in
+    that order; a tie counts as wrong.
+    """
+    n = len(split)
+    right = (scores[:n] > scores[n:]).float()
+    metrics = {"accuracy": float(right.mean())}
+    phenomena = list(split["phenomenon"]) if "phenomenon" in split.column_names else []
+    for name in sorted(set(phenomena)):
+        chosen = torch.tensor([p == name for p in phenomena])
+        metrics[f"accuracy_{name}"] = float(right[chosen].mean())
+    return metrics
+
+
 @registry.formats.register("zero_shot")
 class ZeroShot:
     """Zero-shot minimal pairs (BLiMP-style): does the pretrained model prefer the grammatical sentence?"""
@@ -142,10 +158,4 @@ class ZeroShot:
             scores = sentence_scores(model, list(split["good"]) + list(split["bad"]), tokenizer, kind,
                                      recipe.batch_size * 16, device, precision)
             meter.step(tokens=0, samples=2 * n)
-        right = (scores[:n] > scores[n:]).float()
-        metrics = {"accuracy": float(right.mean())}
-        phenomena = list(split["phenomenon"]) if "phenomenon" in split.column_names else []
-        for name in sorted(set(phenomena)):
-            chosen = torch.tensor([p == name for p in phenomena])
-            metrics[f"accuracy_{name}"] = float(right[chosen].mean())
-        return metrics, {**meter.summary(), "peak_memory_bytes": memory.peak_bytes, "examples": n}
+        return pair_metrics(split, scores), {**meter.summary(), "peak_memory_bytes": memory.peak_bytes, "examples": n}

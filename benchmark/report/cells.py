@@ -103,7 +103,8 @@ def leaderboard_grid(board: Leaderboard) -> tuple[list[str], list[list[Cell]]]:
     aggregate = board.aggregate.set_index(["model", "objective", "use"])
     rows = []
     for model, objective in board.entries:
-        row = [Cell(model, model), Cell(objective, objective)]
+        shown = f"{objective} (baseline)" if objective in board.baselines else objective  # classical, no network
+        row = [Cell(model, model), Cell(shown, objective)]
         for task in tasks:
             if (model, objective, task) not in by_key.index:
                 row.append(Cell("no runs", None))

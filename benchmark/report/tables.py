@@ -64,6 +64,7 @@ class Leaderboard:
     controls: pd.DataFrame  # pretrained entry vs untrained control, per task
     reference: str | None
     notes: list[Notice] = field(default_factory=list)
+    baselines: set[str] = field(default_factory=set)  # entries that are classical baselines, marked as such
 
     @property
     def tasks(self) -> list[str]:
@@ -165,9 +166,16 @@ def _task_rows(task: str, spec: MetricSpec, runs: pd.DataFrame, reference: str |
     return rows
 
 
+def baseline_runs(df: pd.DataFrame) -> pd.Series:
+    """Which runs are classical baselines (``baseline`` in the record): no network, so no control either."""
+    if "baseline" not in df:
+        return pd.Series(False, index=df.index)
+    return df["baseline"].fillna(False).astype(bool)
+
+
 def untrained_entries(df: pd.DataFrame) -> set[tuple[str, str]]:
     """(model, objective) entries none of whose runs started from a checkpoint: the controls."""
-    untrained = df["checkpoint"].isna().groupby([df["model"], df["objective"]]).all()
+    untrained = (df["checkpoint"].isna() & ~baseline_runs(df)).groupby([df["model"], df["objective"]]).all()
     return {key for key, flag in untrained.items() if flag}
 
 
@@ -317,7 +325,8 @@ def build_leaderboard(df: pd.DataFrame, reference: str | None = None) -> Leaderb
             notes.append(Notice("No aggregate interval", "an aggregate score's interval needs two or more "
                                 "pretraining seeds that each ran every task of its use",
                                 f"{r.model}/{r.objective}: no interval for the {r.use} aggregate score"))
-    return Leaderboard(metrics, uses, table, aggregate, versus, reference, notes)
+    return Leaderboard(metrics, uses, table, aggregate, versus, reference, notes,
+                       set(df.loc[baseline_runs(df), "objective"]))
 
 
 def provisional_entry(rows: pd.DataFrame, model: str, objective: str) -> bool:
