@@ -1,0 +1,218 @@
+"""Published findings checked against runs: the registry, the three verdicts, compute notes, rendering."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from benchmark import registry
+from benchmark.report.claims import (
+    CLAIMS,
+    TITLE,
+    check_claims,
+    claims_html,
+    claims_markdown,
+    compute_note,
+    is_final,
+)
+
+F1 = {"name": "f1_macro", "higher_is_better": True, "max_value": 1.0}
+LOSS_LIKE = {"name": "error_rate", "higher_is_better": False, "max_value": 1.0}
+CHRF = {"name": "chrf", "higher_is_better": True, "max_value": 100.0}
+ELECTRA_SMALL = next(c for c in CLAIMS if c.name == "electra_small_over_bert_small")
+
+
+def run(objective: str, task: str, pretrain_seed: int, finetune_seed: int, value: float, *,
+        task_format: str = "classification", metric: dict = F1, flops: float | None = 2e12,
+        model: str = "llama", **extra) -> dict:
+    """The fields of a run record that the claim checks read."""
+    return {"model": model, "objective": objective, "task": task, "task_format": task_format,
+            "primary_metric": dict(metric), "metrics": {metric["name"]: value},
+            "pretrain_seed": pretrain_seed, "finetune_seed": finetune_seed,
+            "pretrain": {"flops": flops} if flops is not None else None, **extra}
+
+
+def runs(objective: str, task: str, values: list[float], **options) -> list[dict]:
+    """One run per pretraining seed 0, 1, 2, ... (finetuning seed 0)."""
+    return [run(objective, task, seed, 0, value, **options) for seed, value in enumerate(values)]
+
+
+def only(checks, name: str):
+    found = [c for c in checks if c.claim.name == name]
+    assert len(found) == 1, [c.claim.name for c in checks]
+    return found[0]
+
+
+# --- the registry --------------------------------------------------------------------------------
+
+def test_registry_names_objectives_formats_sources_and_compute():
+    assert len(CLAIMS) >= 6
+    assert len({c.name for c in CLAIMS}) == len(CLAIMS)
+    objectives, formats = set(registry.objectives.names()), set(registry.formats.names())
+    for claim in CLAIMS:
+        assert claim.better in objectives and claim.worse in objectives and claim.better != claim.worse, claim.name
+        assert claim.family in formats, claim.name
+        assert claim.source and claim.finding and claim.flops_note, claim.name
+        low, high = claim.flops
+        assert 0 < low <= high, claim.name
+        # a quantitative claim quotes two numbers; a qualitative one says it is
+        assert claim.qualitative or sum(ch.isdigit() for ch in claim.figures) >= 4, claim.name
+    for paper in ("T5", "ELECTRA", "BART", "BERT", "Wang et al. 2022"):
+        assert any(paper in c.source for c in CLAIMS), paper
+    assert ELECTRA_SMALL.flops == (1.4e18, 1.4e18) and "79.9" in ELECTRA_SMALL.figures
+    # Wang et al.: the ranking flips between zero-shot and finetuned use
+    wang = [c for c in CLAIMS if "Wang" in c.source]
+    assert {(c.better, c.family) for c in wang} >= {("clm", "zero_shot"), ("span_corruption", "classification")}
+
+
+# --- the three verdicts ------------------------------------------------------------------------
+
+def test_runs_that_follow_the_claim_agree():
+    records = (runs("electra", "topic", [0.80, 0.82, 0.81]) + runs("mlm", "topic", [0.70, 0.71, 0.72])
+               + runs("electra", "sentiment", [0.61, 0.60, 0.62]) + runs("mlm", "sentiment", [0.55, 0.56, 0.55]))
+    check = only(check_claims(records), "electra_small_over_bert_small")
+    assert check.verdict == "agrees"
+    assert check.tasks == ("sentiment", "topic")
+    # pooled over both tasks: per seed ((0.80-0.70) + (0.61-0.55)) / 2 = 0.08, then 0.075, 0.08
+    assert check.difference == pytest.approx((0.08 + 0.075 + 0.08) / 3)
+    assert 0 < check.ci_low < check.difference < check.ci_high
+    assert (check.pairs, check.pretrain_seeds) == (3, 3)
+    assert [t.direction for t in check.per_task] == ["better", "better"]
+    assert check.interval_text.startswith("+0.078 [+")
+    data = json.loads(json.dumps(check.to_dict()))
+    assert data["verdict"] == "agrees" and data["per_task"][0]["direction"] == "better"
+
+
+def test_runs_that_reverse_the_claim_contradict():
+    records = runs("electra", "topic", [0.60, 0.62, 0.61]) + runs("mlm", "topic", [0.70, 0.71, 0.72])
+    check = only(check_claims(records), "electra_small_over_bert_small")
+    assert check.verdict == "contradicts"
+    assert check.ci_high < 0
+    assert check.per_task[0].direction == "worse"
+
+
+def test_noisy_runs_leave_the_claim_undecided():
+    # paired differences +0.10, -0.08, +0.05: the interval over three pretraining seeds straddles 0
+    records = runs("electra", "topic", [0.80, 0.63, 0.77]) + runs("mlm", "topic", [0.70, 0.71, 0.72])
+    check = only(check_claims(records), "electra_small_over_bert_small")
+    assert check.verdict == "undecided"
+    assert check.ci_low < 0 < check.ci_high
+    assert "includes 0" in check.reason
+
+
+def test_one_pretraining_seed_is_undecided_without_an_interval():
+    records = [run("electra", "topic", 0, f, 0.9) for f in range(3)] + [run("mlm", "topic", 0, f, 0.5)
+                                                                         for f in range(3)]
+    check = only(check_claims(records), "electra_small_over_bert_small")
+    assert check.verdict == "undecided" and check.ci_low is None
+    assert "one pretraining run" in check.reason
+    assert check.difference == pytest.approx(0.4)
+
+
+def test_a_lower_is_better_metric_is_turned_the_right_way():
+    records = runs("electra", "topic", [0.20, 0.18, 0.19], metric=LOSS_LIKE) + runs(
+        "mlm", "topic", [0.30, 0.29, 0.31], metric=LOSS_LIKE)
+    check = only(check_claims(records), "electra_small_over_bert_small")
+    assert check.verdict == "agrees" and check.difference == pytest.approx(0.11)
+    assert check.per_task[0].direction == "better"  # lower error: the claim's way
+    assert check.per_task[0].paired.difference.mean == pytest.approx(-0.11)  # in the metric's own units
+
+
+def test_tasks_on_other_scales_are_normalised_before_pooling_and_seeds_must_cover_every_task():
+    claim = next(c for c in CLAIMS if c.family == "classification")
+    records = (runs(claim.better, "a", [0.60, 0.61, 0.62]) + runs(claim.worse, "a", [0.50, 0.51, 0.52])
+               + runs(claim.better, "b", [40.0, 41.0], metric=CHRF) + runs(claim.worse, "b", [50.0, 51.0], metric=CHRF))
+    check = only(check_claims(records, [claim]), claim.name)
+    # on 0-1: +0.10 on a, -0.10 on b, averaged: 0; pretraining seed 2 ran only task a and is left out
+    assert check.pairs == 2 and check.difference == pytest.approx(0.0)
+    assert check.verdict == "undecided"
+
+
+# --- which records and claims take part -------------------------------------------------------
+
+def test_only_final_rung_records_count():
+    final = runs("electra", "topic", [0.80, 0.82, 0.81], rung=1.0) + runs("mlm", "topic", [0.70, 0.71, 0.72])
+    early = runs("electra", "topic", [0.10, 0.12, 0.11], rung=0.25) + runs("mlm", "topic", [0.9, 0.9, 0.9],
+                                                                            rung=0.25)
+    assert is_final({"rung": None}) and is_final({}) and is_final({"rung": 1}) and not is_final({"rung": 0.5})
+    assert only(check_claims(final + early), "electra_small_over_bert_small").verdict == "agrees"
+    assert check_claims(early) == []
+
+
+def test_claims_whose_objectives_or_family_did_not_run_are_left_out():
+    records = runs("mlm", "topic", [0.8, 0.8, 0.8]) + runs("clm", "topic", [0.7, 0.7, 0.7])
+    checks = check_claims(records)
+    assert [c.claim.name for c in checks] == ["bert_over_gpt_glue"]  # the only mlm-vs-clm claim on classification
+    # the same objectives on another format: no claim of that format names them
+    zero_shot = runs("mlm", "pairs", [0.6] * 3, task_format="zero_shot") + runs("clm", "pairs", [0.7] * 3,
+                                                                               task_format="zero_shot")
+    assert check_claims(zero_shot) == []
+    assert check_claims([]) == []
+
+
+def test_each_model_is_checked_apart():
+    records = (runs("electra", "topic", [0.8, 0.82, 0.81]) + runs("mlm", "topic", [0.7, 0.71, 0.72])
+               + runs("electra", "topic", [0.6, 0.62, 0.61], model="other") + runs("mlm", "topic", [0.7, 0.71, 0.72],
+                                                                                   model="other"))
+    checks = [c for c in check_claims(records) if c.claim is ELECTRA_SMALL]
+    assert {(c.model, c.verdict) for c in checks} == {("llama", "agrees"), ("other", "contradicts")}
+
+
+# --- compute ---------------------------------------------------------------------------------
+
+def test_a_claim_tested_far_below_its_compute_says_so():
+    records = runs("electra", "topic", [0.8, 0.82, 0.81], flops=2e12) + runs("mlm", "topic", [0.7, 0.71, 0.72],
+                                                                               flops=2.05e12)
+    check = only(check_claims(records), "electra_small_over_bert_small")
+    assert check.tested_flops == (2e12, 2.05e12)
+    assert check.compute_note.startswith("observed at 1.4e18 FLOPs, tested at 2e12")
+    assert "less compute" in check.compute_note
+    assert compute_note(ELECTRA_SMALL, (1e18, 1.5e18)) is None  # within a factor of ten: nothing to say
+    assert "more compute" in compute_note(ELECTRA_SMALL, (2e19, 2e19))
+    assert compute_note(ELECTRA_SMALL, None) is None
+
+
+def test_runs_without_pretraining_flops_have_no_tested_compute():
+    records = runs("electra", "topic", [0.8, 0.82, 0.81], flops=None) + runs("mlm", "topic", [0.7, 0.71, 0.72],
+                                                                               flops=None)
+    check = only(check_claims(records), "electra_small_over_bert_small")
+    assert check.tested_flops is None and check.compute_note is None
+
+
+# --- rendering --------------------------------------------------------------------------------
+
+def test_section_renders_as_markdown_and_html():
+    records = (runs("electra", "topic", [0.80, 0.82, 0.81]) + runs("mlm", "topic", [0.70, 0.71, 0.72])
+               + runs("clm", "topic", [0.70, 0.63, 0.77]))
+    checks = check_claims(records)
+    text = claims_markdown(checks)
+    assert text.startswith(f"## {TITLE}")
+    assert "| claim | source | objectives | family | observed at | tested at | verdict |" in text
+    assert "electra &gt; mlm" in text and "Clark et al. 2020 (ELECTRA), Table 1" in text
+    assert "agrees: +0." in text and "undecided: " in text and "1.4e18 FLOPs" in text
+    page = claims_html(checks)
+    assert f"<h2>{TITLE}</h2>" in page and '<table class="sortable" id="claims">' in page
+    assert "electra &gt; mlm" in page and page.count("<tr>") == len(checks) + 1
+    assert "No published claim can be tested" in claims_markdown([])
+
+
+def test_real_records_are_checked():
+    from tests.report_fixtures import make_record
+
+    records = [make_record(objective, "synthetic_topic", seed, 0, value)
+               for objective, values in (("electra", (0.8, 0.82, 0.81)), ("mlm", (0.7, 0.71, 0.72)))
+               for seed, value in enumerate(values)]
+    check = only(check_claims(records), "electra_small_over_bert_small")
+    assert check.verdict == "agrees"
+    assert check.tested_flops is not None and math.isfinite(check.tested_flops[0])
+    assert check.compute_note is not None  # a tiny suite is far below 1.4e18 FLOPs
+
+
+def test_estimated_compute_is_explained_under_the_table():
+    records = runs("mlm", "topic", [0.8, 0.81, 0.8]) + runs("clm", "topic", [0.7, 0.7, 0.72])
+    text = claims_markdown(check_claims(records))
+    assert "2.8e19-8.4e19 FLOPs (estimate)" in text
+    assert "> Observed compute 2.8e19-8.4e19 FLOPs, estimate: 6 x N x D" in text
+    assert not ELECTRA_SMALL.flops_estimated and all(c.flops_estimated for c in CLAIMS if "Wang" in c.source)
