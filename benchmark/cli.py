@@ -1,4 +1,4 @@
-"""``objbench``: list, plan, fetch, run, replicate, compare, check, doctor, report.
+"""``objbench``: list, plan, fetch, run, replicate, compare, check, doctor, report, inspect.
 
 Every user error (bad suite file, unknown name, wrong override type) is one line on stderr
 and exit status 2, raised before any training starts.
@@ -38,6 +38,14 @@ def _parser() -> argparse.ArgumentParser:
             p.add_argument("--no-report", action="store_true", help="do not write the report afterwards")
             p.add_argument("--quiet", action="store_true", help="no progress bars")
             _executor_flags(p)
+    ins = sub.add_parser("inspect", help="write attention heat maps (PNG and HTML) of a checkpoint for one text")
+    ins.add_argument("target", help="a checkpoint folder, or the id (or a prefix of it) of a recorded run")
+    ins.add_argument("--text", required=True, help="the sentence to look at")
+    ins.add_argument("--layer", type=int, help="one layer (default: every layer)")
+    ins.add_argument("--head", type=int, help="one head (default: every head)")
+    ins.add_argument("--out", type=Path, default=Path("attention"), help="folder for the heat maps (default ./attention)")
+    ins.add_argument("--results", type=Path, default=Path("results"),
+                     help="the results store a run id is looked up in (default ./results)")
     rpl = sub.add_parser("replicate", help="run a suite again on disjoint seeds (or another precision) and say "
                                            "which cells and verdicts held; exit 1 on a reversed verdict")
     rpl.add_argument("suite", type=Path, help="suite YAML file, e.g. suites/quickstart.yaml")
@@ -160,6 +168,17 @@ def _dispatch(args) -> int:
         width = max(map(len, descriptions), default=0)
         for name, line in descriptions.items():
             print(f"{name:<{width}}  {line}")
+        return 0
+
+    if args.command == "inspect":
+        import transformers
+
+        from benchmark.attention import inspect
+
+        transformers.utils.logging.disable_progress_bar()
+
+        for path in inspect(_checkpoint_of(args.target, args.results), args.text, args.layer, args.head, args.out):
+            print(path)
         return 0
 
     from benchmark.config import load_suite
@@ -325,6 +344,24 @@ def _doctor(suite, suite_file: Path, repair: bool) -> int:
     lines = doctor.repair(exam.findings, suite.results_dir, suite.name)
     print("\n".join(lines))
     return 0 if all(f.action for f in exam.findings) else 1
+
+
+def _checkpoint_of(target: str, results: Path) -> Path:
+    """A checkpoint folder as given, or the checkpoint a recorded run (by id or unique id prefix) finetuned."""
+    if Path(target).is_dir():
+        return Path(target)
+    from benchmark.cache import cache_dir
+    from benchmark.results import iter_records
+
+    found = {r["run_id"]: r for r in iter_records(results) if r["run_id"].startswith(target)} if target else {}
+    if len(found) != 1:
+        what = "no checkpoint folder and no recorded run" if not found else f"{len(found)} recorded runs"
+        raise ObjbenchError(f"{target!r}: {what} under {results} match it; give a checkpoint folder or a run id")
+    record = next(iter(found.values()))
+    if not record.get("checkpoint"):
+        raise ObjbenchError(f"run {record['run_id']} ({record['objective']}) started from no checkpoint: "
+                            "an untrained control or a baseline has nothing pretrained to inspect")
+    return cache_dir(results, "checkpoints") / record["checkpoint"]
 
 
 def _tasks_readable(suite, path: Path) -> None:

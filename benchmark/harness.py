@@ -304,6 +304,7 @@ def pretrain(job: PretrainJob, suite: Suite, data, device: torch.device, precisi
         resumed_from = restore_resume_state(state, resume, suite.results_dir)
         stats = train(state, job, suite, data, device, precision, progress, resume)
         stats["resumed_from_step"] = resumed_from or None
+        stats["attention"] = held_out_attention(state, suite, data)
         if cached is None:
             save_checkpoint(state, job.checkpoint, data.tokenizer, stats)
         else:  # trained again only for rungs a longer ladder added: the stored checkpoint is the same one
@@ -497,6 +498,38 @@ def branch(state: TrainState, rung: Rung, job: PretrainJob, suite: Suite, data, 
     p.clear()  # in place: the training loop holds this dict
     p.update(saved["progress"])
     p["ladder_flops"] = p.get("ladder_flops", 0.0) + branch_flops
+
+
+HELD_OUT_TEXTS = 32  # texts whose attention describes a checkpoint
+
+
+def held_out_texts(suite: Suite, count: int = HELD_OUT_TEXTS) -> list[str]:
+    """Text no pretraining step read, the same for every objective: the test split of the suite's
+    first task that has running text (a classification text, a QA context, a translation source,
+    the grammatical sentence of a pair)."""
+    for name in suite.tasks:
+        test = task_splits(suite, name)[0]["test"]
+        for column in ("text", "context", "source", "good"):
+            if column in test.column_names and len(test):
+                return [str(t) for t in test[column][:count]]
+    return []
+
+
+def held_out_attention(state: TrainState, suite: Suite, data) -> dict | None:
+    """Attention statistics of the pretrained backbone per layer and head on held-out text
+    (``benchmark.attention``), for the report's comparison of objectives; None without such text."""
+    from benchmark.attention import as_record, checkpoint_attention
+    from benchmark.objectives.base import special_token_mask
+
+    texts = held_out_texts(suite)
+    if not texts:
+        return None
+    encoded = data.tokenizer(texts, truncation=True, max_length=suite.pretrain.seq_len, padding=True,
+                             return_tensors="pt")
+    ids, padding = encoded["input_ids"], encoded["attention_mask"]
+    special = special_token_mask(ids, torch.tensor(sorted(data.tokenizer.all_special_ids)))
+    backbone = state.objective.backbone(state.network)
+    return as_record(checkpoint_attention(backbone, state.objective.kind, ids, padding, special))
 
 
 def pretrain_stats(state: TrainState, job: PretrainJob, suite: Suite, n_blocks: int, meter: Throughput,

@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import glob
+import json
 import re
 import runpy
 import shlex
@@ -291,6 +292,11 @@ def check_cli(where: str, argv: list[str], capsys, module: bool = False) -> None
             assert (ROOT / side).is_file(), f"{where}: no such file {side}"
             if side.suffix in (".yaml", ".yml"):
                 load_suite(ROOT / side)
+        return
+    if args.command == "inspect":  # a run of a committed example report, which started from a checkpoint
+        recorded = [json.loads(line) for f in ROOT.glob("reports/*/records.jsonl") for line in f.read_text().splitlines()]
+        found = [r for r in recorded if r["run_id"].startswith(args.target)]
+        assert found and found[0].get("checkpoint"), f"{where}: no pretrained run {args.target} in reports/*/records.jsonl"
         return
     overrides = [*args.overrides, *extra]
     suite = load_suite(ROOT / args.suite, overrides)  # a typo in a key, a value or the file name fails here

@@ -19,6 +19,8 @@ from benchmark import files
 from benchmark.errors import ObjbenchError
 from benchmark.paths import inside
 from benchmark.report import markdown, page, plots
+from benchmark.report.attention_view import attention_by_entry, attention_section
+from benchmark.report.claims import check_claims, claims_section
 from benchmark.report.comparability import check_comparable
 from benchmark.report.compare import Replication, compare_boards
 from benchmark.report.ladder import Ladder, build_ladder
@@ -66,7 +68,7 @@ def machine_readable(board: Leaderboard, costs: pd.DataFrame, provenance: dict, 
     })
 
 
-HEATMAP, CURVES = "control_heatmap.png", "compute_curves.png"
+HEATMAP, CURVES, ATTENTION = "control_heatmap.png", "compute_curves.png", "attention_by_layer.png"
 
 
 def _figures(df: pd.DataFrame, board: Leaderboard, costs: pd.DataFrame, folder: Path,
@@ -152,13 +154,20 @@ def render_report(records: list[dict], suite: str, reports_dir: str | Path = "re
     provenance = collect(records, suite, differences)
     replication = replication_of(records, board, replica, reference, allow_incomparable) if replica else None
 
+    checks = check_claims(records)
+    attention = attention_by_entry(records)
+
     out = inside(reports_dir, suite)
     figures, heatmap, curves = _figures(df, board, costs, out / FIGURES, ladder)
+    attention_figure = plots.attention_by_layer(attention, out / FIGURES / ATTENTION) if attention else None
     data = machine_readable(board, costs, provenance, differences, replication, ladder)
+    data["claims"] = [c.to_dict() for c in checks]
+    data["attention"] = [{"model": m, "objective": o, **v} for (m, o), v in attention.items()]
     if failures:
         data["failed_runs"] = [{k: v for k, v in f.items() if k != "traceback"} for f in failures]
     sections = report_sections(suite, board, costs, provenance, figures, differences, replication, failures or [],
-                               ladder=ladder, heatmap=heatmap, curves=curves)
+                               ladder=ladder, heatmap=heatmap, curves=curves, claims=claims_section(checks),
+                               attention=attention_section(attention, attention_figure))
     files.write_text(out / "README.md", markdown.render(sections, out))
     files.write_text(out / "index.html", page.render(sections, data))
     csv = board.rows.assign(pretrain_seeds=board.rows["pretrain_seeds"].map(json.dumps),

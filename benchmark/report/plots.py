@@ -372,3 +372,21 @@ def compute_curves(ladder: Ladder, board: Leaderboard, path: Path) -> Path:
                  fontsize="medium")
     fig.tight_layout(rect=(0, min(0.4, 0.05 * rows_of_legend / (fig.get_figheight() / 4.8)), 1, 1))
     return _save(fig, path)
+
+
+def attention_by_layer(summary: dict, path: Path) -> Path:
+    """Each attention statistic per layer, one line per (model, objective): how the objectives attend."""
+    from benchmark.report.attention_view import LABELS, STATISTICS
+
+    fig, axes = _grid(len(STATISTICS), width=4.2, height=3.2)
+    for ax, stat in zip(axes, STATISTICS):
+        for (model, objective), values in summary.items():
+            layers = np.arange(len(values["per_layer"][stat]))
+            ax.plot(layers, values["per_layer"][stat], marker="o", color=objective_colour(objective),
+                    label=label(objective if len({m for m, _ in summary}) == 1 else f"{model}/{objective}"))
+        ax.set_title(LABELS[stat])
+        ax.set_xlabel("layer")
+        ax.xaxis.set_major_locator(FixedLocator(list(range(max(len(v["per_layer"][stat]) for v in summary.values())))))
+    axes[0].legend(fontsize=7)
+    fig.suptitle("Attention on held-out text per layer (mean over heads and pretraining seeds)")
+    return _save(fig, path)
