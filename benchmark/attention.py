@@ -223,20 +223,20 @@ def _selected(attention: torch.Tensor, layer: int | None, head: int | None) -> l
         _check_index(head, attention.shape[1], "head")
         layers = range(attention.shape[0]) if layer is None else [layer]
         heads = range(attention.shape[1]) if head is None else [head]
-        return [(l, h, attention[l, h]) for l in layers for h in heads]
+        return [(i, h, attention[i, h]) for i in layers for h in heads]
     raise ValueError(f"attention must be [T, T], [heads, T, T] or [layers, heads, T, T], not {tuple(attention.shape)}")
 
 
 def _png(tokens: list[str], maps: list[tuple[int, int, torch.Tensor]]) -> bytes:
-    layers = sorted({l for l, _, _ in maps})
+    layers = sorted({i for i, _, _ in maps})
     heads = sorted({h for _, h, _ in maps})
     side = min(8.0, max(2.6, 0.16 * len(tokens) + 1.2))
     fig = Figure(figsize=(side * len(heads), side * len(layers)))
     labelled = len(tokens) <= LABELLED_TOKENS
-    for l, h, weights in maps:
-        ax = fig.add_subplot(len(layers), len(heads), layers.index(l) * len(heads) + heads.index(h) + 1)
+    for i, h, weights in maps:
+        ax = fig.add_subplot(len(layers), len(heads), layers.index(i) * len(heads) + heads.index(h) + 1)
         image = ax.imshow(weights.numpy(), cmap="viridis", vmin=0.0, vmax=max(float(weights.max()), 1e-9))
-        ax.set_title(f"layer {l}, head {h}", fontsize=9)
+        ax.set_title(f"layer {i}, head {h}", fontsize=9)
         ax.set_xlabel("key", fontsize=8)
         ax.set_ylabel("query", fontsize=8)
         if labelled:
@@ -280,7 +280,7 @@ def heatmap(tokens: list[str], attention: torch.Tensor, path_png: str | Path, pa
     picture = _png(tokens, maps)
     files.publish(path_png, lambda tmp: tmp.write_bytes(picture))
     data = base64.b64encode(picture).decode("ascii")
-    tables = ([_html_table(tokens, l, h, w) for l, h, w in maps] if len(maps) * len(tokens) ** 2 <= HTML_TABLE_CELLS
+    tables = ([_html_table(tokens, i, h, w) for i, h, w in maps] if len(maps) * len(tokens) ** 2 <= HTML_TABLE_CELLS
               else ["<p>Too many weights for tables: see the image.</p>"])
     sentence = html.escape(" ".join(tokens))
     page = "\n".join([

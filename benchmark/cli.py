@@ -203,7 +203,7 @@ def _dispatch(args) -> int:
         summary = run_suite(suite, progress=not args.quiet, executor=_executor(suite))
         print(f"{suite.name}: {summary.ran} runs done, {summary.reused} reused from earlier, "
               f"{len(summary.plan.skipped)} skipped, {summary.seconds:.1f} s")
-        for triple, reason in summary.plan.skipped:
+        for triple, reason in dict.fromkeys(summary.plan.skipped):  # once, not once per seed
             print(f"  skipped {triple}: {reason}")
         status = 0
         if summary.failed:

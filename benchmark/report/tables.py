@@ -72,8 +72,10 @@ class Leaderboard:
 
     @property
     def entries(self) -> list[tuple[str, str]]:
-        """(model, objective) pairs, best first: by mean rank, then by aggregate score."""
-        return list(dict.fromkeys(zip(self.aggregate["model"], self.aggregate["objective"])))
+        """(model, objective) pairs, best first: by mean rank, then by aggregate score; the classical
+        baselines after every neural entry (one task's rank 1 is not a board's)."""
+        entries = list(dict.fromkeys(zip(self.aggregate["model"], self.aggregate["objective"])))
+        return sorted(entries, key=lambda entry: entry[1] in self.baselines)
 
 
 def run_rungs(df: pd.DataFrame) -> pd.Series:
