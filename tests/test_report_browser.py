@@ -109,7 +109,7 @@ def test_page_loads_clean_with_figures_and_sorts(browser, tmp_path):
     assert browser.title == "objbench leaderboard: fixture"
 
     images = browser.find_elements(By.CSS_SELECTOR, "figure img")
-    assert len(images) == len(list((out / "figures").glob("*.png"))) == 5
+    assert len(images) == len(list((out / "figures").glob("*.png"))) == 6  # the attention figure too
     for image in images:
         assert browser.execute_script("return arguments[0].complete && arguments[0].naturalWidth", image) > 0
 

@@ -47,8 +47,8 @@ def test_writes_every_output(standard):
     for name in ("README.md", "index.html", "leaderboard.csv", "leaderboard.json"):
         assert (out / name).is_file(), name
     figures = sorted(p.name for p in (out / "figures").glob("*.png"))
-    assert figures == ["control_heatmap.png", "metric_by_task.png", "metric_vs_compute.png", "pretraining_loss.png",
-                       "throughput_memory.png"]
+    assert figures == ["attention_by_layer.png", "control_heatmap.png", "metric_by_task.png", "metric_vs_compute.png",
+                       "pretraining_loss.png", "throughput_memory.png"]
     for name in figures:
         height, width, _ = matplotlib.image.imread(out / "figures" / name).shape
         assert width > 300 and height > 200
