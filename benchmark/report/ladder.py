@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from benchmark.report.stats import cluster_means, paired_difference, t_interval, two_level, within_range
-from benchmark.report.tables import ENTRY, Leaderboard, by_seed, run_rungs, untrained_entries
+from benchmark.report.tables import ENTRY, Leaderboard, baseline_runs, by_seed, run_rungs, untrained_entries
 
 MIN_TREND_RUNGS = 3  # two points always fit a line exactly: a third is the first that can disagree
 MIN_R_SQUARED = 0.8
@@ -142,6 +142,7 @@ def build_ladder(df: pd.DataFrame, board: Leaderboard) -> Ladder | None:
     if not has_ladder(df):
         return None
     df = df.assign(rung=run_rungs(df).to_numpy())
+    df = df[~baseline_runs(df).to_numpy()]  # a classical baseline spends no pretraining compute: no curve
     controls = untrained_entries(df)
     points, bands, crossovers = [], [], []
     for task, spec in board.metrics.items():
@@ -150,6 +151,8 @@ def build_ladder(df: pd.DataFrame, board: Leaderboard) -> Ladder | None:
         entries = {key: dict(list(group.groupby("rung", sort=True))) for key, group in runs.groupby(ENTRY, sort=True)
                    if key not in controls}
         control_runs = {key: group for key, group in runs.groupby(ENTRY, sort=True) if key in controls}
+        if not any(len(rungs) >= 2 for rungs in entries.values()):  # a task left off the ladder: no curve to draw
+            continue
         for (model, control), group in control_runs.items():
             s = within_range(two_level(by_seed(group, column)), 0.0, spec.max_value)
             bands.append({"model": model, "control": control, "task": task, "mean": s.mean, "ci_low": s.ci_low,
