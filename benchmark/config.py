@@ -275,9 +275,9 @@ class Suite(Strict):
                 registry.baselines.get(name).Params(**settings)
             except ValidationError as err:
                 raise ValueError(f"baseline_params.{name}.{_first_error(err)}") from None
-        for name in self.pretrain.ladder_tasks or []:
-            if name not in self.tasks:
-                raise ValueError(f"pretrain.ladder_tasks: {name!r} is not among the suite's tasks")
+        for name in self.pretrain.ladder_tasks or []:  # a known task the suite does not run is left out, not refused
+            if name not in registry.tasks and name not in self.task_variants:
+                raise ValueError(f"pretrain.ladder_tasks: {registry.tasks.unknown_message(name)}")
         triples = [(m, o, t) for m in self.models for o in self.objectives for t in self.tasks]
         if all(self.excluded(*triple) for triple in triples):
             raise ValueError(f"exclude: {self.exclude} leaves no (model, objective, task) to run")

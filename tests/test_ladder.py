@@ -80,6 +80,11 @@ def test_plan_refuses_a_rung_too_small_to_decay_and_a_clock_budget(tmp_path):
     raw["pretrain"] = {**raw["pretrain"], "budget_unit": "seconds", "budget": 5, "ladder": [0.5, 1.0]}
     with pytest.raises(Exception, match="needs a budget in steps"):
         validate_suite(raw)
+    raw["pretrain"] = {**raw["pretrain"], "budget_unit": "steps", "budget": 40, "ladder": [0.5, 1.0],
+                       "ladder_tasks": ["synthetic_topik"]}
+    with pytest.raises(Exception, match="unknown task 'synthetic_topik'"):
+        validate_suite(raw)
+    raw["pretrain"]["ladder_tasks"] = None
     for ladder in ([0.5, 0.25, 1.0], [0.5, 0.9]):
         raw["pretrain"] = {**raw["pretrain"], "budget_unit": "steps", "budget": 40, "ladder": ladder}
         with pytest.raises(Exception, match="rise|last rung"):

@@ -121,8 +121,9 @@ def test_readme_and_page_show_the_same_sections_in_order(rendered):
     out, sections = rendered
     titles = [s.title for s in sections]
     assert titles == ["objbench leaderboard: fixture", "Difference from no pretraining", "Leaderboard", "Notices",
-                      "Against no pretraining", "Against the reference objective (mlm)", "Per-task details",
-                      "Cost of pretraining", "Figures", "Provenance"]
+                      "Against no pretraining", "Published findings at this budget",
+                      "Against the reference objective (mlm)", "Per-task details", "Cost of pretraining",
+                      "Attention across objectives", "Figures", "Provenance"]
     (warning,) = sections[0].notes  # the one notice that stays at the top: runs that should not share a table
     assert warning.warning and "corpus_id differs" in "".join(span.text for span in warning.details[0])
     notes = ["".join(span.text for span in note.text) for note in sections[3].notes]
