@@ -436,5 +436,7 @@ def test_a_recipe_key_added_later_reads_as_its_old_value_in_older_records():
                 "config": {"pretrain": {"lr": 2e-3, **pretrain}, "finetune": {}}}
 
     assert differences([run({}), run({"compile": False})]) == []  # a record from before the option: not compiled
+    newer = {"compile": False, "ladder": None, "ladder_tasks": None, "decay_fraction": 0.15}
+    assert differences([run({}), run(newer)]) == []  # nor a ladder, at the default decay
     [line] = differences([run({}), run({"compile": True})])
     assert line.startswith("config.pretrain.compile differs")

@@ -19,7 +19,8 @@ SHARED_FIELDS = ("schema_version", "corpus_id", "tokenizer_id", "size")
 RECIPE_SECTIONS = ("pretrain", "finetune")  # config sections whose every key must match, but these:
 NOT_RECIPE = {"seeds", "resume_every_steps", "allow_large_budget"}  # they change no weight
 # Recipe keys added after records were first written: a record without one ran with this value.
-ADDED_LATER = {("pretrain", "compile"): False}
+ADDED_LATER = {("pretrain", "compile"): False, ("pretrain", "ladder"): None, ("pretrain", "ladder_tasks"): None,
+               ("pretrain", "decay_fraction"): 0.15}
 
 
 def _shown(value: Any) -> str:
