@@ -238,26 +238,8 @@ class Suite(Strict):
 
     @model_validator(mode="after")
     def _known_names(self) -> "Suite":
-        for name, settings in self.variants.items():
-            if name in registry.objectives:
-                raise ValueError(f"variants.{name}: the name of a registered objective; pick another")
-            base = settings.get("objective")
-            if not isinstance(base, str) or base not in registry.objectives:
-                raise ValueError(f"variants.{name}.objective: " + registry.objectives.unknown_message(str(base)))
-            try:
-                registry.objectives.get(base).Params(**{k: v for k, v in settings.items() if k != "objective"})
-            except ValidationError as err:
-                raise ValueError(f"variants.{name}.{_first_error(err)}") from None
-        for name, settings in self.task_variants.items():
-            if name in registry.tasks:
-                raise ValueError(f"task_variants.{name}: the name of a registered task; pick another")
-            base = settings.get("task")
-            if not isinstance(base, str) or base not in registry.tasks:
-                raise ValueError(f"task_variants.{name}.task: " + registry.tasks.unknown_message(str(base)))
-            try:
-                registry.tasks.get(base).Params(**{k: v for k, v in settings.items() if k != "task"})
-            except ValidationError as err:
-                raise ValueError(f"task_variants.{name}.{_first_error(err)}") from None
+        _check_variants(self.variants, "variants", "objective", registry.objectives)
+        _check_variants(self.task_variants, "task_variants", "task", registry.tasks)
         own_variants = {"objectives": self.variants, "tasks": self.task_variants}
         for field, reg in (("models", registry.models), ("objectives", registry.objectives), ("tasks", registry.tasks)):
             for name in getattr(self, field):
@@ -344,6 +326,20 @@ class Suite(Strict):
     def excluded(self, model: str, objective: str, task: str) -> bool:
         key = f"{model}/{objective}/{task}"
         return any(fnmatch.fnmatchcase(key, pattern) for pattern in self.exclude)
+
+
+def _check_variants(variants: dict[str, dict[str, Scalar]], field: str, base_key: str, reg) -> None:
+    """Named settings of registered entries: a new name, a registered base, settings its Params accept."""
+    for name, settings in variants.items():
+        if name in reg:
+            raise ValueError(f"{field}.{name}: the name of a registered {base_key}; pick another")
+        base = settings.get(base_key)
+        if not isinstance(base, str) or base not in reg:
+            raise ValueError(f"{field}.{name}.{base_key}: " + reg.unknown_message(str(base)))
+        try:
+            reg.get(base).Params(**{k: v for k, v in settings.items() if k != base_key})
+        except ValidationError as err:
+            raise ValueError(f"{field}.{name}.{_first_error(err)}") from None
 
 
 def _first_error(err: ValidationError) -> str:

@@ -197,6 +197,8 @@ def run_job(suite: Suite, job: PretrainJob, progress: bool = False,
         return JobOutcome(0, len(job.runs) - len(todo), failed=len(todo))
     if pretrain_only:
         return JobOutcome(0, 0)
+    rung_stats = {r.key: {**load_cached_stats(r.checkpoint, suite.results_dir), "cache_hit": True} for r in job.rungs
+                  if any(run.rung is r for run in job.runs)}  # read once per job, not once per run
     ran = reused = failed = 0
     for run in job.runs:
         with lock(suite.results_dir, "run-" + run.run_id):
@@ -204,8 +206,7 @@ def run_job(suite: Suite, job: PretrainJob, progress: bool = False,
                 reused += 1
                 continue
             try:
-                stats = pretrain_stats if run.rung is None else {
-                    **load_cached_stats(run.rung.checkpoint, suite.results_dir), "cache_hit": True}
+                stats = pretrain_stats if run.rung is None else rung_stats[run.rung.key]
                 finish_run(suite, data, job, run, stats, env, device, precision)
             except ObjbenchError:
                 raise
