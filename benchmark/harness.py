@@ -625,6 +625,7 @@ def record_baseline(suite: Suite, data, b: BaselineRun, metrics: dict, cost: dic
         "task_params": suite.task_settings(b.task).model_dump(mode="json"),
         "task_format": b.task_format,
         "primary_metric": fmt.primary_metric.to_dict(),
+        "companion_metric": fmt.companion_metric.to_dict(),
         "finetune_mode": None,
         "pretrain_seed": b.seed,
         "finetune_seed": suite.finetune.seeds[0],
@@ -658,6 +659,7 @@ def record(suite: Suite, data, job: PretrainJob, run: Run, pretrain_stats, finet
         "task_params": suite.task_settings(run.task).model_dump(mode="json"),
         "task_format": run.task_format,
         "primary_metric": fmt.primary_metric.to_dict(),  # the report ranks by this, reading no training code
+        "companion_metric": fmt.companion_metric.to_dict(),  # a likelihood-based score beside it; never ranks
         "finetune_mode": suite.finetune.mode if fmt.finetunes else None,
         "pretrain_seed": job.seed,
         "finetune_seed": run.seed,

@@ -7,7 +7,7 @@ Entries register themselves with a decorator next to their code, one entry per f
 
 A duplicate name is an error (two entries silently shadowing each other would corrupt a
 comparison); an unknown name gets a "did you mean" suggestion; an entry that lacks what its
-kind requires (a format without its primary metric) is an error when it registers, at import.
+kind requires (a format without its primary or companion metric) is an error when it registers, at import.
 The registry imports no entry: the package does (``benchmark/__init__.py``), as timm's
 ``__init__`` imports its model files.
 """
@@ -74,11 +74,21 @@ class Registry(Generic[T]):
 
 
 def _format_requirements(name: str, entry) -> str | None:
-    """A format must say which metric ranks it and which way is up, beside its code."""
+    """A format must say, beside its code, which metric ranks it (one with a best value, for the
+    report's 0..1 scale) and which likelihood-based metric it records beside it, each with its direction."""
     spec = getattr(entry, "primary_metric", None)
     if not isinstance(spec, MetricSpec):
         return ("it declares no primary_metric; add e.g. primary_metric = MetricSpec('accuracy', "
                 "higher_is_better=True, max_value=1.0) to the class")
+    if not spec.bounded:
+        return (f"its primary_metric {spec.name!r} has no max_value, and the report puts the primary metric "
+                f"on a 0..1 scale; an unbounded score can only be the companion_metric")
+    companion = getattr(entry, "companion_metric", None)
+    if not isinstance(companion, MetricSpec):
+        return ("it declares no companion_metric; add e.g. companion_metric = MetricSpec('gold_logprob', "
+                "higher_is_better=True, max_value=None) to the class")
+    if companion.name == spec.name:
+        return f"its companion_metric is its primary_metric {spec.name!r}; the companion is a second score"
     missing = [m for m in ("build", "evaluate", "unsupported") if not callable(getattr(entry, m, None))]
     if getattr(entry, "finetunes", None) is None:
         missing.append("finetunes")

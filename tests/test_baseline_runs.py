@@ -60,6 +60,10 @@ def test_baselines_are_recorded_with_their_cost_and_marked_on_the_board(tmp_path
     assert set(tfidf["metrics"]) == set(records["clm", "synthetic_topic"]["metrics"])  # the format's own metrics
     assert tfidf["evaluate"]["fit_s"] >= 0 and tfidf["pretrain"]["parameters"] > 0
     assert "accuracy" in records["kneser_ney", "synthetic_minimal_pairs"]["metrics"]
+    # the companion metric, declared as in a network's record: a likelihood where the baseline has one
+    assert tfidf["companion_metric"] == records["clm", "synthetic_topic"]["companion_metric"]
+    assert tfidf["metrics"]["gold_logprob"] < 0
+    assert records["kneser_ney", "synthetic_minimal_pairs"]["companion_metric"]["name"] == "logprob_margin"
     report = (tmp_path / "reports" / "tiny" / "README.md").read_text()
     assert "tfidf\\_lr (baseline)" in report and "kneser\\_ney (baseline)" in report  # Markdown escapes _
     board = json.loads((tmp_path / "reports" / "tiny" / "leaderboard.json").read_text())

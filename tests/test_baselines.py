@@ -43,6 +43,7 @@ def test_kneser_ney_prefers_the_grammatical_sentence_whose_bad_form_never_occurs
                            ["subject_verb", "subject_verb_2"])
     entry = registry.baselines.get("kneser_ney")
     metrics, cost = entry(entry.Params(heldout_sentences=2)).fit_and_evaluate(splits, AGREEMENT_CORPUS, None, 0)
+    assert metrics.pop("logprob_margin") > 0  # log p(good) - log p(bad), averaged over the pairs
     assert metrics == {"accuracy": 1.0, "accuracy_subject_verb": 1.0, "accuracy_subject_verb_2": 1.0}
     assert cost["training_sentences"] == 7 * 5 - 2
     assert math.isfinite(cost["heldout_perplexity_per_word"]) and cost["heldout_perplexity_per_word"] > 1
@@ -158,7 +159,7 @@ def test_sliding_window_reports_squad_scores_against_every_gold_answer():
     entry = registry.baselines.get("sliding_window")
     metrics, _ = entry(entry.Params()).fit_and_evaluate(datasets.DatasetDict({"train": split, "test": split}),
                                                         None, None, 0)
-    assert metrics == {"exact_match": 1.0, "f1": 1.0}
+    assert metrics == {"exact_match": 1.0, "f1": 1.0, "span_logprob": None}  # overlap scores are no probabilities
 
 
 # --- IBM Model 1 -------------------------------------------------------------------------------
@@ -196,6 +197,8 @@ FORMAT_KEYS = {
     "translation": lambda split: translation_metrics(list(split["target"]), list(split["target"]))[0],
     "zero_shot": lambda split: pair_metrics(split, torch.zeros(2 * len(split))),
 }
+# Baselines with no likelihood in their format's units record its companion metric as None.
+WITHOUT_COMPANION = {"sliding_window", "ibm_model1"}
 FORMAT_TASKS = {"classification": "synthetic_entity_typing", "extractive_qa": "synthetic_extractive_qa",
                 "translation": "synthetic_translation", "zero_shot": "synthetic_minimal_pairs"}
 CASES = [(name, fmt) for name in BASELINES for fmt in registry.baselines.get(name).formats]
@@ -245,8 +248,11 @@ def test_each_baseline_reports_its_formats_metrics_and_its_cost(name, fmt, forma
     splits = format_splits[fmt]
     corpus = small_corpus if entry.uses_corpus else None
     metrics, cost = entry(entry.Params()).fit_and_evaluate(splits, corpus, tiny_data.tokenizer, 0)
-    assert set(metrics) == set(FORMAT_KEYS[fmt](splits["test"]))
+    companion = registry.formats.get(fmt).companion_metric.name
+    assert set(metrics) == set(FORMAT_KEYS[fmt](splits["test"])) | {companion}
     assert registry.formats.get(fmt).primary_metric.name in metrics
+    if name in WITHOUT_COMPANION:
+        assert metrics.pop(companion) is None
     assert all(isinstance(v, float) and math.isfinite(v) for v in metrics.values())
     assert set(COST_KEYS) <= set(cost)
     assert cost["fit_s"] >= 0 and cost["eval_s"] > 0 and cost["peak_memory_bytes"] > 0

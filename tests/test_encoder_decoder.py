@@ -291,6 +291,7 @@ def test_classification_finetunes_an_encoder_decoder_checkpoint(tiny_suite, tiny
     assert not torch.equal(model.transformer.encoder.block[0].layer[0].SelfAttention.q.weight, pretrained)
     metrics, _ = classification.evaluate(model, splits["test"], tiny_setup.tokenizer, tiny_suite.finetune, kind,
                                          device, "fp32")
+    assert -math.inf < metrics.pop(classification.companion_metric.name) <= 0  # the gold label's log-probability
     assert all(math.isfinite(v) and 0 <= v <= 1 for v in metrics.values())
     control = classification.build(tiny_setup.model, None, tiny_setup, splits["train"], kind)
     assert type(control).__name__ == "T5ForSequenceClassification"

@@ -1,6 +1,7 @@
 """End to end on the tiny suite: records, checkpoint reuse, seeds, determinism (in one process and across
 two), resumability."""
 
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -29,6 +30,10 @@ def test_tiny_suite_end_to_end(tiny_suite):
     for column in ("metrics.accuracy", "metrics.precision_macro", "metrics.recall_macro", "metrics.f1_macro",
                    "finetune.samples_per_s", "evaluate.tokens_per_s", "finetune.peak_memory_bytes"):
         assert df[column].notna().all(), column
+    # the companion beside the primary metric: declared in the record, its value in the metrics
+    assert (df["companion_metric.name"] == "gold_logprob").all() and df["companion_metric.higher_is_better"].all()
+    assert df["companion_metric.max_value"].isna().all() and (df["primary_metric.name"] == "f1_macro").all()
+    assert (df["metrics.gold_logprob"] < 0).all() and df["metrics.gold_logprob"].map(math.isfinite).all()
     pretrained = df[df.objective != "none"]
     assert (pretrained["pretrain.steps"] == 3).all()
     assert (pretrained["pretrain.tokens"] == 3 * 8 * 32).all()

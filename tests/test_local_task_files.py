@@ -200,12 +200,14 @@ def test_minimal_pairs_with_and_without_phenomena(tmp_path, monkeypatch):
     metrics, _ = fmt.evaluate(torch.nn.Identity(), by_phenomenon["test"], None, recipe, ModelKind.CAUSAL,
                               torch.device("cpu"), "fp32")
     # "The dog barks." is longer than "The dog bark.": the one pair a length preference gets wrong.
-    assert metrics == pytest.approx({"accuracy": 2 / 3, "accuracy_agreement": 1 / 2, "accuracy_filler_gap": 1.0})
+    # The margins in characters are -1, +1 and +4: a mean of 4/3.
+    assert metrics == pytest.approx({"accuracy": 2 / 3, "accuracy_agreement": 1 / 2, "accuracy_filler_gap": 1.0,
+                                     "logprob_margin": 4 / 3})
     plain = load("local_minimal_pairs", test_path=str(path), good_column="sentence_good", bad_column="sentence_bad")
     assert plain["test"].column_names == ["good", "bad"]
     metrics, _ = fmt.evaluate(torch.nn.Identity(), plain["test"], None, recipe, ModelKind.CAUSAL,
                               torch.device("cpu"), "fp32")
-    assert metrics == pytest.approx({"accuracy": 2 / 3})
+    assert metrics == pytest.approx({"accuracy": 2 / 3, "logprob_margin": 4 / 3})
 
 
 @pytest.mark.parametrize("row, column, problem", [

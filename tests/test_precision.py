@@ -158,5 +158,6 @@ def test_finetune_and_evaluate(tiny_setup, topic, precision):
     dtypes.remove()
     assert dtypes.seen == {DTYPE[precision]}, f"evaluating in {precision} ran matmuls in {dtypes.seen}"
     assert eval_stats["examples"] == len(splits["test"])
-    assert set(metrics) >= {fmt.primary_metric.name, "accuracy"}
+    assert set(metrics) >= {fmt.primary_metric.name, "accuracy", fmt.companion_metric.name}
+    assert -math.inf < metrics.pop(fmt.companion_metric.name) <= 0.0  # a log-probability, reduced in float32
     assert all(0.0 <= value <= 1.0 for value in metrics.values())

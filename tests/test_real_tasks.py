@@ -148,7 +148,7 @@ def test_the_translation_format_records_the_signatures(tiny_setup):
     torch.manual_seed(0)
     model = fmt.build(registry.models.get("llama"), None, tiny_setup, split, ModelKind.CAUSAL)
     metrics, stats = fmt.evaluate(model, split, tiny_setup.tokenizer, RECIPE, ModelKind.CAUSAL, CPU, "fp32")
-    assert set(metrics) == {"bleu", "chrf"}
+    assert set(metrics) == {"bleu", "chrf", "ref_token_logprob"}
     assert stats["bleu_signature"].startswith("nrefs:1|case:lc|") and stats["chrf_signature"].startswith("nrefs:1|")
 
 
@@ -197,13 +197,15 @@ def test_blimp_accuracy_per_paradigm_and_overall_with_the_zero_shot_scoring(blim
     test = load("blimp", paradigms="anaphor_gender_agreement,anaphor_number_agreement,passive_1")["test"]
     metrics, stats = fmt.evaluate(torch.nn.Identity(), test, None, RECIPE, ModelKind.CAUSAL, CPU, "fp32")
     # Pair 2 of each paradigm is lost: its bad sentence says "number 2" and scores higher.
+    good, bad = (by_length(None, list(test[column]), None, None, 0, CPU) for column in ("good", "bad"))
     assert metrics == pytest.approx({"accuracy": 6 / 9, "accuracy_anaphor_gender_agreement": 2 / 3,
-                                     "accuracy_anaphor_number_agreement": 2 / 3, "accuracy_passive_1": 2 / 3})
+                                     "accuracy_anaphor_number_agreement": 2 / 3, "accuracy_passive_1": 2 / 3,
+                                     "logprob_margin": float((good - bad).mean())})
     assert stats["examples"] == 9
     grouped = load("blimp", paradigms="anaphor_gender_agreement,passive_1", pairs_per_paradigm=2,
                    phenomenon="linguistics_term", subset_seed=3)["test"]
     metrics, _ = fmt.evaluate(torch.nn.Identity(), grouped, None, RECIPE, ModelKind.CAUSAL, CPU, "fp32")
-    assert set(metrics) == {"accuracy", "accuracy_anaphor_agreement", "accuracy_argument_structure"}
+    assert set(metrics) == {"accuracy", "accuracy_anaphor_agreement", "accuracy_argument_structure", "logprob_margin"}
 
 
 def test_blimp_paradigm_names_are_checked(tmp_path):

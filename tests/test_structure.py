@@ -144,6 +144,16 @@ def test_every_registered_format_declares_its_primary_metric():
         assert isinstance(spec, MetricSpec) and spec.max_value > 0, name
 
 
+def test_every_registered_format_declares_an_unbounded_companion_beside_its_primary_metric():
+    for name in registry.formats.names():
+        fmt = registry.formats.get(name)
+        companion = fmt.companion_metric
+        assert isinstance(companion, MetricSpec) and companion.name != fmt.primary_metric.name, name
+        assert companion.max_value is None and not companion.bounded and companion.higher_is_better, name
+        with pytest.raises(ValueError, match="unbounded"):
+            companion.normalize(-1.0)  # a log-probability never reaches the report's 0..1 scale
+
+
 def test_a_format_without_a_primary_metric_cannot_register():
     class NoMetric:
         finetunes = False
@@ -163,10 +173,22 @@ def test_a_format_without_a_primary_metric_cannot_register():
     assert "structure_test_no_metric" in message and "primary_metric" in message and "\n" not in message
     assert "structure_test_no_metric" not in registry.formats
 
+    NoMetric.primary_metric = MetricSpec("log_likelihood", max_value=None)
+    with pytest.raises(ObjbenchError, match="primary_metric 'log_likelihood' has no max_value"):
+        registry.formats.register("structure_test_unbounded_primary")(NoMetric)
+
     NoMetric.primary_metric = MetricSpec("accuracy")
+    with pytest.raises(ObjbenchError, match="declares no companion_metric"):
+        registry.formats.register("structure_test_no_companion")(NoMetric)
+    NoMetric.companion_metric = MetricSpec("accuracy", max_value=None)
+    with pytest.raises(ObjbenchError, match="companion_metric is its primary_metric"):
+        registry.formats.register("structure_test_same_companion")(NoMetric)
+
+    NoMetric.companion_metric = MetricSpec("gold_logprob", max_value=None)
     NoMetric.finetunes = True  # a format that finetunes must say how
     with pytest.raises(ObjbenchError, match="lacks finetune"):
         registry.formats.register("structure_test_no_finetune")(NoMetric)
+    assert not any(name.startswith("structure_test_") for name in registry.formats.names())
 
 
 def test_a_format_module_without_a_primary_metric_fails_at_import(tmp_path):

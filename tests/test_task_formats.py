@@ -200,7 +200,13 @@ def test_each_format_builds_finetunes_and_evaluates(name, kind, task_splits, tin
         stats = fmt.finetune(model, splits["train"], tok, RECIPE, kind, 0, CPU, "fp32")
         assert stats["steps"] == math.ceil(stats["examples"] / RECIPE.batch_size) > 0 and stats["mode"] == "full"
     metrics, stats = fmt.evaluate(model, splits["test"], tok, RECIPE, kind, CPU, "fp32")
-    assert metrics and all(math.isfinite(v) for v in metrics.values())
+    companion = metrics.pop(fmt.companion_metric.name)
+    assert fmt.primary_metric.name in metrics and all(math.isfinite(v) for v in metrics.values())
+    if name == "synthetic_closed_qa" and kind is ModelKind.ENCODER:
+        assert companion is None  # it classifies over answers: no per-token likelihood of an answer text
+    else:
+        assert isinstance(companion, float) and math.isfinite(companion)
+        assert companion <= 0 or fmt.companion_metric.name == "logprob_margin"  # a log-probability, not a margin
     assert stats["examples"] == len(splits["test"])
 
 

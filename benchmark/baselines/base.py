@@ -50,8 +50,9 @@ class Baseline(Protocol):
                          seed: int) -> tuple[dict, dict]:
         """Fit on ``splits["train"]`` (and/or ``corpus``), score ``splits["test"]``: (metrics, cost).
 
-        The metrics are exactly the keys the task's format reports; the cost holds at least
-        ``fit_s``, ``eval_s``, ``peak_memory_bytes`` and ``parameters``.
+        The metrics are exactly the keys the task's format reports, its companion metric
+        included (None where the baseline has no likelihood in the format's units); the cost
+        holds at least ``fit_s``, ``eval_s``, ``peak_memory_bytes`` and ``parameters``.
         """
 
 

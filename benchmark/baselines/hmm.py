@@ -9,7 +9,7 @@ from pydantic import Field
 
 from benchmark import registry
 from benchmark.baselines.base import Cost, Params, corpus_sentences
-from benchmark.formats.zero_shot import pair_metrics
+from benchmark.formats.zero_shot import ZeroShot, logprob_margin, pair_metrics
 
 
 class HMMParams(Params):
@@ -73,7 +73,8 @@ class HMMBaseline:
     ``heldout_sentences`` = 500 kept out) for at most ``n_iter`` = 10 EM passes from a start
     seeded by the run's seed. Emissions cover the whole vocabulary and are smoothed
     (``emission_smoothing``). A minimal pair is right when the grammatical sentence has the
-    higher log-likelihood; metrics are the zero-shot format's. The cost adds the EM
+    higher log-likelihood; metrics are the zero-shot format's (with the mean log-likelihood margin
+    between the sentences, in nats). The cost adds the EM
     log-likelihood of each pass and the held-out perplexity per token.
     """
 
@@ -94,8 +95,9 @@ class HMMBaseline:
             model = fit_hmm(training, len(tokenizer), self.params, seed)
         test = splits["test"]
         with cost.phase("eval"):
-            scores = sequence_scores(model, token_sequences(list(test["good"]) + list(test["bad"]), tokenizer))
-            metrics = pair_metrics(test, torch.tensor(scores, dtype=torch.float64))
+            scores = torch.tensor(sequence_scores(model, token_sequences(list(test["good"]) + list(test["bad"]),
+                                                                         tokenizer)), dtype=torch.float64)
+            metrics = {**pair_metrics(test, scores), ZeroShot.companion_metric.name: logprob_margin(test, scores)}
             heldout_logprob = sum(sequence_scores(model, heldout))
         heldout_tokens = sum(map(len, heldout))
         cost.record.update(

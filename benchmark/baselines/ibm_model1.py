@@ -9,7 +9,7 @@ from pydantic import Field
 
 from benchmark import registry
 from benchmark.baselines.base import Cost, Params, words
-from benchmark.formats.translation import translation_metrics
+from benchmark.formats.translation import Translation, translation_metrics
 
 
 class IBMModel1Params(Params):
@@ -76,6 +76,10 @@ class IBMModel1Baseline:
     ``drop_min_count``), unknown words copied.
     Hypotheses are the target words joined by spaces; metrics are the translation format's
     (sacrebleu BLEU and chrF, lower-cased), and the cost keeps their sacrebleu signatures.
+    The per-token reference log-likelihood is None: Model 1 scores lower-cased words, not the
+    shared tokenizer's subword tokens, and has no model of how many target words there are (it
+    conditions on the length), so its likelihood is not per token of the same units and would
+    not compare with a network's.
     """
 
     Params = IBMModel1Params
@@ -94,6 +98,7 @@ class IBMModel1Baseline:
         with cost.phase("eval"):
             hypotheses = [" ".join(translator.translate(words(s))) for s in test["source"]]
             metrics, signatures = translation_metrics(hypotheses, list(test["target"]))
+            metrics[Translation.companion_metric.name] = None  # not in comparable units: see the docstring
         cost.record.update(parameters=sum(len(row) for row in model.translation_table.values()),
                            training_pairs=len(pairs), dropped_source_words=len(translator.dropped), **signatures)
         return metrics, cost.record

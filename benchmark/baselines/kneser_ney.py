@@ -13,7 +13,7 @@ from pydantic import Field
 
 from benchmark import registry
 from benchmark.baselines.base import Cost, Params, corpus_sentences, words
-from benchmark.formats.zero_shot import pair_metrics
+from benchmark.formats.zero_shot import ZeroShot, logprob_margin, pair_metrics
 
 
 class KneserNeyParams(Params):
@@ -105,7 +105,8 @@ class KneserNeyBaseline:
     subwords), each sentence padded with ``<s>``/``</s>``. A minimal pair is right when the
     grammatical sentence has the higher log-probability (summed over words and ``</s>``, as the
     zero-shot format sums); metrics are the zero-shot format's (accuracy overall and per
-    phenomenon). The cost adds the held-out per-word perplexity (``</s>`` counted as a word).
+    phenomenon, and the mean log-probability margin between the sentences, in nats). The cost
+    adds the held-out per-word perplexity (``</s>`` counted as a word).
     On one core, the default 3000-document corpus (whole, under the cap) trains in 2-5 s and
     400 pairs plus the held-out text score in under 0.5 s.
     """
@@ -128,8 +129,9 @@ class KneserNeyBaseline:
             lm.fit(*padded_everygram_pipeline(self.params.order, training))
         test = splits["test"]
         with cost.phase("eval"):
-            scores = [lm.sentence_logprob(words(s)) for s in list(test["good"]) + list(test["bad"])]
-            metrics = pair_metrics(test, torch.tensor(scores, dtype=torch.float64))
+            scores = torch.tensor([lm.sentence_logprob(words(s)) for s in list(test["good"]) + list(test["bad"])],
+                                  dtype=torch.float64)
+            metrics = {**pair_metrics(test, scores), ZeroShot.companion_metric.name: logprob_margin(test, scores)}
             heldout_logprob = sum(lm.sentence_logprob(s) for s in heldout)
         heldout_words = sum(len(s) + 1 for s in heldout)
         cost.record.update(

@@ -11,7 +11,7 @@ from pydantic import Field
 
 from benchmark import registry
 from benchmark.baselines.base import WORD, Cost, Params, normalize, words
-from benchmark.formats.extractive_qa import gold_answers
+from benchmark.formats.extractive_qa import ExtractiveQA, gold_answers
 from benchmark.formats.text_metrics import answer_scores
 
 SENTENCE_END = frozenset(".!?")
@@ -122,7 +122,8 @@ class SlidingWindow:
     - Ties: the shorter span, then the earlier one.
 
     The prediction is the span's characters in the context; metrics are the extractive-QA
-    format's (SQuAD exact match and token F1 against every gold answer).
+    format's (SQuAD exact match and token F1 against every gold answer). The gold span's
+    log-probability is None: overlap scores rank candidates but are no probabilities.
     """
 
     Params = SlidingWindowParams
@@ -140,6 +141,6 @@ class SlidingWindow:
         with cost.phase("eval"):
             predictions = [predict(question, context, self.params.max_answer_words)
                            for question, context in zip(test["question"], test["context"])]
-            metrics = answer_scores(predictions, gold_answers(test))
+            metrics = {**answer_scores(predictions, gold_answers(test)), ExtractiveQA.companion_metric.name: None}
         cost.record.update(parameters=0, empty_predictions=sum(not p for p in predictions))
         return metrics, cost.record

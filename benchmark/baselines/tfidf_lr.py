@@ -7,6 +7,7 @@ from collections import Counter
 
 import numpy as np
 from pydantic import Field, model_validator
+from scipy.special import log_softmax
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
@@ -14,7 +15,7 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 
 from benchmark import registry
 from benchmark.baselines.base import Cost, Params, normalize
-from benchmark.formats.classification import classification_scores, pair_texts
+from benchmark.formats.classification import Classification, classification_scores, pair_texts
 
 PAIR_SEPARATOR = " ||| "  # no word characters: the word analyzer drops it, char_wb keeps it as one token
 SELECTION_METRIC = "f1_macro"  # the classification format's primary metric
@@ -73,6 +74,25 @@ def choose_c(texts: list[str], labels: list[int], params: TfidfLRParams, seed: i
     return max(scores, key=lambda c: (scores[c], -c)), scores
 
 
+def gold_logprob(model: Pipeline, texts: list[str], labels: list[int]) -> float | None:
+    """The mean over ``texts`` of log p(gold label) under the fitted pipeline, or None.
+
+    The log-probabilities are scikit-learn's ``predict_proba`` taken in log space from the decision
+    scores (a softmax over the classes; for two classes over (0, score), i.e. the logistic
+    function), so a confident wrong answer gives a large negative number, not log(0). A test label
+    that the training split never holds has probability 0 (minus infinity, which a record cannot
+    hold): None then, as for no test items.
+    """
+    classes = list(model.classes_)
+    if not labels or not set(labels) <= set(classes):
+        return None
+    scores = model.decision_function(texts)
+    if scores.ndim == 1:
+        scores = np.stack([np.zeros_like(scores), scores], axis=1)
+    gold = np.array([classes.index(label) for label in labels])
+    return float(log_softmax(scores, axis=1)[np.arange(len(labels)), gold].mean())
+
+
 def joined_texts(split) -> list[str]:
     """The split's texts, each sentence pair as ``text ||| text_pair``."""
     pairs = pair_texts(split)
@@ -92,9 +112,9 @@ class TfidfLogisticRegression:
     ``LogisticRegression`` (lbfgs, multinomial). C is chosen from the grid 0.1, 1, 10
     (``c_min``, ``c_max``, ``c_steps``) by macro F1 on ``validation_share`` (20%) of the
     training split (:func:`choose_c`); the model is then refitted on the whole training split
-    with that C and scored on the test split with the classification format's metrics.
-    Sentence pairs are joined as ``text ||| text_pair``. The cost adds the chosen C and every
-    C's validation score.
+    with that C and scored on the test split with the classification format's metrics, the mean
+    log-probability of the gold label included (:func:`gold_logprob`). Sentence pairs are joined
+    as ``text ||| text_pair``. The cost adds the chosen C and every C's validation score.
     """
 
     Params = TfidfLRParams
@@ -112,7 +132,9 @@ class TfidfLogisticRegression:
             chosen, validation = choose_c(texts, labels, self.params, seed)
             model = fit_pipeline(texts, labels, chosen, self.params.max_iter, seed)
         with cost.phase("eval"):
-            metrics = classification_scores(list(test["label"]), list(model.predict(joined_texts(test))))
+            test_texts, test_labels = joined_texts(test), list(test["label"])
+            metrics = {**classification_scores(test_labels, list(model.predict(test_texts))),
+                       Classification.companion_metric.name: gold_logprob(model, test_texts, test_labels)}
         classifier = model.named_steps["classifier"]
         cost.record.update(parameters=int(classifier.coef_.size + classifier.intercept_.size), chosen_c=chosen,
                            validation_f1_macro={str(c): score for c, score in validation.items()},

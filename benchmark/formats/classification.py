@@ -4,6 +4,8 @@ Each text is tokenized, closed with ``[EOS]`` and right-padded; the Hugging Face
 ``*ForSequenceClassification`` head pools the last non-padding token, i.e. ``[EOS]``. The
 attention is the pretrained model's own: causal for a causal decoder, bidirectional over
 the whole input for encoders and prefix decoders (T5 fed the whole input as the prefix).
+Metrics: accuracy and macro precision/recall/F1; beside them ``gold_logprob``, the mean
+log-probability of the gold label under the finetuned classifier.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from sklearn.metrics import accuracy_score, precision_recall_fscore_support
 
 from benchmark import registry
 from benchmark.formats import training
+from benchmark.formats.likelihood import gold_logprobs, mean_or_none
 from benchmark.measure import PeakMemory, Throughput, autocast
 from benchmark.metric_spec import MetricSpec
 from benchmark.models.kinds import ModelKind, attention_mask
@@ -80,6 +83,8 @@ class Classification:
 
     # Macro F1 rather than accuracy: it does not reward predicting the majority label.
     primary_metric = MetricSpec("f1_macro", higher_is_better=True, max_value=1.0)
+    # The finetuned classifier's log-probability of the gold label, averaged over test items (<= 0; unbounded below).
+    companion_metric = MetricSpec("gold_logprob", higher_is_better=True, max_value=None)
     finetunes = True
 
     def unsupported(self, kind: ModelKind) -> str | None:
@@ -105,12 +110,14 @@ class Classification:
 
     @torch.no_grad()
     def evaluate(self, model, split, tokenizer, recipe, kind: ModelKind, device: torch.device, precision: str):
-        """Accuracy and macro precision/recall/F1 (scikit-learn) on ``split``."""
+        """Accuracy and macro precision/recall/F1 (scikit-learn) on ``split``, and ``gold_logprob``: the mean
+        over test items of the classifier's log-softmax at the gold label."""
         kind = downstream_kind(kind)
         input_ids = encode(list(split["text"]), tokenizer, recipe.max_length, pair_texts(split))
         labels = list(split["label"])
+        gold = torch.tensor(labels, dtype=torch.long)
         model.to(device).eval()
-        predictions = []
+        predictions, logprobs = [], []
         meter = Throughput(device, warmup=1)
         with PeakMemory(device) as memory:
             for index in torch.arange(len(labels)).split(recipe.batch_size * 4):
@@ -118,6 +125,8 @@ class Classification:
                 with autocast(device, precision):
                     logits = model(**batch).logits
                 predictions.extend(logits.argmax(-1).tolist())
+                logprobs.append(gold_logprobs(logits, gold[index]))
                 meter.step(tokens=int(batch["input_ids"].numel()), samples=len(index))
-        return classification_scores(labels, predictions), {**meter.summary(), "peak_memory_bytes": memory.peak_bytes,
-                                                             "examples": len(labels)}
+        metrics = {**classification_scores(labels, predictions),
+                   self.companion_metric.name: mean_or_none(logprobs)}
+        return metrics, {**meter.summary(), "peak_memory_bytes": memory.peak_bytes, "examples": len(labels)}

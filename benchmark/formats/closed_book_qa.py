@@ -5,7 +5,9 @@ decoding; see ``generation.py``). A bidirectional encoder cannot generate, so it
 classification over the answers that occur in the training split (the ``[EOS]`` state pools
 the question, as in ``classification.py``): a closed answer vocabulary, which suits closed
 attribute sets such as cities or professions; a test answer outside it is always wrong.
-Both are scored by SQuAD exact match and token F1 (0..1) on the answer text.
+Both are scored by SQuAD exact match and token F1 (0..1) on the answer text. Beside them the
+generators record ``ref_token_logprob``, the reference answer's mean log-probability per token
+under teacher forcing (as translation does); an encoder records None (see ``evaluate``).
 """
 
 from __future__ import annotations
@@ -52,6 +54,8 @@ class ClosedBookQA:
 
     # Token F1 rather than exact match: partial answers still separate small models.
     primary_metric = MetricSpec("f1", higher_is_better=True, max_value=1.0)
+    # Teacher-forced log p per reference-answer token (nats, <= 0; unbounded below); None for an encoder.
+    companion_metric = MetricSpec("ref_token_logprob", higher_is_better=True, max_value=None)
     finetunes = True
 
     def unsupported(self, kind: ModelKind) -> str | None:
@@ -87,9 +91,17 @@ class ClosedBookQA:
 
     @torch.no_grad()
     def evaluate(self, model, split, tokenizer, recipe, kind: ModelKind, device: torch.device, precision: str):
-        """Exact match and token F1 of the predicted answers to ``split["question"]``."""
+        """Exact match and token F1 of the predicted answers to ``split["question"]``, and for a generator
+        ``ref_token_logprob``: the reference answers' teacher-forced log-likelihood per token.
+
+        An encoder records None for it. It classifies over the training split's answers, so it
+        has no per-token likelihood of an answer text, and a test answer outside that closed set
+        has probability 0 (log-probability minus infinity): a class log-probability would be
+        neither finite nor comparable with the generators' per-token one.
+        """
         questions, references = list(split["question"]), list(split["answer"])
         meter = Throughput(device, warmup=0)
+        logprob = None
         with PeakMemory(device) as memory:
             if _classifies(kind):
                 predictions = _classify(model, questions, tokenizer, recipe, device, precision)
@@ -97,6 +109,8 @@ class ClosedBookQA:
                 generated = generation.greedy_decode(model, questions, tokenizer, kind, recipe.max_length,
                                                      MAX_ANSWER_TOKENS, recipe.batch_size * 8, device, precision)
                 predictions = [generation.decode_text(tokenizer, ids) for ids in generated]
+                logprob, _ = generation.reference_logprob(model, questions, references, tokenizer, kind,
+                                                          recipe.max_length, recipe.batch_size * 4, device, precision)
             meter.step(tokens=0, samples=len(questions))
-        return answer_scores(predictions, references), {**meter.summary(), "peak_memory_bytes": memory.peak_bytes,
-                                                         "examples": len(questions)}
+        metrics = {**answer_scores(predictions, references), self.companion_metric.name: logprob}
+        return metrics, {**meter.summary(), "peak_memory_bytes": memory.peak_bytes, "examples": len(questions)}

@@ -10,6 +10,8 @@ decoders; an encoder-decoder uses T5's span head (encoder reads the input, the d
 it shifted right and is scored). Metrics: SQuAD exact match and token F1 (0..1), each the best
 match among a question's gold answers (``answers`` where the task gives several, as SQuAD's
 validation split does; ``answer`` otherwise). Finetuning learns the span ``answer`` at ``answer_start``.
+Beside them ``span_logprob``: the mean over test items of log p(start = gold start) + log p(end =
+gold end), each a softmax over the context's tokens, at the span finetuning learns.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from benchmark import registry
 from benchmark.errors import ObjbenchError
 from benchmark.formats import training
 from benchmark.formats.classification import downstream_kind
+from benchmark.formats.likelihood import gold_logprobs, mean_or_none
 from benchmark.formats.text_metrics import answer_scores
 from benchmark.measure import PeakMemory, Throughput, autocast
 from benchmark.metric_spec import MetricSpec
@@ -73,6 +76,17 @@ def best_spans(start_logits: torch.Tensor, end_logits: torch.Tensor, context_sta
     return torch.stack([best // width, best % width], 1)
 
 
+def span_logprobs(start_logits: torch.Tensor, end_logits: torch.Tensor, context_start: torch.Tensor,
+                  context_length: torch.Tensor, gold: torch.Tensor) -> torch.Tensor:
+    """[n] log-softmax(start)[gold start] + log-softmax(end)[gold end], each softmax over the context's tokens
+    only (where ``best_spans`` looks), for rows whose gold span (``gold`` [n, 2]) lies in the context."""
+    positions = torch.arange(start_logits.shape[1])[None, :]
+    outside = (positions < context_start[:, None]) | (positions >= (context_start + context_length)[:, None])
+    start = gold_logprobs(start_logits.float().masked_fill(outside, float("-inf")), gold[:, 0])
+    end = gold_logprobs(end_logits.float().masked_fill(outside, float("-inf")), gold[:, 1])
+    return start + end
+
+
 def gold_answers(split) -> list:
     """Each question's gold answers: the ``answers`` lists where the task gives several, else ``answer``."""
     return list(split["answers"]) if "answers" in split.column_names else list(split["answer"])
@@ -84,6 +98,8 @@ class ExtractiveQA:
 
     # Token F1 rather than exact match: partial answers still separate small models (BART Table 1 uses F1).
     primary_metric = MetricSpec("f1", higher_is_better=True, max_value=1.0)
+    # log p(gold start) + log p(gold end) over the context, averaged over test items (<= 0; unbounded below).
+    companion_metric = MetricSpec("span_logprob", higher_is_better=True, max_value=None)
     finetunes = True
 
     def unsupported(self, kind: ModelKind) -> str | None:
@@ -112,11 +128,19 @@ class ExtractiveQA:
 
     @torch.no_grad()
     def evaluate(self, model, split, tokenizer, recipe, kind: ModelKind, device: torch.device, precision: str):
-        """Exact match and token F1 of the extracted spans against every gold answer of each question."""
+        """Exact match and token F1 of the extracted spans against every gold answer of each question, and
+        ``span_logprob``: the mean log-probability of the gold span's start and end tokens.
+
+        The gold span is the question's first gold answer (``answer`` at ``answer_start``), the one
+        finetuning learns; the split keeps no character offsets for the others, so they cannot be
+        put on tokens. A question whose first gold answer truncation cut out of the context has no
+        span to score: it is left out of the mean and counted as ``span_logprob_skipped`` in the
+        statistics (``span_logprob`` is None when every question is).
+        """
         kind = downstream_kind(kind)
         data = encode(split, tokenizer, recipe.max_length)
         model.to(device).eval()
-        spans = []
+        spans, logprobs = [], []
         meter = Throughput(device, warmup=1)
         with PeakMemory(device) as memory:
             for index in torch.arange(len(split)).split(recipe.batch_size * 4):
@@ -124,12 +148,19 @@ class ExtractiveQA:
                 batch = {k: v.to(device) for k, v in inputs.items()}
                 with autocast(device, precision):
                     out = model(**batch)
-                spans += best_spans(out.start_logits.float().cpu(), out.end_logits.float().cpu(),
-                                    data["context_start"][index], data["context_length"][index]).tolist()
+                start_logits, end_logits = out.start_logits.float().cpu(), out.end_logits.float().cpu()
+                context_start, context_length = data["context_start"][index], data["context_length"][index]
+                spans += best_spans(start_logits, end_logits, context_start, context_length).tolist()
+                gold = data["gold"][index]
+                kept = gold[:, 0] >= 0  # a gold span cut off by truncation has no tokens to score
+                logprobs.append(span_logprobs(start_logits[kept], end_logits[kept], context_start[kept],
+                                              context_length[kept], gold[kept]))
                 meter.step(tokens=int(batch["input_ids"].numel()), samples=len(index))
         predictions = []
         for (start, end), first, offsets, context in zip(spans, data["context_start"].tolist(), data["offsets"],
                                                          split["context"]):
             predictions.append(context[offsets[start - first][0]:offsets[end - first][1]])
-        stats = {**meter.summary(), "peak_memory_bytes": memory.peak_bytes, "examples": len(split)}
-        return answer_scores(predictions, gold_answers(split)), stats
+        stats = {**meter.summary(), "peak_memory_bytes": memory.peak_bytes, "examples": len(split),
+                 "span_logprob_skipped": int((data["gold"][:, 0] < 0).sum())}
+        metrics = answer_scores(predictions, gold_answers(split))
+        return {**metrics, self.companion_metric.name: mean_or_none(logprobs)}, stats

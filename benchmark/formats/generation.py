@@ -7,6 +7,9 @@
 - Encoder-decoder: the source into the encoder, ``target [EOS]`` out of the decoder (seq2seq).
 - Encoder: it has no decoder to generate with; formats built on this module skip it.
 
+The reference's per-token log-likelihood under teacher forcing (the companion metric of the
+formats built on this module) reads exactly the batches finetuning trains on.
+
 Decoding is greedy: the most probable token each step, until ``[EOS]`` or ``max_new_tokens``.
 Decoder-only models decode with a key-value cache over left-padded prompts; the prompt of a
 prefix decoder is read bidirectionally in one pass, then every new token attends causally.
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import torch
 
+from benchmark.formats.likelihood import gold_logprobs
 from benchmark.formats.training import pad
 from benchmark.measure import autocast
 from benchmark.models.kinds import ModelKind, attention_mask
@@ -65,6 +69,43 @@ def training_batches(sources: list[str], targets: list[str], tokenizer, kind: Mo
         return {"input_ids": ids, "labels": labels[index, :width],
                 "attention_mask": attention_mask(kind, padding, prefix_lengths=prefix_lengths[index])}
     return make_batch
+
+
+@torch.no_grad()
+def reference_logprob(model, sources: list[str], targets: list[str], tokenizer, kind: ModelKind, max_length: int,
+                      batch_size: int, device: torch.device, precision: str) -> tuple[float | None, int]:
+    """(mean log p(token | source, the reference before it) per reference token, number of tokens) under
+    teacher forcing, over the tokens that bear loss in :func:`training_batches`: each reference as
+    finetuning truncates it, and its closing ``[EOS]``. The mean is over all tokens of all
+    references together (a long reference weighs more), None when there are none.
+
+    Two things keep it cheap beside decoding: pairs are batched in order of their length in tokens,
+    so that a batch pads little (a sum does not depend on the order), and a decoder-only model's
+    output projection is applied to the hidden states of the reference tokens only, not to the
+    source's (at the tiny preset the projection onto the vocabulary costs as much as the blocks).
+    """
+    kind = ModelKind(kind)
+    make_batch = training_batches(sources, targets, tokenizer, kind, max_length)
+    model.to(device).eval()
+    lengths = [len(s) + len(t) for s, t in zip(tokenize(sources, tokenizer), tokenize(targets, tokenizer))]
+    by_length = torch.tensor(lengths, dtype=torch.long).argsort(stable=True)
+    total, count = torch.zeros((), dtype=torch.float64), 0
+    for index in by_length.split(batch_size):
+        batch = {k: v.to(device) for k, v in make_batch(index).items()}
+        labels = batch.pop("labels")
+        with autocast(device, precision):
+            if kind is ModelKind.ENCODER_DECODER:  # the decoder reads the labels shifted right, as in training
+                decoder_input_ids = model.prepare_decoder_input_ids_from_labels(labels=labels)
+                logits = model(**batch, decoder_input_ids=decoder_input_ids).logits
+                bearing = labels != IGNORE
+                logits, gold = logits[bearing], labels[bearing]
+            else:  # position t predicts token t + 1
+                hidden = model.base_model(**batch).last_hidden_state[:, :-1]
+                bearing = labels[:, 1:] != IGNORE
+                logits, gold = model.get_output_embeddings()(hidden[bearing]), labels[:, 1:][bearing]
+        total += gold_logprobs(logits, gold).double().sum().cpu()
+        count += len(gold)
+    return (float(total) / count if count else None), count
 
 
 def _trim(rows: torch.Tensor, pad_value: int) -> torch.Tensor:

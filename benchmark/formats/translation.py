@@ -4,10 +4,14 @@ Causal and prefix decoders learn ``source [SEP] target [EOS]`` as a language mod
 the target only; encoder-decoders learn it as seq2seq (see ``generation.py``). A bidirectional
 encoder has no decoder and is skipped. BLEU and chrF are sacrebleu's, on 0..100, on lower-cased
 text (see ``text_metrics``); each record keeps their sacrebleu signatures with the evaluation statistics.
+Beside them ``ref_token_logprob``: the finetuned model's mean log-probability per reference token
+under teacher forcing (``generation.reference_logprob``), which moves while BLEU is still 0.
 In ``linear_probe`` mode only the output projection trains (untied from the input embeddings).
 """
 
 from __future__ import annotations
+
+import time
 
 import torch
 from transformers import AutoModelForCausalLM, AutoModelForSeq2SeqLM
@@ -34,6 +38,8 @@ class Translation:
 
     # chrF rather than BLEU: character n-grams still separate tiny models whose BLEU is near 0.
     primary_metric = MetricSpec("chrf", higher_is_better=True, max_value=100.0)
+    # Teacher-forced log p per reference token (nats, <= 0; unbounded below): exp(-value) is the test perplexity.
+    companion_metric = MetricSpec("ref_token_logprob", higher_is_better=True, max_value=None)
     finetunes = True
 
     def unsupported(self, kind: ModelKind) -> str | None:
@@ -56,13 +62,21 @@ class Translation:
         return training.train(model, head, len(split), make_batch, recipe, seed, device, precision)
 
     def evaluate(self, model, split, tokenizer, recipe, kind: ModelKind, device: torch.device, precision: str):
-        """Corpus BLEU and chrF of greedy translations of ``split["source"]`` against ``split["target"]``."""
+        """Corpus BLEU and chrF of greedy translations of ``split["source"]`` against ``split["target"]``, and
+        the references' teacher-forced log-likelihood per token (``ref_token_logprob``). The statistics
+        cover both passes; ``reference_tokens`` and ``reference_logprob_s`` are the teacher-forced pass's."""
+        sources, references = list(split["source"]), list(split["target"])
         meter = Throughput(device, warmup=0)
         with PeakMemory(device) as memory:
-            generated = generation.greedy_decode(model, list(split["source"]), tokenizer, kind, recipe.max_length,
+            generated = generation.greedy_decode(model, sources, tokenizer, kind, recipe.max_length,
                                                  MAX_NEW_TOKENS, recipe.batch_size * 8, device, precision)
+            started = time.perf_counter()
+            logprob, scored = generation.reference_logprob(model, sources, references, tokenizer, kind,
+                                                           recipe.max_length, recipe.batch_size * 4, device, precision)
+            reference_s = time.perf_counter() - started  # float() of the sum has synchronised the device
             meter.step(tokens=sum(map(len, generated)), samples=len(generated))
         hypotheses = [generation.decode_text(tokenizer, ids) for ids in generated]
-        metrics, signatures = translation_metrics(hypotheses, list(split["target"]))
-        return metrics, {**meter.summary(), "peak_memory_bytes": memory.peak_bytes, "examples": len(generated),
-                         **signatures}
+        metrics, signatures = translation_metrics(hypotheses, references)
+        stats = {**meter.summary(), "peak_memory_bytes": memory.peak_bytes, "examples": len(generated),
+                 "reference_tokens": scored, "reference_logprob_s": reference_s, **signatures}
+        return {**metrics, self.companion_metric.name: logprob}, stats

@@ -16,7 +16,9 @@ after an ``[EOS]``, which is how documents start in the packed pretraining strea
 
 Scores are summed, not averaged, over tokens, as BLiMP does: the two sentences of a pair
 differ in one word. Metrics: accuracy overall and, when the split has a ``phenomenon`` column,
-per phenomenon as ``accuracy_<phenomenon>`` (0..1; chance is 0.5).
+per phenomenon as ``accuracy_<phenomenon>`` (0..1; chance is 0.5); beside them
+``logprob_margin``, the mean over pairs of score(good) - score(bad) with the very scores the
+accuracy compares (nats; positive when the grammatical sentence is preferred).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from transformers import AutoModelForCausalLM, AutoModelForSeq2SeqLM
 from benchmark import registry
 from benchmark.data.tokenizer import SENTINELS
 from benchmark.formats import training
+from benchmark.formats.likelihood import mean_or_none
 from benchmark.measure import PeakMemory, Throughput, autocast
 from benchmark.metric_spec import MetricSpec
 from benchmark.models.kinds import ModelKind, attention_mask
@@ -131,12 +134,21 @@ def pair_metrics(split, scores: torch.Tensor) -> dict[str, float]:
     return metrics
 
 
+def logprob_margin(split, scores: torch.Tensor) -> float | None:
+    """The mean over pairs of score(good) - score(bad), ``scores`` laid out as :func:`pair_metrics` takes
+    them (None for no pairs)."""
+    n = len(split)
+    return mean_or_none([scores[:n] - scores[n:]])
+
+
 @registry.formats.register("zero_shot")
 class ZeroShot:
     """Zero-shot minimal pairs (BLiMP-style): does the pretrained model prefer the grammatical sentence?"""
 
     # BLiMP-style minimal pairs: chance is 0.5.
     primary_metric = MetricSpec("accuracy", higher_is_better=True, max_value=1.0)
+    # log p(good) - log p(bad) in nats, averaged over pairs: how strongly, not only how often (unbounded).
+    companion_metric = MetricSpec("logprob_margin", higher_is_better=True, max_value=None)
     finetunes = False  # the harness evaluates the pretrained model as it is
 
     def unsupported(self, kind: ModelKind) -> str | None:
@@ -150,7 +162,8 @@ class ZeroShot:
 
     @torch.no_grad()
     def evaluate(self, model, split, tokenizer, recipe, kind: ModelKind, device: torch.device, precision: str):
-        """Accuracy of preferring ``split["good"]`` over ``split["bad"]``, overall and per ``phenomenon``."""
+        """Accuracy of preferring ``split["good"]`` over ``split["bad"]``, overall and per ``phenomenon``, and
+        the mean log-likelihood margin between them (``logprob_margin``) from the same scores."""
         n = len(split)
         model.to(device).eval()
         meter = Throughput(device, warmup=0)
@@ -158,4 +171,5 @@ class ZeroShot:
             scores = sentence_scores(model, list(split["good"]) + list(split["bad"]), tokenizer, kind,
                                      recipe.batch_size * 16, device, precision)
             meter.step(tokens=0, samples=2 * n)
-        return pair_metrics(split, scores), {**meter.summary(), "peak_memory_bytes": memory.peak_bytes, "examples": n}
+        metrics = {**pair_metrics(split, scores), self.companion_metric.name: logprob_margin(split, scores)}
+        return metrics, {**meter.summary(), "peak_memory_bytes": memory.peak_bytes, "examples": n}
