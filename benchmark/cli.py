@@ -37,6 +37,12 @@ def _parser() -> argparse.ArgumentParser:
         if name == "run":
             p.add_argument("--no-report", action="store_true", help="do not write the report afterwards")
             p.add_argument("--quiet", action="store_true", help="no progress bars")
+            p.add_argument("--until-decided", action="store_true",
+                           help="then add pretraining seeds, a round at a time, only to entries whose verdict against "
+                                "no pretraining is still open, until each is decided or has --max-seeds (verdicts "
+                                "at a level valid under this optional stopping: see benchmark/sequential.py)")
+            p.add_argument("--max-seeds", type=int, metavar="K", help="with --until-decided: at most K pretraining "
+                           "seeds per entry (required with it)")
             _executor_flags(p)
     ins = sub.add_parser("inspect", help="write attention heat maps (PNG and HTML) of a checkpoint for one text")
     ins.add_argument("target", help="a checkpoint folder, or the id (or a prefix of it) of a recorded run")
@@ -196,9 +202,13 @@ def _dispatch(args) -> int:
         return _fetch(suite)
     if args.command == "doctor":
         return _doctor(suite, args.suite, args.repair)
+    if args.command == "run" and args.until_decided:
+        return _until_decided(suite, args)
     if args.command == "run":
         from benchmark.harness import run_suite
 
+        if args.max_seeds is not None:
+            raise ObjbenchError("--max-seeds goes with --until-decided")
         _tasks_readable(suite, args.suite)
         summary = run_suite(suite, progress=not args.quiet, executor=_executor(suite))
         print(f"{suite.name}: {summary.ran} runs done, {summary.reused} reused from earlier, "
@@ -253,6 +263,36 @@ def _dispatch(args) -> int:
         run_ids = None if args.all_runs else _current_run_ids(suite)
         return _report(suite, args.reference, args.allow_incomparable, run_ids)
     raise AssertionError(args.command)
+
+
+def _until_decided(suite, args) -> int:
+    """Run the suite, then rounds of seeds for open verdicts; the report at the rounds' confidence level."""
+    from benchmark.report.leaderboard import board_of
+    from benchmark.results import iter_records
+    from benchmark.sequential import run_until_decided
+
+    if args.max_seeds is None:
+        raise ObjbenchError("--until-decided needs --max-seeds K: the most pretraining seeds an entry may get, "
+                            "which fixes how many looks the verdicts are spread over")
+    _tasks_readable(suite, args.suite)
+
+    def board(run_ids: set[str], confidence: float):
+        records = [r for r in iter_records(suite.results_dir, suite.name) if r["run_id"] in run_ids]
+        return board_of(records, confidence=confidence)
+
+    outcome = run_until_decided(suite, args.max_seeds, progress=not args.quiet, executor=_executor(suite),
+                                board_of=board)
+    rounds = outcome.state.rounds
+    print(f"{suite.name}: {outcome.ran} runs done, {outcome.reused} reused from earlier, {outcome.seconds:.1f} s; "
+          f"{len(rounds)} round(s) of added seeds (each look at {outcome.state.confidence:.2%} confidence, "
+          f"{outcome.state.looks} looks planned)")
+    for r in rounds:
+        print(f"  seed {r.seed}: {', '.join(r.objectives)} on {', '.join(r.tasks)}")
+    if outcome.failed:
+        print(f"FAILED {outcome.failed} run(s); `objbench run --until-decided` again does only those")
+    if not args.no_report and outcome.ran + outcome.reused:
+        _report(suite, run_ids=outcome.run_ids)
+    return 1 if outcome.failed else 0
 
 
 def _warn_if_other_code(records: list[dict]) -> None:
@@ -442,11 +482,18 @@ def _plan(suite) -> int:
 
 
 def _current_run_ids(suite) -> set[str]:
-    """The run ids of the suite as it is now (its plan), so older records of the same name stay out."""
+    """The run ids of the suite as it is now (its plan, and the rounds of added seeds ``--until-decided`` ran for
+    it), so older records of the same name stay out."""
     from benchmark.data import corpus
     from benchmark.plan import make_plan
+    from benchmark.sequential import load_state, round_suite
 
-    return make_plan(suite, corpus.prepare(suite)).run_ids
+    data = corpus.prepare(suite)
+    state = load_state(suite)
+    ids = make_plan(suite, data).run_ids
+    for rnd in state.rounds if state else []:
+        ids |= make_plan(round_suite(suite, rnd), data).run_ids
+    return ids
 
 
 def _replica_in_store(suite) -> list[dict] | None:
@@ -471,9 +518,12 @@ def _replica_in_store(suite) -> list[dict] | None:
 def _report(suite, reference: str | None = None, allow_incomparable: bool = False,
             run_ids: set[str] | None = None) -> int:
     from benchmark.report import write_report
+    from benchmark.report.stats import CONFIDENCE
+    from benchmark.sequential import load_state
 
+    state = load_state(suite)  # a suite whose seeds were added until decided is judged at its looks' level
     out = write_report(suite.results_dir, suite.name, suite.reports_dir, reference, allow_incomparable, run_ids,
-                       _replica_in_store(suite))
+                       _replica_in_store(suite), confidence=state.confidence if state else CONFIDENCE)
     print(f"report: {out / 'README.md'} and {out / 'index.html'}")
     return 0
 

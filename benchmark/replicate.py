@@ -19,11 +19,12 @@ from benchmark.measure import resolve_device, resolve_precision
 from benchmark.report.compare import Comparison, compare_boards
 from benchmark.report.leaderboard import board_of, write_report
 from benchmark.results import iter_records
+from benchmark.sequential import load_state, seeds_in_use
 
 
-def disjoint(seeds: list[int]) -> list[int]:
-    """As many seeds again, each past the largest of ``seeds``."""
-    start = max(seeds) + 1
+def disjoint(seeds: list[int], taken: list[int] | None = None) -> list[int]:
+    """As many seeds again, each past the largest of ``seeds`` (and of ``taken``)."""
+    start = max([*seeds, *(taken or [])]) + 1
     return list(range(start, start + len(seeds)))
 
 
@@ -36,7 +37,8 @@ def replica_suite(suite: Suite, precision: str | None = None) -> Suite:
     raw = suite.model_dump(mode="json")
     if precision is None:
         raw["name"] = f"{suite.name}-replica"
-        raw["pretrain"]["seeds"] = disjoint(suite.pretrain.seeds)
+        # past the seeds --until-decided added too: they share the checkpoint cache with the replica
+        raw["pretrain"]["seeds"] = disjoint(suite.pretrain.seeds, seeds_in_use(suite, load_state(suite)))
         raw["finetune"]["seeds"] = disjoint(suite.finetune.seeds)
     else:
         device = resolve_device(suite.device)

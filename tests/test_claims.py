@@ -1,4 +1,4 @@
-"""Published findings checked against runs: the registry, the three verdicts, compute notes, rendering."""
+"""Published findings checked against runs: the registry, the four verdicts, compute notes, rendering."""
 
 from __future__ import annotations
 
@@ -17,6 +17,9 @@ from benchmark.report.claims import (
     compute_note,
     is_final,
 )
+from benchmark.report.noise import TaskNoise
+from benchmark.report.stats import NoisePrior
+from tests.report_fixtures import moderated_half_width
 
 F1 = {"name": "f1_macro", "higher_is_better": True, "max_value": 1.0}
 LOSS_LIKE = {"name": "error_rate", "higher_is_better": False, "max_value": 1.0}
@@ -67,7 +70,7 @@ def test_registry_names_objectives_formats_sources_and_compute():
     assert {(c.better, c.family) for c in wang} >= {("clm", "zero_shot"), ("span_corruption", "classification")}
 
 
-# --- the three verdicts ------------------------------------------------------------------------
+# --- the four verdicts -------------------------------------------------------------------------
 
 def test_runs_that_follow_the_claim_agree():
     records = (runs("electra", "topic", [0.80, 0.82, 0.81]) + runs("mlm", "topic", [0.70, 0.71, 0.72])
@@ -102,6 +105,35 @@ def test_noisy_runs_leave_the_claim_undecided():
     assert "includes 0" in check.reason
 
 
+def test_runs_the_same_within_the_tolerance_are_equivalent():
+    # paired differences +0.002, -0.001, 0: mean 0.00033, std 0.0015275, half 4.303 * 0.0015275 / sqrt(3) = 0.0038,
+    # inside +-0.02 (2% of the 0-1 scale): the claimed difference does not show at this budget
+    records = runs("electra", "topic", [0.702, 0.709, 0.72]) + runs("mlm", "topic", [0.70, 0.71, 0.72])
+    check = only(check_claims(records), "electra_small_over_bert_small")
+    assert check.verdict == "equivalent"
+    assert -0.02 <= check.ci_low < 0 < check.ci_high <= 0.02
+    assert check.ci_high == pytest.approx(0.001 / 3 + 4.302653 * math.sqrt(7e-6 / 3) / math.sqrt(3))
+    assert check.reason == "the interval lies within ±0.02 of 0 on the 0-1 scale"
+    assert check.per_task[0].direction == "equivalent"  # in f1 points, with the same tolerance of 0.02
+
+
+def test_the_tasks_noise_priors_narrow_the_interval():
+    """Paired differences +0.05, +0.02, +0.08 (std 0.03): on their own 2 degrees of freedom the interval is
+    0.05 -+ 4.303 * 0.03 / sqrt(3) = [-0.025, +0.125], undecided; with the leaderboard's prior for the task's
+    differences (sd 0.01, worth 50 degrees of freedom) it is moderated to about [+0.037, +0.063]: agrees."""
+    records = runs("electra", "topic", [0.75, 0.73, 0.80]) + runs("mlm", "topic", [0.70, 0.71, 0.72])
+    alone = only(check_claims(records), "electra_small_over_bert_small")
+    assert alone.verdict == "undecided" and alone.ci_low < 0 < alone.ci_high
+    assert "pretraining seeds would decide it (power estimate)" in alone.reason
+    prior = NoisePrior(variance=1e-4, dof=50)
+    priors = {"topic": TaskNoise(cell=NoisePrior(variance=5e-5, dof=50), difference=prior)}
+    check = only(check_claims(records, priors=priors), "electra_small_over_bert_small")
+    half = moderated_half_width(prior, 0.03**2, 3)
+    assert check.verdict == "agrees"
+    assert (check.ci_low, check.ci_high) == pytest.approx((0.05 - half, 0.05 + half))
+    assert check.per_task[0].paired.difference.dof == pytest.approx(52)  # per task too, in the metric's units
+
+
 def test_one_pretraining_seed_is_undecided_without_an_interval():
     records = [run("electra", "topic", 0, f, 0.9) for f in range(3)] + [run("mlm", "topic", 0, f, 0.5)
                                                                          for f in range(3)]
@@ -127,7 +159,11 @@ def test_tasks_on_other_scales_are_normalised_before_pooling_and_seeds_must_cove
     check = only(check_claims(records, [claim]), claim.name)
     # on 0-1: +0.10 on a, -0.10 on b, averaged: 0; pretraining seed 2 ran only task a and is left out
     assert check.pairs == 2 and check.difference == pytest.approx(0.0)
-    assert check.verdict == "undecided"
+    # 0 on both pretraining seeds: a zero-width interval at 0 (no prior given), inside +-0.02: the same
+    assert (check.ci_low, check.ci_high) == pytest.approx((0.0, 0.0), abs=1e-12)
+    assert check.verdict == "equivalent"
+    # per task, in each metric's own units: +0.10 f1 on a, -10 chrF on b
+    assert [t.paired.difference.mean for t in check.per_task] == pytest.approx([0.10, -10.0])
 
 
 # --- which records and claims take part -------------------------------------------------------

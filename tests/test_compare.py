@@ -4,13 +4,13 @@ what held.
 
 The boards are built from fixture records (``tests.report_fixtures``) whose values are chosen so
 every interval and verdict can be checked by hand: with three pretraining seeds an interval is
-mean -+ t_{0.975,2} * std / sqrt(3), t_{0.975,2} = 4.303.
+mean -+ t_{0.975,2+d0} * sqrt((d0 s0^2 + 2 s^2) / (d0 + 2)) / sqrt(3), moderated toward the prior
+(s0^2, d0) that each board fits for its task (``moderated_half_width``).
 """
 
 from __future__ import annotations
 
 import json
-import math
 
 import pytest
 
@@ -19,14 +19,12 @@ from benchmark.cli import main
 from benchmark.config import validate_suite
 from benchmark.errors import ObjbenchError
 from benchmark.replicate import disjoint, replica_suite
-from benchmark.report.compare import MAX_MOVES, MIN_CELLS_INSIDE, compare_boards
+from benchmark.report.compare import MIN_CELLS_INSIDE, compare_boards
 from benchmark.report.leaderboard import REPLICA, board_of, render_report
 from tests.helpers import tiny_raw, write_suite
-from tests.report_fixtures import STANDARD, finetune_seeds, make_record
+from tests.report_fixtures import STANDARD, finetune_seeds, make_record, moderated_half_width
 
-T2 = 4.302653  # t_{0.975,2}: three pretraining seeds
-GOAL_CELLS = f"cells inside the other's interval >= {MIN_CELLS_INSIDE:.0%}"
-GOAL_MOVES = f"verdicts moved <= {MAX_MOVES}"
+GOAL_CELLS = f"cells inside the other's 95% prediction interval >= {MIN_CELLS_INSIDE:.0%}"
 
 
 def by_pretraining_seed(*values: float, first: int = 0) -> dict[tuple[int, int], float]:
@@ -58,15 +56,17 @@ def test_a_replica_that_agrees_keeps_every_cell_and_verdict():
     second = board(shifted(STANDARD, 0.005, first=3), suite="fixture-replica")
     comparison = compare_boards(first, second)
 
-    # 3 objectives x 2 tasks; the narrowest interval is -+ 4.303 * 0.005774 / sqrt(3) = -+0.0143 (mlm on
-    # topic), three times the shift, so each mean lies inside the other's interval
+    # 3 objectives x 2 tasks; the narrowest interval is about -+0.0167 (mlm on sentiment: std 0.01 on every
+    # sentiment cell, so s0 = 0.01 too), three times the shift, so each mean lies inside the other's interval
     assert len(comparison.cells) == 6
     assert comparison.cells_judged == comparison.cells_inside == 6 and comparison.share_inside == 1.0
     assert comparison.cells["second_inside_first"].all() and comparison.cells["first_inside_second"].all()
+    assert comparison.cells["inside_rerun_intervals"].all()
     mlm = comparison.cells.set_index(["objective", "task"]).loc[("mlm", "sentiment")]
     assert (mlm["first_mean"], mlm["second_mean"]) == pytest.approx((0.71, 0.715))
-    assert (mlm["first_ci_low"], mlm["first_ci_high"]) == pytest.approx(
-        (0.71 - T2 * 0.01 / math.sqrt(3), 0.71 + T2 * 0.01 / math.sqrt(3)))
+    half = moderated_half_width(first.priors["sentiment"].cell, 0.01**2, 3)
+    assert 0.005 < half < 0.02
+    assert (mlm["first_ci_low"], mlm["first_ci_high"]) == pytest.approx((0.71 - half, 0.71 + half))
 
     # against the reference mlm: clm and none on two tasks; against the control none: clm and mlm on two
     verdicts = comparison.verdicts
@@ -75,19 +75,19 @@ def test_a_replica_that_agrees_keeps_every_cell_and_verdict():
     assert (verdicts["change"] == "same").all()
     assert (verdicts["direction_first"] == verdicts["direction_second"]).all()
     by = verdicts.set_index(["objective", "task", "against"])
-    assert by.loc[("clm", "synthetic_topic", "reference mlm"), "direction_first"] == "tie"
+    assert by.loc[("clm", "synthetic_topic", "reference mlm"), "direction_first"] == "undecided"
     assert by.loc[("clm", "sentiment", "reference mlm"), "direction_first"] == "worse"
     assert by.loc[("mlm", "sentiment", "control none"), "direction_first"] == "better"
     assert [comparison.count(c) for c in ("same", "moved", "reversal", "not compared")] == [8, 0, 0, 0]
     assert comparison.reversals.empty and comparison.moves.empty
 
-    assert comparison.goals() == {"no reversal": True, GOAL_CELLS: True, GOAL_MOVES: True}
+    assert comparison.goals() == {"no reversal": True, GOAL_CELLS: True}
     assert comparison.summary() == [
         "cells: 6 of 6 with each mean inside the other's interval (100%); 0 without an interval on a side",
         "cells: 6 of 6 with each mean inside the other's 95% prediction interval for a rerun's mean " + RERUN,
-        "verdicts: 8 same, 0 moved between a verdict and no significant difference, 0 reversed (better ↔ worse), "
-        "0 not compared (provisional or unpaired on a side)",
-        "goal no reversal: met", f"goal {GOAL_CELLS}: met", f"goal {GOAL_MOVES}: met"]
+        "verdicts: 8 same, 0 moved between a verdict and undecided, 0 reversed (better ↔ worse, or equivalent ↔ "
+        "an effect beyond the tolerance), 0 not compared (provisional or unpaired on a side)",
+        "goal no reversal: met", f"goal {GOAL_CELLS}: met"]
     data = comparison.to_dict()
     assert data["verdicts"] == {"same": 8, "moved": 0, "reversal": 0, "not compared": 0}
     assert (data["cells_judged"], data["cells_inside"]) == (6, 6)
@@ -95,6 +95,9 @@ def test_a_replica_that_agrees_keeps_every_cell_and_verdict():
 
 
 # --- a reversal, a move, a cell outside, a provisional side ---------------------------------------
+# Each board fits its own prior; every value below is a board's interval of about -+0.015 (first) or -+0.02
+# (second) around a cell's mean, and of -+0.001-0.002 around a constant paired difference (a prior at the
+# metric's resolution).
 
 # One task, no mlm (so no reference: every verdict is against the control none). First board on
 # pretraining seeds 0-2, second on 3-5; none is 0.50, 0.51, 0.52 in both, so each objective's
@@ -108,10 +111,10 @@ FIRST = {
 }
 SECOND = {
     "none": {"t": by_pretraining_seed(0.50, 0.51, 0.52, first=3)},
-    # -0.05 each: worse than no pretraining, a reversal; mean 0.46, far outside the first's [0.685, 0.735]
+    # -0.05 each: worse than no pretraining, a reversal; mean 0.46, far outside the first's [0.695, 0.725]
     "clm": {"t": by_pretraining_seed(0.45, 0.46, 0.47, first=3)},
-    # +0.11, +0.14, +0.02: mean 0.09, std sqrt((0.02^2 + 0.05^2 + 0.07^2) / 2) = 0.06245,
-    # half 4.303 * 0.06245 / sqrt(3) = 0.155 -> [-0.065, 0.245] holds 0: no significant difference, a move
+    # +0.11, +0.14, +0.02: mean 0.09, sample variance (0.02^2 + 0.05^2 + 0.07^2) / 2 = 0.0039, moderated toward
+    # the second board's prior for differences: about [-0.004, 0.184] holds 0: undecided, a move
     "electra": {"t": by_pretraining_seed(0.61, 0.65, 0.54, first=3)},
     "ul2": {"t": by_pretraining_seed(0.66, 0.67, 0.68, first=3)},  # +0.16 each: better again, the same
     # one pretraining run (seed 3) finetuned twice: a provisional verdict, and no interval for its cell
@@ -128,11 +131,13 @@ def test_directions_of_each_board_by_hand(changed):
     by = changed.verdicts.set_index("objective")
     assert set(changed.verdicts["against"]) == {"control none"}  # no reference objective in these boards
     assert by.loc["clm", "direction_first"] == "better" and by.loc["clm", "direction_second"] == "worse"
-    assert by.loc["electra", "direction_first"] == "better" and by.loc["electra", "direction_second"] == "tie"
+    assert by.loc["electra", "direction_first"] == "better" and by.loc["electra", "direction_second"] == "undecided"
     assert by.loc["ul2", "direction_first"] == by.loc["ul2", "direction_second"] == "better"
     assert by.loc["prefix_lm", "direction_second"] == "provisional"
     assert by.loc["electra", "difference_second"] == pytest.approx(0.09)
-    assert by.loc["electra", "difference_ci_low_second"] == pytest.approx(0.09 - T2 * math.sqrt(0.0039) / math.sqrt(3))
+    half = moderated_half_width(board(SECOND, suite="fixture-replica").priors["t"].difference, 0.0039, 3)
+    assert by.loc["electra", "difference_ci_low_second"] == pytest.approx(0.09 - half)
+    assert by.loc["electra", "difference_ci_low_second"] < 0  # holds 0, and reaches past +-0.02: undecided
 
 
 def test_changes_are_classified(changed):
@@ -144,10 +149,10 @@ def test_changes_are_classified(changed):
 
 def test_cells_inside_outside_and_without_an_interval(changed):
     cells = changed.cells.set_index("objective")
-    # clm: 0.46 outside [0.685, 0.735] and 0.71 outside [0.435, 0.485]
+    # clm: 0.46 outside [0.695, 0.725] and 0.71 outside [0.440, 0.480]
     assert cells.loc["clm", "second_inside_first"] == False and cells.loc["clm", "first_inside_second"] == False  # noqa: E712
     assert cells.loc["clm", "inside_both_ways"] == False  # noqa: E712
-    # electra: 0.60 inside [0.61 -+ 4.303 * 0.01 / sqrt(3)] = [0.585, 0.635]; 0.61 inside [0.60 -+ 0.138]
+    # electra: 0.60 inside [0.61 -+ 0.015] = [0.595, 0.625]; 0.61 inside [0.60 -+ 0.085]
     assert cells.loc["electra", "inside_both_ways"] == True  # noqa: E712
     assert cells.loc["none", "inside_both_ways"] == True and cells.loc["ul2", "inside_both_ways"] == True  # noqa: E712
     # prefix_lm: the second side has no interval (one pretraining run), so the cell is not judged,
@@ -159,21 +164,22 @@ def test_cells_inside_outside_and_without_an_interval(changed):
 
 
 def test_goals_and_summary_name_what_changed(changed):
-    # one reversal; 3 of 4 cells inside (75% < 90%); one move (<= 2)
-    assert changed.goals() == {"no reversal": False, GOAL_CELLS: False, GOAL_MOVES: True}
+    # one reversal; 3 of 4 cells inside both rerun intervals (75% < 90%); a move is no goal's concern
+    assert changed.goals() == {"no reversal": False, GOAL_CELLS: False}
     lines = changed.summary()
     assert lines[0] == "cells: 3 of 4 with each mean inside the other's interval (75%); 1 without an interval on a side"
-    # clm's rerun interval too misses: 0.71 +- 4.303 * 0.01 * sqrt(1/3 + 1/3) = +-0.035 does not reach 0.46
+    # clm's rerun interval too misses: 0.71 +- t * 0.01 * sqrt(1/3 + 1/3), a few hundredths, does not reach 0.46
     assert lines[1] == ("cells: 3 of 4 with each mean inside the other's 95% prediction interval for a rerun's mean "
                         + RERUN)
     assert changed.cells.set_index("objective").loc["clm", "inside_rerun_intervals"] == False  # noqa: E712
     del lines[1]
-    assert lines[1] == ("verdicts: 1 same, 1 moved between a verdict and no significant difference, 1 reversed "
-                        "(better ↔ worse), 1 not compared (provisional or unpaired on a side)")
-    assert lines[2:5] == ["goal no reversal: NOT MET", f"goal {GOAL_CELLS}: NOT MET", f"goal {GOAL_MOVES}: met"]
-    assert lines[5] == "REVERSED: llama/clm on t vs control none: better → worse"  # reversals first
-    assert lines[6] == "moved: llama/electra on t vs control none: better → no significant difference"
-    assert lines[7:] == ["outside: llama/clm on t: 0.710 [0.685, 0.735] vs 0.460 [0.435, 0.485]"]
+    assert lines[1] == ("verdicts: 1 same, 1 moved between a verdict and undecided, 1 reversed (better ↔ worse, "
+                        "or equivalent ↔ an effect beyond the tolerance), 1 not compared (provisional or unpaired "
+                        "on a side)")
+    assert lines[2:4] == ["goal no reversal: NOT MET", f"goal {GOAL_CELLS}: NOT MET"]
+    assert lines[4] == "REVERSED: llama/clm on t vs control none: better → worse"  # reversals first
+    assert lines[5] == "moved: llama/electra on t vs control none: better → undecided"
+    assert lines[6:] == ["outside: llama/clm on t: 0.710 [0.695, 0.725] vs 0.460 [0.440, 0.480]"]
     assert not any("prefix_lm" in line or "ul2" in line for line in lines)  # unchanged or not compared: no line
     data = changed.to_dict()
     assert data["verdicts"] == {"same": 1, "moved": 1, "reversal": 1, "not compared": 1}
@@ -186,9 +192,47 @@ def test_nothing_judged_leaves_the_goals_open():
     comparison = compare_boards(board(one), board(one, suite="fixture-replica"))
     assert comparison.cells_judged == 0 and comparison.share_inside is None
     assert comparison.count("not compared") == 1
-    assert comparison.goals() == {"no reversal": None, GOAL_CELLS: None, GOAL_MOVES: None}
-    assert comparison.summary()[3:] == ["goal no reversal: not judged", f"goal {GOAL_CELLS}: not judged",
-                                        f"goal {GOAL_MOVES}: not judged"]
+    assert comparison.goals() == {"no reversal": None, GOAL_CELLS: None}
+    assert comparison.summary()[3:] == ["goal no reversal: not judged", f"goal {GOAL_CELLS}: not judged"]
+
+
+# --- equivalence: a finding of "the same" that an effect beyond the tolerance reverses --------------
+
+NONE = (0.50, 0.51, 0.52)
+
+
+def control_plus(*differences: float, first: int = 0) -> dict[tuple[int, int], float]:
+    """The control ``NONE`` plus ``differences``, seed by seed: the paired differences are exactly these."""
+    return by_pretraining_seed(*(round(c + d, 6) for c, d in zip(NONE, differences)), first=first)
+
+
+def test_equivalent_against_an_effect_beyond_the_tolerance_is_a_reversal():
+    """Three objectives the same as no pretraining (differences within +-0.002, so each interval lies well
+    inside the tolerance of +-0.02), then on other seeds: clm +0.10 on every seed (better, its interval wholly
+    beyond +0.02: the finding "the same" was wrong), ul2 -0.03, +0.03, 0 (undecided: its interval holds 0
+    and reaches past +-0.02) and prefix_lm +0.005, +0.006, +0.005 (better, but inside the tolerance)."""
+    first = board({"none": {"t": control_plus(0, 0, 0)}, "clm": {"t": control_plus(0.001, -0.001, 0.0)},
+                   "ul2": {"t": control_plus(0.002, -0.002, 0.0)},
+                   "prefix_lm": {"t": control_plus(0.001, 0.0, -0.001)}})
+    second = board({"none": {"t": control_plus(0, 0, 0, first=3)}, "clm": {"t": control_plus(0.1, 0.1, 0.1, first=3)},
+                    "ul2": {"t": control_plus(0.03, -0.03, 0.0, first=3)},
+                    "prefix_lm": {"t": control_plus(0.005, 0.006, 0.005, first=3)}}, suite="fixture-replica")
+    comparison = compare_boards(first, second)
+    by = comparison.verdicts.set_index("objective")
+    assert (by["direction_first"] == "equivalent").all()
+    assert (by["difference_ci_low_first"] >= -0.02).all() and (by["difference_ci_high_first"] <= 0.02).all()
+    assert [*by["tolerance_first"], *by["tolerance_second"]] == pytest.approx([0.02] * 6)
+    assert by.loc["clm", "direction_second"] == "better" and by.loc["clm", "difference_ci_low_second"] > 0.02
+    assert by.loc["ul2", "direction_second"] == "undecided"
+    assert by.loc["prefix_lm", "direction_second"] == "better"
+    assert 0 < by.loc["prefix_lm", "difference_ci_low_second"] < by.loc["prefix_lm", "difference_ci_high_second"] < 0.02
+    assert by["change"].to_dict() == {"clm": "reversal", "ul2": "moved", "prefix_lm": "moved"}
+    assert comparison.goals()["no reversal"] is False
+    lines = comparison.summary()
+    assert "REVERSED: llama/clm on t vs control none: equivalent → better" in lines
+    assert "moved: llama/ul2 on t vs control none: equivalent → undecided" in lines
+    # the other way round reads the same: equivalent in the second run, an effect beyond delta in the first
+    assert compare_boards(second, first).verdicts.set_index("objective")["change"].to_dict() == by["change"].to_dict()
 
 
 # --- the replica suite ---------------------------------------------------------------------------
@@ -250,7 +294,7 @@ def test_a_report_with_a_replica_says_what_held(tmp_path):
     out = render_report(records, "fixture", tmp_path / "reports", replica=replica)
     data = json.loads((out / "leaderboard.json").read_text())["replication"]
     assert data["verdicts"] == {"same": 1, "moved": 1, "reversal": 1, "not compared": 1}
-    assert data["goals"] == {"no reversal": False, GOAL_CELLS: False, GOAL_MOVES: True}
+    assert data["goals"] == {"no reversal": False, GOAL_CELLS: False}
     assert data["varied"].startswith("pretraining seeds [0, 1, 2], finetuning seeds [0], precision ")
     assert "(this report) against pretraining seeds [3, 4, 5], finetuning seeds [0, 1], precision " in data["varied"]
     readme = (out / "README.md").read_text()

@@ -398,6 +398,7 @@ def test_every_format_is_in_the_table_with_its_columns_metric_and_kinds():
         listed = set(re.findall(r"`(\w+)`", cells[1]))
         assert listed == read, f"{name}: the README lists {sorted(listed)}, the format reads {sorted(read)}"
         assert cells[2] == f"`{fmt.primary_metric.name}`"
+        assert cells[4].startswith(f"`{fmt.companion_metric.name}`: "), f"{name}: {cells[4]!r}"
         encoder = fmt().unsupported(ModelKind.ENCODER)
         assert ("all but the encoder" in cells[3]) == (encoder is not None), f"{name}: {cells[3]!r}"
         assert ("nothing is finetuned" in cells[3]) == (not fmt.finetunes), f"{name}: {cells[3]!r}"

@@ -22,11 +22,15 @@ from tests.report_fixtures import (
     STANDARD,
     budget_flops,
     make_record,
+    moderated_half_width,
     seeds,
     write_ladder,
 )
 
 T1 = 12.706205  # Student's t, 97.5% quantile, 1 degree of freedom
+# What a board's rows hold that does not depend on a task's noise prior: the final rung's runs themselves.
+OWN_COLUMNS = ["model", "objective", "task", "mean", "sample_std", "runs", "pretrain_seed_count", "finetune_std",
+               "pretrain_seeds", "finetune_seeds", "seeds", "difference", "pairs"]
 
 
 def ladder_records(values: dict) -> list[dict]:
@@ -76,10 +80,19 @@ def test_the_board_reads_the_final_rung_only(ladder_frame):
     assert rows.loc[("none", "synthetic_topic"), "mean"] == pytest.approx(0.41)
     controls = board.controls.set_index(["objective", "task"])
     assert controls.loc[("clm", "synthetic_topic"), "difference"] == pytest.approx(0.205)
-    # the same board as from the final-rung records alone
+    # the same cells as from the final-rung records alone ...
     final = {o: {t: {1.0: r[1.0]} if 1.0 in r else r for t, r in tasks.items()} for o, tasks in LADDER.items()}
     alone = build_leaderboard(frame(ladder_records(final)))
-    pd.testing.assert_frame_equal(board.rows, alone.rows)
+    pd.testing.assert_frame_equal(board.rows[OWN_COLUMNS], alone.rows[OWN_COLUMNS])
+    # ... whose intervals are moderated toward a prior that every rung informs: on synthetic_topic 7 cells (none,
+    # and clm and mlm at three rungs) and 9 pairs (clm - mlm at each rung, each rung of each against none),
+    # where the final rung alone has 3 cells and 3 pairs
+    topic = board.priors["synthetic_topic"]
+    assert (topic.cell.cells, topic.difference.cells) == (7, 9)
+    assert (alone.priors["synthetic_topic"].cell.cells, alone.priors["synthetic_topic"].difference.cells) == (3, 3)
+    for row in board.rows.itertuples():
+        half = moderated_half_width(board.priors[row.task].cell, row.sample_std**2, row.pretrain_seed_count)
+        assert (row.ci_low, row.ci_high) == pytest.approx((row.mean - half, row.mean + half)), row
     costs = cost_table(ladder_frame).set_index("objective")
     assert costs.loc["clm", "flops"] == pytest.approx(budget_flops())  # the final rung's compute, not a mean
     assert costs.loc["clm", "ladder_flops"] == pytest.approx(0.15 * budget_flops())
@@ -109,27 +122,33 @@ def test_first_rung_better_than_no_pretraining(ladder):
     (clm,) = crossover(ladder, "clm", "synthetic_topic")["versus_control"]
     assert clm["control"] == "none" and clm["rung"] == 0.5 and clm["flops"] == pytest.approx(0.5 * budget)
     (mlm,) = crossover(ladder, "mlm", "synthetic_topic")["versus_control"]
-    assert mlm["rung"] == 0.25  # +0.10 in both seeds: a zero-width interval above 0 from the first rung
+    assert mlm["rung"] == 0.25  # +0.10 in both seeds: a narrow interval above 0 from the first rung
     (sentiment,) = crossover(ladder, "clm", "sentiment")["versus_control"]
-    assert sentiment["rung"] == 1.0  # +0.05/+0.06 at 0.5 is a tie: half-width 12.706 * 0.005 = 0.064
+    assert sentiment["rung"] == 1.0  # +0.02/+0.06 at 0.5 is undecided: its interval holds 0
 
 
-def test_overtaking_needs_a_tie_or_loss_at_the_rung_before(ladder):
+def test_overtaking_needs_no_win_at_the_rung_before(ladder):
     clm = crossover(ladder, "clm", "synthetic_topic")
     assert [(e["objective"], e["rung"]) for e in clm["overtakes"]] == [("mlm", 1.0)]
     assert crossover(ladder, "mlm", "synthetic_topic")["overtakes"] == []  # ahead at 0.25 already: no overtaking
     assert crossover(ladder, "clm", "sentiment")["overtakes"] == []  # one shared rung: nothing before it
 
 
-def test_ladder_points_are_two_level_spreads_per_rung(ladder):
+def test_ladder_points_are_two_level_spreads_per_rung(ladder_frame, ladder):
     points = ladder.points.set_index(["objective", "task", "rung"])
     clm = points.loc[("clm", "synthetic_topic", 0.25)]
-    # 0.41, 0.44: mean 0.425, std 0.03 / sqrt(2), half-width 12.706 * 0.015 = 0.1906
+    # 0.40, 0.45: mean 0.425, sample variance 0.05^2 / 2 = 0.00125 on 1 degree of freedom, moderated toward the
+    # task's cell prior as on the board (Student's t alone: half-width 12.706 * 0.025 = 0.318)
+    prior = build_leaderboard(ladder_frame).priors["synthetic_topic"].cell
+    half = moderated_half_width(prior, 0.00125, 2)
     assert clm["mean"] == pytest.approx(0.425) and clm["pretrain_seed_count"] == 2
-    assert (clm["ci_low"], clm["ci_high"]) == pytest.approx((0.425 - T1 * 0.015, 0.425 + T1 * 0.015))
+    assert (clm["ci_low"], clm["ci_high"]) == pytest.approx((0.425 - half, 0.425 + half))
+    assert half < T1 * 0.025
     assert clm["flops"] == pytest.approx(0.25 * budget_flops())
     band = ladder.bands.set_index(["control", "task"]).loc[("none", "synthetic_topic")]
-    assert band["mean"] == pytest.approx(0.41) and band["ci_low"] == pytest.approx(0.41 - T1 * 0.01)
+    # none: 0.40, 0.42, sample variance 0.0002
+    assert band["mean"] == pytest.approx(0.41)
+    assert band["ci_low"] == pytest.approx(0.41 - moderated_half_width(prior, 0.0002, 2))
     assert ladder.rungs == [0.25, 0.5, 1.0]
 
 
@@ -145,7 +164,11 @@ def test_trends_on_the_ladder(ladder):
     # means 0.425, 0.515, 0.615 at log10 FLOPs x, x + 0.301, x + 0.602: slope 0.19 / 0.602 = 0.3156 per decade
     assert clm["trend_fits"] and clm["trend_slope"] == pytest.approx(0.19 / math.log10(4))
     assert clm["trend_r_squared"] == pytest.approx(0.99908, abs=1e-4)
-    assert clm["trend_slope_ci_low"] == pytest.approx(clm["trend_slope"])  # both seeds have the same slope
+    # the seeds' own slopes, 0.20 / 0.602 and 0.18 / 0.602, are 0.01 / log10(4) either side of the mean: Student's t
+    # over the two seeds (the trend rule is no moderated interval), 0.316 -+ 12.706 * 0.0166, excludes 0
+    assert clm["trend_slope_ci_low"] == pytest.approx(clm["trend_slope"] - T1 * 0.01 / math.log10(4))
+    assert crossover(ladder, "mlm", "synthetic_topic")["trend_slope_ci_low"] == pytest.approx(
+        crossover(ladder, "mlm", "synthetic_topic")["trend_slope"])  # both of mlm's seeds have the same slope
     assert crossover(ladder, "mlm", "synthetic_topic")["trend_r_squared"] == pytest.approx(0.9643, abs=1e-3)
     sentiment = crossover(ladder, "clm", "sentiment")
     assert not sentiment["trend_fits"] and sentiment["trend_reason"] == "2 rungs, 3 needed"
@@ -181,8 +204,8 @@ def test_trend_rule_accepts_a_clear_straight_rise():
 
 # --- the report's opening -------------------------------------------------------------------------------
 
-# Three tasks, three pretraining seeds (Student's t with 2 degrees of freedom: 4.303). Against none, clm and
-# mlm are better everywhere; electra's differences (0.01, 0, 0.01 and the like) have intervals that hold 0.
+# Three tasks, three pretraining seeds. Against none, clm and mlm are better everywhere; electra's differences
+# (0.01, 0, 0.01 and the like) have intervals that hold 0 and lie inside the tolerance of +-0.02: equivalent.
 # clm has the best mean on a and b, mlm on c, each with an interval clear of every other entry's.
 OPENING = {
     "none": {"a": seeds(0.40, 0.42, 0.44), "b": seeds(0.50, 0.52, 0.54), "c": seeds(0.30, 0.31, 0.32)},
@@ -210,9 +233,23 @@ def test_summary_sentences_say_what_the_board_says():
         "Ahead of every other entry beyond doubt (95% intervals apart): clm on a and b and mlm on c.",
         "Better than no pretraining (paired 95% interval excludes 0): clm and mlm on 3 of 3 tasks, "
         "electra on none of 3.",
+        "Equivalent to no pretraining (interval within the task's tolerance): electra on a, b and c.",
+        "Decided: 9 of 9 pretrained-objective rows against no pretraining (100%).",
         "Intervals are over 3 pretraining seeds per entry.",
         "2 planned runs failed and are not counted (see Failed runs).",
     ]
+
+
+def test_summary_sentences_count_the_undecided_and_name_the_worse():
+    # STANDARD and electra: on sentiment 0.10 below none on every seed (worse); on topic +0.01, -0.02, +0.01
+    # (undecided: the interval holds 0 and reaches past +-0.02)
+    values = {**STANDARD, "electra": {"synthetic_topic": seeds(0.41, 0.40, 0.45), "sentiment": seeds(0.40, 0.41, 0.42)}}
+    df = frame(plain_records(values))
+    sentences = summary_sentences(build_leaderboard(df), cost_table(df))
+    assert "Worse than no pretraining: electra on sentiment." in sentences
+    assert ("Decided: 5 of 6 pretrained-objective rows against no pretraining (83%); the 1 undecided each carry "
+            "a power estimate of the pretraining seeds that would decide them (Against no pretraining).") in sentences
+    assert not any(s.startswith("Equivalent to no pretraining") for s in sentences)
 
 
 def test_summary_of_one_pretraining_run_says_every_verdict_is_provisional():
@@ -236,9 +273,12 @@ def test_heat_map_values_and_significance():
     assert matrix.loc[("clm", "a"), "difference"] == pytest.approx(0.40)
     assert matrix.loc[("clm", "a"), "significant"] == True  # noqa: E712 (a numpy bool)
     assert matrix.loc[("clm", "a"), "control"] == "none"
-    # electra on a: 0.01, 0, 0.01: mean 0.0067, std 0.0058, half-width 4.303 * 0.0033 = 0.0143: holds 0
+    # electra on a: 0.01, 0, 0.01: mean 0.0067, sample std 0.0058, moderated toward the task's prior for
+    # differences: an interval that holds 0 and lies within +-0.02
     assert matrix.loc[("electra", "a"), "difference"] == pytest.approx(0.02 / 3)
     assert matrix.loc[("electra", "a"), "significant"] == False  # noqa: E712
+    assert matrix.loc[("electra", "a"), "direction"] == "equivalent"
+    assert matrix.loc[("clm", "a"), "direction"] == "better"
     assert set(matrix.index.get_level_values("objective")) == {"clm", "mlm", "electra"}  # not the control
     provisional = control_matrix(build_leaderboard(frame(plain_records(ONE_PRETRAINING_RUN))))
     assert provisional["significant"].isna().all() and provisional["difference"].notna().all()
@@ -269,7 +309,9 @@ def test_report_with_a_ladder_has_curves_and_crossovers(ladder_report):
     readme = (out / "README.md").read_text()
     titles = [line for line in readme.splitlines() if line.startswith("## ")]
     assert titles[:3] == ["## Difference from no pretraining", "## Leaderboard", "## Notices"]
-    assert titles.index("## Score against compute") == titles.index("## Against no pretraining") + 1
+    # the report says how much it decided between what pretraining did and the compute ladder's curves
+    assert titles.index("## How much is decided") == titles.index("## Against no pretraining") + 1
+    assert titles.index("## Score against compute") == titles.index("## How much is decided") + 1
     curves = readme.split("## Score against compute")[1].split("\n## ")[0]
     budget = budget_flops()
     assert f"| llama | clm | synthetic\\_topic | 0.25, 0.5, 1 | 0.5 ({0.5 * budget:.1e}".replace("e+0", "e") in curves

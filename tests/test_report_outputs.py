@@ -62,17 +62,21 @@ def test_readme_puts_aggregate_beside_per_task_columns(standard):
     header = next(line for line in readme.splitlines() if line.startswith("| model | objective |"))
     assert "sentiment" in header and "synthetic\\_topic" in header and "aggregate score" in header
     mlm = next(line for line in readme.splitlines() if line.startswith("| llama | mlm |"))
-    # 0.70, 0.71, 0.72 over three pretraining seeds: 0.71 -+ t_{0.975,2} * 0.01 / sqrt(3) = 0.71 -+ 4.303 * 0.005774
-    assert "**0.710 ± 0.010 \\[0.685, 0.735\\]** · rank 1" in mlm
+    # 0.70, 0.71, 0.72 over three pretraining seeds, std 0.01 like every sentiment cell, so the task's prior is
+    # s0 = 0.01 with d0 of about 1.6: 0.71 -+ t_{0.975,3.6} * 0.01 / sqrt(3) = 0.71 -+ 2.89 * 0.005774
+    # (Student's t on the cell alone: 0.71 -+ 4.303 * 0.005774 = [0.685, 0.735])
+    assert "**0.710 ± 0.010 \\[0.693, 0.727\\]** · rank 1" in mlm
     assert "provisional" not in mlm
     versus_reference = readme.split("## Against the reference")[1]
     clm = next(line for line in versus_reference.splitlines() if line.startswith("| llama | clm | sentiment"))
-    assert "-0.100 \\[-0.100, -0.100\\]" in clm and "worse than the reference" in clm
+    # -0.10 on every seed: narrow, but never zero-width (the prior for differences sits at the metric's resolution)
+    assert "-0.100 \\[-0.101, -0.099\\]" in clm and "worse than the reference" in clm
     assert "3 pretraining seeds x 1 finetuning seed (pretraining seeds varied)" in readme
-    assert "Intervals: 95% Student-t intervals over pretraining seeds" in readme and "Provisional:" not in readme
+    assert "Intervals: 95% moderated-t intervals over pretraining seeds" in readme and "Provisional:" not in readme
     controls = readme.split("## Against no pretraining")[1].split("## Against the reference")[0]
-    assert ("| llama | mlm | sentiment | none | +0.200 \\[+0.200, +0.200\\] | 3 | better than no pretraining |"
+    assert ("| llama | mlm | sentiment | none | +0.200 \\[+0.199, +0.201\\] | 3 | better than no pretraining |"
             in controls)
+    assert "sentiment (vs none): of 2 pretrained objectives, 2 better (mlm, clm)" in controls
 
 
 def test_csv_and_json_for_machines(store):
@@ -93,6 +97,12 @@ def test_csv_and_json_for_machines(store):
         (o, t, "none") for o in ("clm", "mlm") for t in ("sentiment", "synthetic_topic")}
     none_cost = next(c for c in data["costs"] if c["objective"] == "none")
     assert none_cost["flops"] == 0.0
+    # every row against no pretraining is decided here (4 better), and the rows say how each was judged
+    assert data["decisions"]["against_control"]["decided"] == data["decisions"]["against_control"]["rows"] == 4
+    rows = {(r["objective"], r["task"]): r for r in data["rows"]}
+    assert rows[("mlm", "sentiment")]["verdict_vs_control"] == "better (vs none)"
+    assert rows[("mlm", "sentiment")]["sample_std"] == pytest.approx(0.01) and rows[("mlm", "sentiment")]["dof"] > 2
+    assert [c["tolerance"] for c in data["controls"]] == pytest.approx([0.02] * 4)
 
 
 REAL = make_record("mlm", "synthetic_topic", 0, 0, 0.8)  # what the harness wrote, for the expected values
@@ -150,7 +160,7 @@ def test_one_pretraining_run_report_shows_the_finetuning_spread(store):
     controls = readme.split("## Against no pretraining")[1].split("## Against the reference")[0]
     assert "| llama | mlm | sentiment | none | +0.200 (one pretraining run: no interval) | 3 | " \
            "provisional (one pretraining run) |" in controls
-    assert "0 of 2 pretrained objectives better; 2 without a verdict (one pretraining run: no interval)" in controls
+    assert "of 2 pretrained objectives, 2 without a verdict (one pretraining run: no interval)" in controls
     page = (out / "index.html").read_text()
     assert "0.710 (finetuning sd 0.010; one pretraining run: no interval)" in page
     assert "std between pretraining seeds" in page and "finetuning sd" in page  # the details table's headers
@@ -221,9 +231,11 @@ def test_formats_with_other_metrics_and_scales(store):
                task_format="translation")
     out = report(store)
     readme = (out / "README.md").read_text()
-    # one decimal on a 0..100 metric; 30.0 and 31.0 from two pretraining seeds: std 1 / sqrt(2) = 0.707,
-    # half-width t_{0.975,1} * 0.707 / sqrt(2) = 12.706 * 0.5 = 6.353, so [24.147, 36.853]
-    assert "en-xx: chrf" in readme and "30.5 ± 0.7 \\[24.1, 36.9\\]" in readme
+    # one decimal on a 0..100 metric; 30.0 and 31.0 from two pretraining seeds: std 1 / sqrt(2) = 0.707, and so
+    # has clm's cell (40.0, 41.0), so the task's prior is s0^2 = 0.5 with d0 = 1: the variance stays 0.5 and
+    # the interval is Student's t on 1 + 1 degrees of freedom, half-width 4.303 * 0.707 / sqrt(2) = 2.151,
+    # so [28.349, 32.651] (on the cell's own degree of freedom: 12.706 * 0.5 = 6.353)
+    assert "en-xx: chrf" in readme and "30.5 ± 0.7 \\[28.3, 32.7\\]" in readme
     assert "pairs: accuracy (zero-shot)" in readme and "mean rank, zero-shot" in readme
     data = json.loads((out / "leaderboard.json").read_text())
     mlm = {(a["use"]): a["score"] for a in data["aggregate"] if a["objective"] == "mlm"}

@@ -121,14 +121,16 @@ def test_readme_and_page_show_the_same_sections_in_order(rendered):
     out, sections = rendered
     titles = [s.title for s in sections]
     assert titles == ["objbench leaderboard: fixture", "Difference from no pretraining", "Leaderboard", "Notices",
-                      "Against no pretraining", "Published findings at this budget",
+                      "Against no pretraining", "How much is decided", "Published findings at this budget",
                       "Against the reference objective (mlm)", "Per-task details", "Cost of pretraining",
                       "Attention across objectives", "Figures", "Provenance"]
+    decided = sections[titles.index("How much is decided")]
+    assert decided.anchor == "decisions" and '<section id="decisions">' in (out / "index.html").read_text()
     (warning,) = sections[0].notes  # the one notice that stays at the top: runs that should not share a table
     assert warning.warning and "corpus_id differs" in "".join(span.text for span in warning.details[0])
     notes = ["".join(span.text for span in note.text) for note in sections[3].notes]
     assert any(n.startswith("Provisional: mlm on extra had one pretraining run") for n in notes)
-    assert any(n.startswith("Intervals: 95% Student-t intervals over pretraining seeds") for n in notes)
+    assert any(n.startswith("Intervals: 95% moderated-t intervals over pretraining seeds") for n in notes)
     assert len(notes) == len({n.split(":")[0] for n in notes})  # one line per kind
     assert_shown_in_order(expected_blocks(sections, readme=True), readme_blocks((out / "README.md").read_text()))
     assert_shown_in_order(expected_blocks(sections, readme=False), page_blocks((out / "index.html").read_text()))

@@ -1,4 +1,5 @@
-"""The report's statistics against hand-computed cases: a tie, a clear win, one pretraining seed (provisional)."""
+"""The report's statistics against hand-computed cases: an undecided difference, an equivalent one, a clear win,
+one pretraining seed (provisional), and boards whose intervals are moderated toward each task's noise prior."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from benchmark.report.cells import control_summary, leaderboard_grid
 from benchmark.report.metrics import MetricSpec, primary_metric
 from benchmark.report.stats import (
     PROVISIONAL,
+    NoisePrior,
     Spread,
     clearly_better,
     cluster_means,
@@ -26,7 +28,14 @@ from benchmark.report.stats import (
 )
 from benchmark.report.tables import build_leaderboard, seeds_phrase
 from benchmark.results import flatten
-from tests.report_fixtures import ONE_PRETRAINING_RUN, STANDARD, finetune_seeds, make_record, seeds
+from tests.report_fixtures import (
+    ONE_PRETRAINING_RUN,
+    STANDARD,
+    finetune_seeds,
+    make_record,
+    moderated_half_width,
+    seeds,
+)
 
 
 def notes_of(board) -> list[str]:
@@ -127,7 +136,7 @@ def test_spread_of_nothing_is_an_error():
 
 # --- paired comparison ----------------------------------------------------------------------------
 
-def test_paired_tie_is_not_significant():
+def test_paired_difference_holding_zero_is_undecided_or_equivalent():
     reference = {(0, 0): 0.80, (1, 0): 0.81, (2, 0): 0.80}
     candidate = {(0, 0): 0.79, (1, 0): 0.84, (2, 0): 0.78}  # differences -0.01, +0.03, -0.02
     result = paired_difference(candidate, reference)
@@ -137,8 +146,18 @@ def test_paired_tie_is_not_significant():
     assert result.difference.ci_high == pytest.approx(T2 * math.sqrt(0.0007) / math.sqrt(3))
     assert result.difference.ci_low < 0 < result.difference.ci_high
     assert result.significant is False
-    assert result.direction() == "tie"
-    assert result.verdict() == "no significant difference"
+    # no tolerance: nothing counts as "the same", and an observed effect of 0 is never decided by more seeds
+    assert result.direction() == "undecided" and result.seeds_needed is None
+    assert result.verdict() == "undecided: more seeds than a suite runs would be needed (power estimate)"
+    # [-0.0657, +0.0657] lies inside +-0.1: the two are the same within that tolerance (TOST in interval form)
+    same = paired_difference(candidate, reference, tolerance=0.1)
+    assert same.direction() == "equivalent" and same.significant is False and same.seeds_needed is None
+    assert same.verdict(against="mlm") == "equivalent to mlm (within ±0.1)"
+    # ... but not inside +-0.05: undecided, with the seeds that would put (t_{n-1} + z_0.8) * sd / sqrt(n)
+    # below 0.05: n = 4: (3.182 + 0.842) * 0.026458 / 2 = 0.0532; n = 5: (2.776 + 0.842) * 0.026458 / 2.236 = 0.0428
+    open_ = paired_difference(candidate, reference, tolerance=0.05)
+    assert open_.direction() == "undecided" and open_.seeds_needed == 5
+    assert open_.verdict() == "undecided: ≈5 pretraining seeds would decide it (power estimate)"
 
 
 def test_paired_clear_win_is_significant():
@@ -341,15 +360,31 @@ def test_records_without_or_disagreeing_on_the_primary_metric_are_refused():
 
 # --- the leaderboard table ------------------------------------------------------------------------
 
-def test_leaderboard_tie_and_clear_win_by_hand():
+def test_leaderboard_undecided_and_clear_win_by_hand():
     board = build_leaderboard(frame(STANDARD))
     rows = board.rows.set_index(["objective", "task"])
     topic_mlm, topic_clm = rows.loc[("mlm", "synthetic_topic")], rows.loc[("clm", "synthetic_topic")]
     assert topic_mlm["mean"] == pytest.approx(2.41 / 3) and topic_clm["mean"] == pytest.approx(2.41 / 3)
-    assert topic_mlm["rank"] == topic_clm["rank"] == 1  # tie: intervals overlap
-    assert topic_clm["comparison"] == "no significant difference"
+    assert topic_mlm["rank"] == topic_clm["rank"] == 1  # tie of ranks: intervals overlap
+    # clm - mlm on topic: -0.01, +0.03, -0.02 (sample variance 0.0007 on 2 dof), moderated toward the task's
+    # prior for differences; the interval holds 0 and reaches beyond the tolerance of +-0.02: undecided
+    topic_prior = board.priors["synthetic_topic"].difference
+    half = moderated_half_width(topic_prior, 0.0007, 3)
+    assert (topic_clm["difference_ci_low"], topic_clm["difference_ci_high"]) == pytest.approx((-half, half))
+    assert board.tolerances["synthetic_topic"] == pytest.approx(0.02) and half > 0.02
+    assert topic_clm["direction"] == "undecided" and topic_clm["seeds_needed"] > 3
+    assert topic_clm["comparison"] == (f"undecided: ≈{int(topic_clm['seeds_needed'])} pretraining seeds would "
+                                       "decide it (power estimate)")
     sentiment_clm = rows.loc[("clm", "sentiment")]
     assert sentiment_clm["difference"] == pytest.approx(-0.10)
+    # -0.10 on every seed: every sentiment pair differs by a constant, so the prior for differences sits at the
+    # metric's resolution (0.001 of the range, squared) and the interval is narrow but never zero-width
+    sentiment_prior = board.priors["sentiment"].difference
+    assert sentiment_prior.variance == pytest.approx(1e-6)
+    half = moderated_half_width(sentiment_prior, 0.0, 3)
+    assert 0 < half < 0.01
+    assert (sentiment_clm["difference_ci_low"], sentiment_clm["difference_ci_high"]) == pytest.approx(
+        (-0.10 - half, -0.10 + half))
     assert bool(sentiment_clm["significant"]) is True
     assert sentiment_clm["comparison"] == "worse than the reference"
     assert sentiment_clm["direction"] == "worse"
@@ -357,26 +392,45 @@ def test_leaderboard_tie_and_clear_win_by_hand():
     assert rows.loc[("mlm", "sentiment")]["comparison"] == "reference"
     assert rows.loc[("none", "synthetic_topic")]["rank"] == 3
     assert sentiment_clm["seeds"] == "3 runs: 3 pretraining seeds x 1 finetuning seed (pretraining seeds varied)"
-    # mlm on sentiment: 0.70, 0.71, 0.72 over pretraining seeds: std 0.01, half 4.303 * 0.01 / sqrt(3) = 0.024841
+    # mlm on sentiment: 0.70, 0.71, 0.72 over pretraining seeds: std 0.01. Every sentiment cell has std 0.01, so
+    # the task's cell prior is s0^2 = 0.01^2: the moderated variance stays 0.01^2 and only the degrees of freedom
+    # grow, from 2 (Student's t: half 4.303 * 0.01 / sqrt(3) = 0.024841) to 2 + d0
     sentiment_mlm = rows.loc[("mlm", "sentiment")]
-    assert (sentiment_mlm["ci_low"], sentiment_mlm["ci_high"]) == pytest.approx(
-        (0.71 - T2 * 0.01 / math.sqrt(3), 0.71 + T2 * 0.01 / math.sqrt(3)))
+    cell_prior = board.priors["sentiment"].cell
+    assert cell_prior.variance == pytest.approx(1e-4, rel=1e-4) and cell_prior.dof >= 1
+    half = moderated_half_width(cell_prior, 1e-4, 3)
+    assert (sentiment_mlm["ci_low"], sentiment_mlm["ci_high"]) == pytest.approx((0.71 - half, 0.71 + half))
+    assert half < T2 * 0.01 / math.sqrt(3)  # narrower than Student's t on the cell's own 2 degrees of freedom
+    assert sentiment_mlm["std"] == pytest.approx(0.01, rel=1e-4) and sentiment_mlm["sample_std"] == pytest.approx(0.01)
+    assert sentiment_mlm["dof"] == pytest.approx(2 + cell_prior.dof)
+    # mlm on topic: 0.80, 0.81, 0.80, sample std 0.005774, pulled toward the task's prior
+    topic_prior = board.priors["synthetic_topic"].cell
+    moderated = (topic_prior.dof * topic_prior.variance + 2 * (0.01 / math.sqrt(3)) ** 2) / (topic_prior.dof + 2)
+    assert topic_mlm["sample_std"] == pytest.approx(0.01 / math.sqrt(3))
+    assert topic_mlm["std"] == pytest.approx(math.sqrt(moderated))
+    half = moderated_half_width(topic_prior, (0.01 / math.sqrt(3)) ** 2, 3)
+    assert (topic_mlm["ci_low"], topic_mlm["ci_high"]) == pytest.approx((2.41 / 3 - half, 2.41 / 3 + half))
     assert sentiment_mlm["pretrain_seed_count"] == 3 and sentiment_mlm["runs"] == 3
     assert not board.rows["provisional"].any() and not board.rows["rank_provisional"].any()
     assert board.rows["finetune_std"].isna().all()  # one finetuning seed each: no finetuning spread
     assert not any(n.startswith("Provisional") for n in notes_of(board))
-    assert any(n.startswith("Intervals: 95% Student-t intervals over pretraining seeds") for n in notes_of(board))
+    assert any(n.startswith("Intervals: 95% moderated-t intervals over pretraining seeds") for n in notes_of(board))
 
 
 def test_aggregate_is_mean_of_normalised_scores_and_ranks():
     board = build_leaderboard(frame(STANDARD))
     agg = board.aggregate.set_index("objective")
     # mlm per pretraining seed: (0.80+0.70)/2, (0.81+0.71)/2, (0.80+0.72)/2 = 0.75, 0.76, 0.76 -> mean 0.7567,
-    # std sqrt((0.00667^2 + 2 * 0.00333^2) / 2) = 0.005774, half 4.303 * 0.005774 / sqrt(3) = 0.014342
+    # std sqrt((0.00667^2 + 2 * 0.00333^2) / 2) = 0.005774 (Student's t: half 4.303 * 0.005774 / sqrt(3) = 0.014342)
     assert agg.loc["mlm", "score"] == pytest.approx((0.75 + 0.76 + 0.76) / 3)
     assert agg.loc["mlm", "score_std"] == pytest.approx(math.sqrt(1 / 3) * 0.01)
-    assert agg.loc["mlm", "score_ci_low"] == pytest.approx((0.75 + 0.76 + 0.76) / 3 - T2 * 0.01 / 3)
-    assert agg.loc["mlm", "score_ci_low"] == pytest.approx(0.742324, abs=1e-6)
+    # the interval is moderated toward the prior of a mean of two 0-1 tasks: their cell variances averaged,
+    # (s0_a^2 + s0_b^2) / 2^2, worth the fewer of their degrees of freedom
+    a, b = board.priors["sentiment"].cell, board.priors["synthetic_topic"].cell
+    prior = NoisePrior((a.variance + b.variance) / 4, min(a.dof, b.dof))
+    half = moderated_half_width(prior, (math.sqrt(1 / 3) * 0.01) ** 2, 3)
+    assert agg.loc["mlm", "score_ci_low"] == pytest.approx((0.75 + 0.76 + 0.76) / 3 - half)
+    assert agg.loc["mlm", "score_ci_high"] == pytest.approx((0.75 + 0.76 + 0.76) / 3 + half)
     assert agg.loc["mlm", "score_pretrain_seeds"] == 3
     assert agg.loc["mlm", "mean_rank"] == 1.0 and not agg["rank_provisional"].any()
     assert agg.loc["clm", "mean_rank"] == 1.5  # rank 1 (tie) on topic, 2 on sentiment
@@ -418,13 +472,24 @@ def test_every_pretrained_entry_is_compared_with_the_untrained_control():
     assert controls.loc[("mlm", "sentiment"), "difference"] == pytest.approx(0.20)
     assert controls.loc[("mlm", "sentiment"), "comparison"] == "better than no pretraining"
     assert controls.loc[("clm", "synthetic_topic"), "difference"] == pytest.approx((0.39 + 0.42 + 0.34) / 3)
-    # electra - none on topic: +0.01, -0.02, +0.01 over pretraining seeds: the interval holds 0
-    assert controls.loc[("electra", "synthetic_topic"), "comparison"] == "no significant difference"
+    # electra - none on topic: +0.01, -0.02, +0.01 over pretraining seeds: the interval holds 0 and is wider
+    # than the tolerance of +-0.02, so more seeds could decide it
+    electra = controls.loc[("electra", "synthetic_topic")]
+    assert electra["difference_ci_low"] < -0.02 < 0 < 0.02 < electra["difference_ci_high"]
+    assert electra["direction"] == "undecided" and electra["tolerance"] == pytest.approx(0.02)
+    assert electra["comparison"] == (f"undecided: ≈{int(electra['seeds_needed'])} pretraining seeds would decide "
+                                     "it (power estimate)")
     assert controls.loc[("electra", "sentiment"), "comparison"] == "worse than no pretraining"  # -0.10 each
     summary = dict(line.split(": ", 1) for line in control_summary(board))
-    assert summary["sentiment (vs none)"] in ("2 of 3 pretrained objectives better (mlm, clm)",
-                                              "2 of 3 pretrained objectives better (clm, mlm)")
-    assert summary["synthetic_topic (vs none)"].startswith("2 of 3 pretrained objectives better")
+    assert summary["sentiment (vs none)"] in ("of 3 pretrained objectives, 2 better (mlm, clm); 1 worse (electra)",
+                                              "of 3 pretrained objectives, 2 better (clm, mlm); 1 worse (electra)")
+    assert summary["synthetic_topic (vs none)"] in (
+        "of 3 pretrained objectives, 2 better (mlm, clm); 1 undecided (electra)",
+        "of 3 pretrained objectives, 2 better (clm, mlm); 1 undecided (electra)")
+    rows = board.rows.set_index(["objective", "task"])
+    assert rows.loc[("electra", "synthetic_topic"), "verdict_vs_control"] == "undecided (vs none)"
+    assert rows.loc[("mlm", "sentiment"), "verdict_vs_control"] == "better (vs none)"
+    assert pd.isna(rows.loc[("none", "sentiment"), "verdict_vs_control"])  # the control itself
 
 
 def test_single_runs_against_the_control_get_no_verdict():
@@ -433,7 +498,7 @@ def test_single_runs_against_the_control_get_no_verdict():
     assert row["difference"] == pytest.approx(0.1) and row["comparison"] == "provisional (one pretraining run)"
     assert row["direction"] == "provisional"
     assert control_summary(board) == [
-        "t (vs none): 0 of 1 pretrained objectives better; 1 without a verdict (one pretraining run: no interval)"]
+        "t (vs none): of 1 pretrained objectives, 1 without a verdict (one pretraining run: no interval)"]
 
 
 def test_results_without_an_untrained_control_say_so():
@@ -520,9 +585,8 @@ def test_one_pretraining_run_reads_provisional_in_the_table():
     assert by_objective["none"][sentiment].rank_label == "rank 3 (provisional)"
     assert by_objective["clm"][-1].text == "1.5 (provisional)"  # mean rank: 2 on sentiment, 1 (tie of means) on topic
     assert control_summary(board) == [
-        "sentiment (vs none): 0 of 2 pretrained objectives better; 2 without a verdict "
-        "(one pretraining run: no interval)",
-        "synthetic_topic (vs none): 0 of 2 pretrained objectives better; 2 without a verdict "
+        "sentiment (vs none): of 2 pretrained objectives, 2 without a verdict (one pretraining run: no interval)",
+        "synthetic_topic (vs none): of 2 pretrained objectives, 2 without a verdict "
         "(one pretraining run: no interval)"]
 
 
@@ -545,7 +609,7 @@ def test_a_provisional_entry_makes_every_rank_of_its_task_provisional():
     _, grid = leaderboard_grid(board)
     mlm = next(row for row in grid if row[1].text == "mlm")
     assert mlm[2].rank_label == "rank 1 (provisional)"  # t: provisional, though mlm's own cell has an interval
-    assert mlm[3].rank_label == "rank 1"  # u: 0.6 and 0.5 with intervals of +-0.248: a tie, not provisional
+    assert mlm[3].rank_label == "rank 1"  # u: 0.6 and 0.5 with intervals of +-0.18: a tie, not provisional
 
 
 # --- intervals cut to the metric's range ---------------------------------------------------------
@@ -561,10 +625,19 @@ def test_within_range_cuts_an_interval_to_what_the_metric_can_take():
     one = two_level(finetune_seeds(0.95, 0.99))
     assert within_range(one, 0.0, 1.0) == one  # no interval: nothing to cut
 
-    board = build_leaderboard(frame({"mlm": {"t": seeds(0.95, 0.99)}, "clm": {"t": seeds(0.10, 0.14)}}))
+    # on a board both cells have sample variance 0.0008 (1 dof), and so has the task's prior: the moderated
+    # variance stays 0.0008 with 1 + d0 degrees of freedom, and the interval still runs past 0 and 1
+    board = build_leaderboard(frame({"mlm": {"t": seeds(0.95, 0.99)}, "clm": {"t": seeds(0.02, 0.06)}}))
     rows = board.rows.set_index("objective")
-    assert (rows.loc["mlm", "ci_low"], rows.loc["mlm", "ci_high"]) == pytest.approx((0.715876, 1.0), abs=1e-6)
-    assert rows.loc["clm", "ci_low"] == 0.0  # 0.12 - 0.254124 < 0
-    # paired, clm - mlm: -0.85 on each pretraining seed, a zero-width interval well inside [-1, 1]
+    prior = board.priors["t"].cell
+    assert prior.variance == pytest.approx(0.0008, rel=1e-4)
+    half = moderated_half_width(prior, 0.0008, 2)
+    assert 0.97 + half > 1.0 and 0.04 - half < 0.0
+    assert (rows.loc["mlm", "ci_low"], rows.loc["mlm", "ci_high"]) == pytest.approx((0.97 - half, 1.0))
+    assert (rows.loc["clm", "ci_low"], rows.loc["clm", "ci_high"]) == pytest.approx((0.0, 0.04 + half))
+    # paired, clm - mlm: -0.93 on each pretraining seed, a narrow interval (the prior at the metric's
+    # resolution) well inside [-1, 1]: nothing to cut
     clm = rows.loc["clm"]
-    assert (clm["difference_ci_low"], clm["difference_ci_high"]) == pytest.approx((-0.85, -0.85))
+    half = moderated_half_width(board.priors["t"].difference, 0.0, 2)
+    assert half < 0.01
+    assert (clm["difference_ci_low"], clm["difference_ci_high"]) == pytest.approx((-0.93 - half, -0.93 + half))

@@ -161,14 +161,25 @@ def control_rows(board: Leaderboard) -> tuple[list[str], list[list[Cell]]]:
 
 
 def control_summary(board: Leaderboard) -> list[str]:
-    """One line per (task, control): how many pretrained objectives did significantly better than it."""
+    """One line per (task, control): how many pretrained objectives were better than it, worse, equivalent or
+    undecided (classical baselines counted apart: they are not pretrained)."""
     lines = []
     for (task, control), group in board.controls.groupby(["task", "control"], sort=False):
-        better = group.loc[group["comparison"].str.startswith("better"), "objective"].tolist()
-        undecided = int(group["significant"].isna().sum())  # one pretraining run, or none: no interval to judge by
-        lines.append(f"{task} (vs {control}): {len(better)} of {len(group)} pretrained objectives better"
-                     + (f" ({', '.join(better)})" if better else "")
-                     + (f"; {undecided} without a verdict ({ONE_PRETRAINING_RUN})" if undecided else ""))
+        neural = group[~group["objective"].isin(board.baselines)]
+        parts = []
+        for verdict in ("better", "worse", "equivalent", "undecided"):
+            named = neural.loc[neural["direction"] == verdict, "objective"].tolist()
+            if named:
+                parts.append(f"{len(named)} {verdict} ({', '.join(named)})")
+        unjudged = int(neural["significant"].isna().sum())  # one pretraining run, or none: no interval to judge by
+        if unjudged:
+            parts.append(f"{unjudged} without a verdict ({ONE_PRETRAINING_RUN})")
+        line = f"{task} (vs {control}): of {len(neural)} pretrained objectives, " + ("; ".join(parts) or "none")
+        baselines = group[group["objective"].isin(board.baselines)]
+        if len(baselines):
+            line += "; classical baselines: " + ", ".join(f"{r.objective} {r.direction}"
+                                                          for r in baselines.itertuples())
+        lines.append(line)
     return lines
 
 

@@ -18,9 +18,12 @@ How a verdict is reached (pooled over the family's tasks, paired by seeds):
    their normalised scores over those tasks (only seed pairs that ran every such task for
    both objectives take part, so each pair averages the same tasks).
 4. ``stats.paired_difference`` of A - B over those pairs, as the leaderboard compares
-   objectives: a 95% Student-t interval over pretraining seeds. It excludes 0 on A's side:
-   *agrees*; on B's side: *contradicts*; includes 0, or one pretraining seed gives no
-   interval, or no seeds pair: *undecided*, saying which.
+   objectives: a 95% moderated-t interval over pretraining seeds, its variance borrowed from
+   the tasks' noise priors (``noise.normalized_prior``). It excludes 0 on A's side: *agrees*;
+   on B's side: *contradicts*; lies within +-0.02 of the 0..1 scale (2% of the range, the
+   tasks' default tolerance): *equivalent*, the two are the same at this budget, which the
+   claim of a difference does not survive either; otherwise, or with one pretraining seed, or
+   with no seeds that pair: *undecided*, saying which.
 
 Per-task paired differences, in each metric's own units, ride along for the reader.
 Compute is the other half of the answer: a small suite tests an ordering many orders of
@@ -42,12 +45,13 @@ from benchmark.metric_spec import MetricSpec
 from benchmark.report import markdown, page
 from benchmark.report.cells import Cell, signed_difference
 from benchmark.report.sections import Note, Section, Table, prose
-from benchmark.report.stats import PROVISIONAL, Paired, paired_difference, within_range
+from benchmark.report.noise import TOLERANCE_SHARE, TaskNoise, normalized_prior
+from benchmark.report.stats import CONFIDENCE, PROVISIONAL, Paired, paired_difference, within_range
 
 TITLE = "Published findings at this budget"
 FAR_FROM_OBSERVED = 10.0  # a test this many times below (or above) the published compute says so
 
-Verdict = Literal["agrees", "contradicts", "undecided"]
+Verdict = Literal["agrees", "contradicts", "equivalent", "undecided"]
 
 # Compute estimates shared by several claims (6 x parameters x tokens, Kaplan et al. 2020's rule).
 _T5_BASE = (2.3e19, 4.5e19)
@@ -336,23 +340,33 @@ def _verdict(paired: Paired) -> tuple[Verdict, str]:
         return "agrees", "the interval excludes 0 on the claim's side"
     if direction == "worse":
         return "contradicts", "the interval excludes 0 on the other side"
-    if direction == "tie":
-        return "undecided", "the interval includes 0"
+    if direction == "equivalent":
+        return "equivalent", f"the interval lies within ±{paired.tolerance:g} of 0 on the 0-1 scale"
+    if direction == "undecided":
+        return "undecided", "the interval includes 0" + (
+            f"; ≈{paired.seeds_needed} pretraining seeds would decide it (power estimate)"
+            if paired.seeds_needed else "")
     if direction == "provisional":
         return "undecided", f"{PROVISIONAL}: no interval"
     return "undecided", "no (pretraining seed, finetuning seed) ran every task for both objectives"
 
 
-def _check(runs: _Runs, claim: Claim, model: str, tasks: Sequence[str]) -> ClaimCheck:
+def _check(runs: _Runs, claim: Claim, model: str, tasks: Sequence[str], priors: dict[str, TaskNoise],
+           confidence: float) -> ClaimCheck:
     per_task, better, worse = [], [], []
     for task in tasks:
         a, b = runs.scores[(model, claim.better, task)], runs.scores[(model, claim.worse, task)]
-        per_task.append(TaskDifference(task, runs.metrics[task], paired_difference(a, b)))
+        spec = runs.metrics[task]
+        noise = priors.get(task)
+        per_task.append(TaskDifference(task, spec, paired_difference(
+            a, b, noise.difference if noise else None, TOLERANCE_SHARE * spec.max_value, confidence)))
         better.append({k: runs.metrics[task].normalize(v) for k, v in a.items()})
         worse.append({k: runs.metrics[task].normalize(v) for k, v in b.items()})
     shared = set.intersection(*(set(s) for s in better + worse))
     pooled = paired_difference({k: float(np.mean([s[k] for s in better])) for k in shared},
-                               {k: float(np.mean([s[k] for s in worse])) for k in shared})
+                               {k: float(np.mean([s[k] for s in worse])) for k in shared},
+                               normalized_prior(priors, runs.metrics, list(tasks), "difference"), TOLERANCE_SHARE,
+                               confidence)
     verdict, reason = _verdict(pooled)
     d = pooled.difference and within_range(pooled.difference, -1.0, 1.0)
     spent = [f for objective in claim.objectives for f in runs.flops.get((model, objective), {}).values()]
@@ -362,8 +376,10 @@ def _check(runs: _Runs, claim: Claim, model: str, tasks: Sequence[str]) -> Claim
                       tested, compute_note(claim, tested))
 
 
-def check_claims(records: list[dict], claims: Sequence[Claim] = CLAIMS) -> list[ClaimCheck]:
+def check_claims(records: list[dict], claims: Sequence[Claim] = CLAIMS, priors: dict[str, TaskNoise] | None = None,
+                 confidence: float = CONFIDENCE) -> list[ClaimCheck]:
     """Every claim the records can test, checked: one :class:`ClaimCheck` per (claim, model), in claim order.
+    ``priors`` are the tasks' noise priors (the leaderboard's); without them intervals are each cell's own.
 
     A claim is testable for a model that ran both of its objectives on at least one task of
     its format; the others are left out. Only final-rung records count (see :func:`is_final`).
@@ -374,7 +390,7 @@ def check_claims(records: list[dict], claims: Sequence[Claim] = CLAIMS) -> list[
         for model in runs.models:
             tasks = runs.shared_tasks(model, claim)
             if tasks:
-                checks.append(_check(runs, claim, model, tasks))
+                checks.append(_check(runs, claim, model, tasks, priors or {}, confidence))
     return checks
 
 

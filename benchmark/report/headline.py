@@ -16,7 +16,7 @@ from benchmark.report.cells import scientific
 from benchmark.report.ladder import Ladder
 from benchmark.report.tables import Leaderboard
 
-JUDGED = ("better", "worse", "tie")
+JUDGED = ("better", "worse", "equivalent", "undecided")
 
 
 def entry_name(board: Leaderboard, model: str, objective: str) -> str:
@@ -118,11 +118,23 @@ def _control_sentences(board: Leaderboard) -> list[str]:
     better = [(entry_name(board, *e), int(rows.loc[rows["direction"] == "better", "task"].nunique()),
                int(rows["task"].nunique())) for e, rows in own.items()]
     sentence = f"Better than no pretraining (paired 95% interval excludes 0): {tally(better)}"
-    undecided = int((~judged).sum())
-    sentence += f" ({undecided} comparison{'s' if undecided != 1 else ''} provisional)." if undecided else "."
-    worse = [f"{entry_name(board, *e)} on {_names(sorted(rows.loc[rows['direction'] == 'worse', 'task']))}"
-             for e, rows in own.items() if (rows["direction"] == "worse").any()]
-    return [sentence] + ([f"Worse than no pretraining: {_names(worse)}."] if worse else [])
+    unjudged = int((~judged).sum())
+    sentence += f" ({unjudged} comparison{'s' if unjudged != 1 else ''} provisional)." if unjudged else "."
+    lines = [sentence]
+    for verdict, said in (("worse", "Worse than no pretraining"),
+                          ("equivalent", "Equivalent to no pretraining (interval within the task's tolerance)")):
+        named = [f"{entry_name(board, *e)} on {_names(sorted(rows.loc[rows['direction'] == verdict, 'task']))}"
+                 for e, rows in own.items() if (rows["direction"] == verdict).any()]
+        lines += [f"{said}: {_names(named)}."] if named else []
+    neural = matrix[~matrix["objective"].isin(board.baselines)]
+    decided = int(neural["direction"].isin(("better", "worse", "equivalent")).sum())
+    open_rows = neural[neural["direction"] == "undecided"]
+    if len(neural):
+        lines.append(f"Decided: {decided} of {len(neural)} pretrained-objective rows against no pretraining "
+                     f"({decided / len(neural):.0%})" + (
+                         f"; the {len(open_rows)} undecided each carry a power estimate of the pretraining seeds "
+                         "that would decide them (Against no pretraining)." if len(open_rows) else "."))
+    return lines
 
 
 def _reliability(board: Leaderboard) -> str:

@@ -23,8 +23,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from benchmark.report.stats import cluster_means, paired_difference, t_interval, two_level, within_range
-from benchmark.report.tables import ENTRY, Leaderboard, baseline_runs, by_seed, run_rungs, untrained_entries
+from benchmark.report.stats import cluster_means, t_interval
+from benchmark.report.tables import ENTRY, Judge, Leaderboard, baseline_runs, by_seed, run_rungs, untrained_entries
 
 MIN_TREND_RUNGS = 3  # two points always fit a line exactly: a third is the first that can disagree
 MIN_R_SQUARED = 0.8
@@ -33,7 +33,7 @@ TREND_RULE = (f"A trend, score = a + b·log10 FLOPs fitted by least squares to t
               "slope b that excludes 0. That interval is Student's t over pretraining seeds of each seed's own "
               "slope (the seed is the unit, as for every interval here), so it needs two or more pretraining seeds "
               "that ran every rung.")
-JUDGED = ("better", "worse", "tie")  # directions that are findings; 'provisional' and 'unpaired' are not
+JUDGED = ("better", "worse", "equivalent", "undecided")  # judged; 'provisional' and 'unpaired' are not
 
 
 @dataclass(frozen=True)
@@ -112,14 +112,16 @@ def _flops(runs: pd.DataFrame) -> float:
 
 
 def _directions(rungs: dict[float, pd.DataFrame], other: pd.DataFrame | dict[float, pd.DataFrame], column: str,
-                higher_is_better: bool) -> dict[float, str]:
-    """Per rung: 'better', 'worse', 'tie', 'provisional' or 'unpaired', paired by seeds as the verdicts are;
+                judge: Judge) -> dict[float, str]:
+    """Per rung: a verdict (better, worse, equivalent, undecided), 'provisional' or 'unpaired', paired by seeds
+    and judged with the task's prior, as the leaderboard's verdicts are;
     ``other`` is one set of runs (a control) or another entry's runs by rung (shared rungs only)."""
     out = {}
     for rung, runs in rungs.items():
         against = other if isinstance(other, pd.DataFrame) else other.get(rung)
         if against is not None:
-            out[rung] = paired_difference(by_seed(runs, column), by_seed(against, column)).direction(higher_is_better)
+            out[rung] = judge.paired(by_seed(runs, column), by_seed(against, column)).direction(
+                judge.spec.higher_is_better)
     return out
 
 
@@ -133,7 +135,7 @@ def _overtakes(directions: dict[float, str], flops: dict[float, float], other: s
     """Rungs where the entry is significantly better than ``other`` after a tie or a loss at the shared rung before."""
     shared = sorted(directions)
     return [{"objective": other, "rung": now, "flops": flops[now]} for before, now in zip(shared, shared[1:])
-            if directions[before] in ("tie", "worse") and directions[now] == "better"]
+            if directions[before] in ("undecided", "equivalent", "worse") and directions[now] == "better"]
 
 
 def build_ladder(df: pd.DataFrame, board: Leaderboard) -> Ladder | None:
@@ -147,6 +149,7 @@ def build_ladder(df: pd.DataFrame, board: Leaderboard) -> Ladder | None:
     points, bands, crossovers = [], [], []
     for task, spec in board.metrics.items():
         column = f"metrics.{spec.name}"
+        judge = Judge(spec, board.priors.get(task), board.tolerances.get(task, 0.0), board.confidence)
         runs = df[(df["task"] == task).to_numpy()].dropna(subset=[column])
         entries = {key: dict(list(group.groupby("rung", sort=True))) for key, group in runs.groupby(ENTRY, sort=True)
                    if key not in controls}
@@ -154,25 +157,25 @@ def build_ladder(df: pd.DataFrame, board: Leaderboard) -> Ladder | None:
         if not any(len(rungs) >= 2 for rungs in entries.values()):  # a task left off the ladder: no curve to draw
             continue
         for (model, control), group in control_runs.items():
-            s = within_range(two_level(by_seed(group, column)), 0.0, spec.max_value)
+            s = judge.spread(by_seed(group, column))
             bands.append({"model": model, "control": control, "task": task, "mean": s.mean, "ci_low": s.ci_low,
                           "ci_high": s.ci_high, "pretrain_seed_count": s.pretrain_seeds, "provisional": s.provisional})
         for (model, objective), rungs in entries.items():
             flops = {rung: _flops(at) for rung, at in rungs.items()}
             scores = {}
             for rung, at in rungs.items():
-                s = within_range(two_level(by_seed(at, column)), 0.0, spec.max_value)
+                s = judge.spread(by_seed(at, column))
                 points.append({"model": model, "objective": objective, "task": task, "rung": rung,
                                "flops": flops[rung], "mean": s.mean, "std": s.std, "ci_low": s.ci_low,
                                "ci_high": s.ci_high, "runs": s.n, "pretrain_seed_count": s.pretrain_seeds,
                                "provisional": s.provisional})
                 x = rung if any(np.isnan(f) for f in flops.values()) else flops[rung]  # a slope per decade either way
                 scores.update({(x, seed): mean for seed, mean in cluster_means(by_seed(at, column)).items()})
-            versus = [_versus_control(_directions(rungs, control_runs[key], column, spec.higher_is_better), flops,
+            versus = [_versus_control(_directions(rungs, control_runs[key], column, judge), flops,
                                       key[1]) for key in control_runs if key[0] == model]
             overtakes = [event for (other_model, other), other_rungs in entries.items()
                          if other_model == model and other != objective
-                         for event in _overtakes(_directions(rungs, other_rungs, column, spec.higher_is_better),
+                         for event in _overtakes(_directions(rungs, other_rungs, column, judge),
                                                  flops, other)]
             crossovers.append({"model": model, "objective": objective, "task": task, "rungs": sorted(rungs),
                                "versus_control": versus, "overtakes": sorted(overtakes, key=lambda e: e["rung"]),

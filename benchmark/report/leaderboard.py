@@ -23,9 +23,11 @@ from benchmark.report.attention_view import attention_by_entry, attention_sectio
 from benchmark.report.claims import check_claims, claims_section
 from benchmark.report.comparability import check_comparable
 from benchmark.report.compare import Replication, compare_boards
+from benchmark.report.decisions import decisions_of
 from benchmark.report.ladder import Ladder, build_ladder
 from benchmark.report.provenance import collect
 from benchmark.report.sections import report_sections
+from benchmark.report.stats import CONFIDENCE
 from benchmark.report.tables import Leaderboard, build_leaderboard, cost_table, final_rung
 from benchmark.results import flatten, iter_failures, iter_records, write_records_file
 
@@ -95,7 +97,8 @@ def _figures(df: pd.DataFrame, board: Leaderboard, costs: pd.DataFrame, folder: 
 
 def write_report(results_dir: str | Path, suite: str, reports_dir: str | Path = "reports",
                  reference: str | None = None, allow_incomparable: bool = False,
-                 run_ids: set[str] | None = None, replica: list[dict] | None = None) -> Path:
+                 run_ids: set[str] | None = None, replica: list[dict] | None = None,
+                 confidence: float = CONFIDENCE) -> Path:
     """Write every report file for ``suite`` from its stored records; returns the report folder.
 
     ``run_ids`` keeps only those runs (the CLI passes the runs of the suite as it is now, so
@@ -109,14 +112,15 @@ def write_report(results_dir: str | Path, suite: str, reports_dir: str | Path = 
         raise ObjbenchError(f"no results for suite {suite!r} under {results_dir} (run `objbench run` first)")
     recorded = {r["run_id"] for r in records}
     failures = [f for f in iter_failures(results_dir, suite, run_ids) if f["run_id"] not in recorded]
-    return render_report(records, suite, reports_dir, reference, allow_incomparable, replica, failures)
+    return render_report(records, suite, reports_dir, reference, allow_incomparable, replica, failures, confidence)
 
 
-def board_of(records: list[dict], reference: str | None = None, allow_incomparable: bool = False) -> Leaderboard:
+def board_of(records: list[dict], reference: str | None = None, allow_incomparable: bool = False,
+             confidence: float = CONFIDENCE) -> Leaderboard:
     """The leaderboard of ``records`` alone (no files written): what comparisons of two reports read. Like every
     board, it holds the final rung of a compute ladder only."""
     check_comparable(records, allow_incomparable)
-    return build_leaderboard(pd.DataFrame([flatten(r) for r in records]), reference)
+    return build_leaderboard(pd.DataFrame([flatten(r) for r in records]), reference, confidence)
 
 
 def _seed_sets(records: list[dict]) -> str:
@@ -129,14 +133,15 @@ def _seed_sets(records: list[dict]) -> str:
 def replication_of(records: list[dict], board: Leaderboard, replica: list[dict], reference: str | None,
                    allow_incomparable: bool) -> Replication:
     """This report's board against the board of the same suite rerun on other seeds or precision."""
-    comparison = compare_boards(board, board_of(replica, reference or board.reference, allow_incomparable))
+    comparison = compare_boards(board, board_of(replica, reference or board.reference, allow_incomparable,
+                                                board.confidence))
     return Replication(f"{_seed_sets(records)} (this report) against {_seed_sets(replica)} (the replica)",
                        comparison)
 
 
 def render_report(records: list[dict], suite: str, reports_dir: str | Path = "reports", reference: str | None = None,
                   allow_incomparable: bool = False, replica: list[dict] | None = None,
-                  failures: list[dict] | None = None) -> Path:
+                  failures: list[dict] | None = None, confidence: float = CONFIDENCE) -> Path:
     """Write the report of ``records``; ``records.jsonl`` beside it keeps exactly what it was made from.
 
     With ``replica`` (the records of the same suite rerun on disjoint seeds or another
@@ -148,13 +153,14 @@ def render_report(records: list[dict], suite: str, reports_dir: str | Path = "re
     differences = check_comparable(records, allow_incomparable)
     every_rung = pd.DataFrame([flatten(r) for r in records])
     df = final_rung(every_rung)
-    board = build_leaderboard(df, reference)
+    board = build_leaderboard(every_rung, reference, confidence)  # every rung informs the noise priors
     costs = cost_table(df)
     ladder = build_ladder(every_rung, board)
     provenance = collect(records, suite, differences)
     replication = replication_of(records, board, replica, reference, allow_incomparable) if replica else None
 
-    checks = check_claims(records)
+    checks = check_claims(records, priors=board.priors, confidence=board.confidence)
+    decisions = decisions_of(every_rung, board, ladder is not None)
     attention = attention_by_entry(records)
 
     out = inside(reports_dir, suite)
@@ -162,12 +168,13 @@ def render_report(records: list[dict], suite: str, reports_dir: str | Path = "re
     attention_figure = plots.attention_by_layer(attention, out / FIGURES / ATTENTION) if attention else None
     data = machine_readable(board, costs, provenance, differences, replication, ladder)
     data["claims"] = [c.to_dict() for c in checks]
+    data["decisions"] = plain(decisions.to_dict())
     data["attention"] = [{"model": m, "objective": o, **v} for (m, o), v in attention.items()]
     if failures:
         data["failed_runs"] = [{k: v for k, v in f.items() if k != "traceback"} for f in failures]
     sections = report_sections(suite, board, costs, provenance, figures, differences, replication, failures or [],
                                ladder=ladder, heatmap=heatmap, curves=curves, claims=claims_section(checks),
-                               attention=attention_section(attention, attention_figure))
+                               attention=attention_section(attention, attention_figure), decisions=decisions)
     files.write_text(out / "README.md", markdown.render(sections, out))
     files.write_text(out / "index.html", page.render(sections, data))
     csv = board.rows.assign(pretrain_seeds=board.rows["pretrain_seeds"].map(json.dumps),

@@ -272,7 +272,10 @@ def throughput_memory(costs: pd.DataFrame, board: Leaderboard, path: Path) -> Pa
     return _save(fig, path)
 
 
-HEATMAP_MARK = "*"  # on a cell whose paired 95% interval excludes 0
+HEATMAP_MARK = "*"  # on a cell whose paired 95% interval excludes 0 (better or worse)
+EQUIVALENT_MARK = "="  # on a cell whose interval lies within the task's tolerance (equivalent)
+UNDECIDED_MARK = "?"  # on a cell that more pretraining seeds could decide (undecided)
+MARKS = {"better": HEATMAP_MARK, "worse": HEATMAP_MARK, "equivalent": EQUIVALENT_MARK, "undecided": UNDECIDED_MARK}
 
 
 def control_heatmap(board: Leaderboard, path: Path) -> Path:
@@ -280,7 +283,8 @@ def control_heatmap(board: Leaderboard, path: Path) -> Path:
 
     Colour is the difference over the metric's range, blue where better than no pretraining and red
     where worse, so tasks on different scales share one colour bar; each cell is labelled with the
-    difference in the metric's own units, and ``HEATMAP_MARK`` where its paired 95% interval excludes 0.
+    difference in the metric's own units and its verdict's mark: ``HEATMAP_MARK`` where its paired 95% interval
+    excludes 0, ``EQUIVALENT_MARK`` where it lies within the task's tolerance, ``UNDECIDED_MARK`` where neither.
     """
     matrix = control_matrix(board)
     entries = [e for e in board.entries if e in set(zip(matrix["model"], matrix["objective"]))]
@@ -298,7 +302,7 @@ def control_heatmap(board: Leaderboard, path: Path) -> Path:
                 continue
             cell = cells.loc[key]
             values[i, j] = cell["scaled"]
-            mark = HEATMAP_MARK if pd.notna(cell["significant"]) and bool(cell["significant"]) else ""
+            mark = MARKS.get(cell["direction"], "")
             text = f"{cell['difference']:+.{digits(board.metrics[task])}f}{mark}"
             dark = abs(cell["scaled"]) > 0.6 * limit
             ax.text(j, i, text, ha="center", va="center", fontsize="small", color="white" if dark else "black")
@@ -310,8 +314,8 @@ def control_heatmap(board: Leaderboard, path: Path) -> Path:
     bar = fig.colorbar(image, ax=ax, fraction=0.05, pad=0.02)
     bar.set_label("difference / metric range\n(blue: better)", fontsize="small")
     control = "" if several_controls else f" ({label(columns[0][1])})" if columns else ""
-    ax.set_title(f"Difference from no pretraining{control}\n{HEATMAP_MARK}: its 95% interval excludes 0",
-                 fontsize="medium")
+    ax.set_title(f"Difference from no pretraining{control}\n{HEATMAP_MARK} better or worse (95% interval excludes "
+                 f"0), {EQUIVALENT_MARK} equivalent, {UNDECIDED_MARK} undecided", fontsize="medium")
     fig.tight_layout()
     return _save(fig, path)
 

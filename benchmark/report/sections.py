@@ -28,6 +28,8 @@ from benchmark.report.cells import (
     leaderboard_grid,
 )
 from benchmark.report.compare import Replication
+from benchmark.report.decision_accuracy import decision_sentences
+from benchmark.report.decisions import Decisions, agreement_sentences
 from benchmark.report.headline import summary_sentences
 from benchmark.report.ladder import TREND_RULE, Ladder
 from benchmark.report.provenance import as_lines
@@ -113,14 +115,18 @@ LEGEND = prose(
     "deviations between pretraining seeds of the best (T5's rule). ", strong("provisional"), ": one pretraining "
     "run, so the rank is the order of means, not a finding. The aggregate score is the mean over tasks of each "
     "primary metric scaled to 0-1 (1 is best), beside the per-task columns, never instead of them.")
+VERDICTS = ("better or worse when the interval excludes 0; equivalent when it lies within the task's tolerance "
+            "(±delta: the suite's check.tolerance, else 2% of the metric's range); otherwise undecided, with a power "
+            "estimate of how many pretraining seeds would decide it, from the observed difference and variance")
 CONTROLS = prose(
     "Each pretrained objective against the untrained control of the same model on the same task (", code("none"),
     ", or a variant of it), paired by (pretraining seed, finetuning seed): the difference is objective minus "
-    "control, with a 95% interval over pretraining seeds; better or worse only when the interval excludes 0. An "
-    "objective that is not better than no pretraining learnt nothing the task could use, at this budget.")
+    "control, with a 95% moderated-t interval over pretraining seeds; " + VERDICTS + ". An objective that is not "
+    "better than no pretraining learnt nothing the task could use, at this budget. Classical baselines are "
+    "listed apart: they are not pretrained.")
 REFERENCE = prose(
     "Paired by (pretraining seed, finetuning seed): the difference is candidate minus reference, with a 95% "
-    "interval over pretraining seeds; significant when the interval excludes 0.")
+    "moderated-t interval over pretraining seeds; " + VERDICTS + ".")
 
 
 CURVES = prose(
@@ -131,10 +137,18 @@ CURVES = prose(
     "pretraining and finetuning seed, as in Against no pretraining) is significant on the better side. ",
     strong("Overtakes"), ": a rung at which the objective is significantly better than another, paired the same way, "
     "after a tie or a loss at the rung before. ", TREND_RULE, " Everywhere else this report reads the final rung only.")
+DECISIONS = prose(
+    "How many rows against no pretraining the report decides, told apart from those too few runs leave open. "
+    "Each task's continuous companion metric (a log-probability or likelihood margin, recorded with every run) is "
+    "judged the same way, with its own noise prior: DataDecide (Magnusson et al. 2025) found such scores decide "
+    "more reliably at small scale than accuracy does. The primary metric stays the headline. Decision accuracy: "
+    "the share of objective pairs that a smaller rung of the compute ladder already orders as the full budget "
+    "does.")
 HEATMAP = ("Difference from no pretraining per objective and task, in the task's primary metric (objective minus "
            "untrained control, paired by seeds; colour: the difference over the metric's range, blue better, red "
-           "worse). * marks a difference whose 95% interval excludes 0; no mark: no significant difference, or "
-           "provisional (one pretraining run).")
+           "worse). * marks a difference whose 95% interval excludes 0 (better or worse); = one whose interval "
+           "lies within the task's tolerance (equivalent); ? one more pretraining seeds could decide (undecided); "
+           "no mark: provisional (one pretraining run) or unpaired.")
 
 
 def _head(suite: str, board: Leaderboard, costs: pd.DataFrame, differences: list[str], ladder: Ladder | None,
@@ -204,12 +218,29 @@ def _replication(replication: Replication | None) -> Section | None:
     if replication is None:
         return None
     intro = prose("The same suite rerun where only chance should differ: ", replication.varied, ". A cell holds "
-                  "when each run's mean lies inside the other's 95% interval; a verdict holds when its direction is "
-                  "the same. A move between a verdict and no significant difference is what the intervals allow "
-                  "now and then; a reversal (better against worse) means a finding was wrong. Reproduce with ",
+                  "when each run's mean lies inside the other's 95% prediction interval for a rerun's mean; a verdict "
+                  "holds when it is the same. A move between a verdict and undecided is what the intervals allow "
+                  "now and then; a reversal (better against worse, or equivalent against an effect beyond the "
+                  "tolerance) means a finding was wrong. Reproduce with ",
                   code("objbench replicate SUITE"), ".")
     return Section("Replication on other seeds", intro,
                    bullets=tuple(prose(line) for line in replication.comparison.summary()))
+
+
+def _decisions(decisions: Decisions | None) -> Section | None:
+    if decisions is None:
+        return None
+    bullets = [prose(decisions.share.sentence())]
+    bullets += [prose(line) for line in agreement_sentences(decisions.companion)]
+    if decisions.ladder is not None and len(decisions.ladder):
+        bullets += [prose("Decision accuracy (DataDecide): " + line) for line in decision_sentences(decisions.ladder)]
+    rows = [[Cell(r.task, r.task), Cell(r.companion, r.companion), Cell(str(r.rows), r.rows),
+             Cell(str(r.primary_decided), r.primary_decided), Cell(str(r.companion_decided), r.companion_decided),
+             Cell(str(r.both_decided), r.both_decided), Cell(str(r.agree), r.agree),
+             Cell(str(r.disagree), r.disagree)] for r in decisions.companion.itertuples()]
+    table = Table("decisions", ["task", "companion metric", "rows vs control", "primary decides",
+                                "companion decides", "both decide", "agree", "disagree"], rows) if rows else None
+    return Section("How much is decided", DECISIONS, bullets=tuple(bullets), table=table, anchor="decisions")
 
 
 def _failed(failures: list[dict]) -> Section | None:
@@ -248,12 +279,13 @@ def report_sections(suite: str, board: Leaderboard, costs: pd.DataFrame, provena
                     replication: Replication | None = None, failures: list[dict] | None = None,
                     ladder: Ladder | None = None, heatmap: Path | None = None,
                     curves: Path | None = None, claims: Section | None = None,
-                    attention: Section | None = None) -> list[Section]:
+                    attention: Section | None = None, decisions: Decisions | None = None) -> list[Section]:
     """Every section of a report in reading order; ``figures`` are (PNG file, caption) for the figures section,
     ``heatmap`` and ``curves`` the PNGs that open the report and show the compute ladder."""
     failures = failures or []
     sections = [_head(suite, board, costs, differences, ladder, len(failures)), _heatmap(heatmap),
                 _leaderboard(board, provenance, ladder), _notices(board), _failed(failures), _controls(board),
+                _decisions(decisions),
                 _curves(board, ladder, curves), claims, _reference(board), _replication(replication), _details(board),
                 _costs(costs, board), attention, _figures(figures), _provenance(provenance)]
     return [section for section in sections if section is not None]

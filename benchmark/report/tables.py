@@ -22,9 +22,14 @@ import pandas as pd
 
 from benchmark.errors import ObjbenchError
 from benchmark.report.metrics import MetricSpec, primary_metric
+from benchmark.report.noise import TaskNoise, normalized_prior, task_priors, tolerance_of
 from benchmark.report.stats import (
+    CONFIDENCE,
     METHOD,
     PROVISIONAL,
+
+    Paired,
+    Spread,
     paired_difference,
     t_interval,
     tiered_ranks,
@@ -65,6 +70,9 @@ class Leaderboard:
     reference: str | None
     notes: list[Notice] = field(default_factory=list)
     baselines: set[str] = field(default_factory=set)  # entries that are classical baselines, marked as such
+    priors: dict[str, TaskNoise] = field(default_factory=dict)  # task -> its noise priors (moderated intervals)
+    tolerances: dict[str, float] = field(default_factory=dict)  # task -> delta, within which is "equivalent"
+    confidence: float = CONFIDENCE
 
     @property
     def tasks(self) -> list[str]:
@@ -132,12 +140,30 @@ def _resolve_reference(df: pd.DataFrame, reference: str | None, notes: list[Noti
     return reference
 
 
-def _task_rows(task: str, spec: MetricSpec, runs: pd.DataFrame, reference: str | None) -> list[dict]:
+@dataclass(frozen=True)
+class Judge:
+    """How one task's numbers are judged: its metric, noise prior, tolerance and confidence level."""
+
+    spec: MetricSpec
+    noise: TaskNoise | None
+    tolerance: float | None
+    confidence: float = CONFIDENCE
+
+    def spread(self, values: dict) -> Spread:
+        spread = two_level(values, self.noise.cell if self.noise else None, self.confidence)
+        return spread if self.spec.max_value is None else within_range(spread, 0.0, self.spec.max_value)
+
+    def paired(self, candidate: dict, reference: dict) -> Paired:
+        return paired_difference(candidate, reference, self.noise.difference if self.noise else None, self.tolerance,
+                                 self.confidence)
+
+
+def _task_rows(task: str, judge: Judge, runs: pd.DataFrame, reference: str | None) -> list[dict]:
+    spec = judge.spec
     column = f"metrics.{spec.name}"
     runs = runs.dropna(subset=[column])
     groups = dict(list(runs.groupby(ENTRY, sort=True)))
-    spreads = {key: within_range(two_level(by_seed(group, column)), 0.0, spec.max_value)
-               for key, group in groups.items()}
+    spreads = {key: judge.spread(by_seed(group, column)) for key, group in groups.items()}
     placings = tiered_ranks(spreads, spec.higher_is_better)
     marked, noise = within_noise_of_best(spreads, spec.higher_is_better)
     best = (max if spec.higher_is_better else min)(s.mean for s in spreads.values())
@@ -149,6 +175,7 @@ def _task_rows(task: str, spec: MetricSpec, runs: pd.DataFrame, reference: str |
             "model": model, "objective": objective, "task": task, "task_format": group["task_format"].iloc[0],
             "metric": spec.name, "higher_is_better": spec.higher_is_better,
             "mean": s.mean, "std": s.std, "ci_low": s.ci_low, "ci_high": s.ci_high, "runs": s.n,
+            "dof": s.dof, "sample_std": s.sample_std,
             "pretrain_seed_count": s.pretrain_seeds, "finetune_std": s.finetune_std, "provisional": s.provisional,
             "pretrain_seeds": sorted(int(x) for x in group["pretrain_seed"].unique()),
             "finetune_seeds": sorted(int(x) for x in group["finetune_seed"].unique()),
@@ -157,11 +184,11 @@ def _task_rows(task: str, spec: MetricSpec, runs: pd.DataFrame, reference: str |
             "tier": placings[key].tier, "rank": placings[key].rank, "rank_provisional": placings[key].provisional,
             "best": s.mean == best, "within_2sd_of_best": key in marked, "noise_std": noise,
             "reference": None, "difference": None, "difference_ci_low": None, "difference_ci_high": None,
-            "pairs": None, "significant": None, "direction": None, "comparison": None,
+            "pairs": None, "significant": None, "direction": None, "comparison": None, "seeds_needed": None,
         }
         ref_key = (model, reference)
         if reference is not None and objective != reference and ref_key in groups:
-            row.update(reference=reference, **_paired(group, groups[ref_key], column, spec, "the reference"))
+            row.update(reference=reference, **_paired(group, groups[ref_key], column, judge, "the reference"))
         elif objective == reference:
             row.update(reference=reference, comparison="reference")
         rows.append(row)
@@ -181,7 +208,8 @@ def untrained_entries(df: pd.DataFrame) -> set[tuple[str, str]]:
     return {key for key, flag in untrained.items() if flag}
 
 
-def _control_rows(task: str, spec: MetricSpec, runs: pd.DataFrame, controls: set[tuple[str, str]]) -> list[dict]:
+def _control_rows(task: str, judge: Judge, runs: pd.DataFrame, controls: set[tuple[str, str]]) -> list[dict]:
+    spec = judge.spec
     column = f"metrics.{spec.name}"
     groups = dict(list(runs.dropna(subset=[column]).groupby(ENTRY, sort=True)))
     rows = []
@@ -190,21 +218,24 @@ def _control_rows(task: str, spec: MetricSpec, runs: pd.DataFrame, controls: set
             if (model, objective) in controls or model != control[0]:
                 continue
             rows.append({"model": model, "objective": objective, "task": task, "control": control[1],
-                         "metric": spec.name, **_paired(group, groups[control], column, spec, "no pretraining")})
+                         "metric": spec.name, **_paired(group, groups[control], column, judge, "no pretraining")})
     return rows
 
 
-def _paired(candidate: pd.DataFrame, other: pd.DataFrame, column: str, spec: MetricSpec, against: str) -> dict:
+def _paired(candidate: pd.DataFrame, other: pd.DataFrame, column: str, judge: Judge, against: str) -> dict:
     """The paired difference ``candidate - other`` by seeds, as report fields, with its verdict."""
-    paired = paired_difference(by_seed(candidate, column), by_seed(other, column))
-    d = paired.difference and within_range(paired.difference, -spec.max_value, spec.max_value)
+    spec = judge.spec
+    paired = judge.paired(by_seed(candidate, column), by_seed(other, column))
+    d = paired.difference
+    if d is not None and spec.max_value is not None:
+        d = within_range(d, -spec.max_value, spec.max_value)
     comparison = paired.verdict(spec.higher_is_better, against)
     if paired.unpaired and d is not None:
         comparison += f" ({paired.unpaired} run(s) without a partner left out)"
     return {"difference": d.mean if d else None, "difference_ci_low": d.ci_low if d else None,
             "difference_ci_high": d.ci_high if d else None, "pairs": paired.pairs,
             "significant": paired.significant, "direction": paired.direction(spec.higher_is_better),
-            "comparison": comparison}
+            "comparison": comparison, "seeds_needed": paired.seeds_needed, "tolerance": judge.tolerance}
 
 
 def by_seed(group: pd.DataFrame, column: str) -> dict[tuple[int, int], float]:
@@ -222,7 +253,7 @@ def task_uses(df: pd.DataFrame) -> dict[str, str]:
 
 
 def _aggregate(df: pd.DataFrame, rows: pd.DataFrame, metrics: dict[str, MetricSpec],
-               uses: dict[str, str]) -> pd.DataFrame:
+               uses: dict[str, str], priors: dict[str, TaskNoise] | None = None) -> pd.DataFrame:
     """Per (model, objective) and use: mean over tasks of the normalised per-task means, and the mean rank.
 
     Finetuned and zero-shot tasks are aggregated apart: rankings flip between the two (Wang et
@@ -248,7 +279,7 @@ def _aggregate(df: pd.DataFrame, rows: pd.DataFrame, metrics: dict[str, MetricSp
                 per_seed.append(float(np.mean(per_task)) if len(per_task) == len(tasks) else None)
             score = None if missing else float(own["normalized"].mean())
             complete = score is not None and len(per_seed) > 1 and None not in per_seed
-            interval = t_interval(per_seed) if complete else None
+            interval = t_interval(per_seed, normalized_prior(priors or {}, metrics, tasks)) if complete else None
             interval = (max(interval[0], 0.0), min(interval[1], 1.0)) if interval else None  # a 0-1 score
             out.append({
                 "model": model, "objective": objective, "use": use, "score": score,
@@ -273,33 +304,45 @@ def _aggregate(df: pd.DataFrame, rows: pd.DataFrame, metrics: dict[str, MetricSp
     return table.sort_values(["_order", "use"]).drop(columns="_order").reset_index(drop=True)
 
 
-def build_leaderboard(df: pd.DataFrame, reference: str | None = None) -> Leaderboard:
+def build_leaderboard(df: pd.DataFrame, reference: str | None = None, confidence: float = CONFIDENCE) -> Leaderboard:
     """Every table of the report from the flattened records ``df`` (see ``benchmark.results.flatten``), at the
-    final rung only: runs from smaller shares of a compute ladder's budget are left out here."""
+    final rung only: runs from smaller shares of a compute ladder's budget are left out here, but every rung's
+    cells inform each task's noise prior (``noise.task_priors``)."""
+    every_rung = df
     df = final_rung(df)
     notes: list[Notice] = []
     metrics = _task_metrics(df)
+    priors = task_priors(every_rung, metrics)
+    tolerances = {task: tolerance_of(df, task, spec) for task, spec in metrics.items()}
+    judges = {task: Judge(spec, priors.get(task), tolerances[task], confidence) for task, spec in metrics.items()}
     reference = _resolve_reference(df, reference, notes)
-    rows = [r for task, spec in metrics.items() for r in _task_rows(task, spec, df[df["task"] == task], reference)]
+    rows = [r for task, judge in judges.items() for r in _task_rows(task, judge, df[df["task"] == task], reference)]
     table = pd.DataFrame(rows)
     uses = {task: task_uses(df)[task] for task in metrics}
     table["use"] = table["task"].map(uses)
-    aggregate = _aggregate(df, table, metrics, uses)
+    aggregate = _aggregate(df, table, metrics, uses, priors)
     order = {key: i for i, key in enumerate(dict.fromkeys(zip(aggregate["model"], aggregate["objective"])))}
     table = (table.assign(_order=[order[k] for k in zip(table["model"], table["objective"])])
              .sort_values(["task", "_order"]).drop(columns="_order").reset_index(drop=True))
 
     controls = untrained_entries(df)
     control_columns = ["model", "objective", "task", "control", "metric", "difference", "difference_ci_low",
-                       "difference_ci_high", "pairs", "significant", "direction", "comparison"]
-    versus = pd.DataFrame([r for task, spec in metrics.items()
-                           for r in _control_rows(task, spec, df[df["task"] == task], controls)], columns=control_columns)
+                       "difference_ci_high", "pairs", "significant", "direction", "comparison", "seeds_needed",
+                       "tolerance"]
+    versus = pd.DataFrame([r for task, judge in judges.items()
+                           for r in _control_rows(task, judge, df[df["task"] == task], controls)],
+                          columns=control_columns)
     if len(versus):
         versus = (versus.assign(_order=[order[k] for k in zip(versus["model"], versus["objective"])])
                   .sort_values(["task", "control", "_order"]).drop(columns="_order").reset_index(drop=True))
     else:
         notes.append(Notice("No untrained control", "add `none` to the suite's objectives to see whether "
                             "pretraining helped at all"))
+    verdicts: dict[tuple, list[str]] = {}
+    for r in versus.itertuples():
+        verdicts.setdefault((r.model, r.objective, r.task), []).append(f"{r.direction} (vs {r.control})")
+    table["verdict_vs_control"] = ["; ".join(verdicts[k]) if k in verdicts else None
+                                   for k in zip(table["model"], table["objective"], table["task"])]
 
     phrases = table["seeds"].unique()
     notes.append(Notice("Spread across seeds", f"every entry has {phrases[0]}" if len(phrases) == 1 else
@@ -313,8 +356,20 @@ def build_leaderboard(df: pd.DataFrame, reference: str | None = None) -> Leaderb
                             "Another pretraining seed, or another machine's kernels and precision, moves a score "
                             "by more than the finetuning spread that one run shows"))
     if table["ci_low"].notna().any():
-        notes.append(Notice("Intervals", METHOD, "With 2-3 pretraining seeds they are wide (Student's t with 1-2 "
-                            "degrees of freedom): that is what few pretraining runs can tell apart"))
+        notes.append(Notice("Intervals", METHOD, "Each task's priors, fitted over its cells at every rung (a cell's "
+            "SD between seeds, and a paired difference's, each with what it is worth in degrees of freedom): "
+            + "; ".join(f"{t}: cell sd {p.cell.variance ** 0.5:.3g} ({p.cell.dof:.3g} df, {p.cell.cells} cells), "
+                        f"difference sd {p.difference.variance ** 0.5:.3g} ({p.difference.dof:.3g} df, "
+                        f"{p.difference.cells} pairs)" for t, p in priors.items() if p.cell and p.difference)
+            + ". Verdicts against a control or the reference: better or worse when the "
+            "interval excludes 0, equivalent when it lies within the task's tolerance (" + "; ".join(
+            f"{t}: ±{d:.3g}" for t, d in tolerances.items()) + "), else undecided, with a power estimate of the "
+            "pretraining seeds that would decide it"))
+    if confidence != CONFIDENCE:
+        notes.append(Notice("Sequential level", f"every interval and verdict is at {confidence:.2%} confidence, not "
+                            f"{CONFIDENCE:.0%}: pretraining seeds were added until verdicts were decided "
+                            "(objbench run --until-decided), and Bonferroni's alpha-spending over the planned looks "
+                            "keeps the chance of any false verdict at 5%"))
     if len(set(uses.values())) > 1:
         notes.append(Notice("Finetuned and zero-shot tasks", "separate aggregate scores and mean ranks",
                             "Rankings can flip between the two (Wang et al. 2022)"))
@@ -328,7 +383,7 @@ def build_leaderboard(df: pd.DataFrame, reference: str | None = None) -> Leaderb
                                 "pretraining seeds that each ran every task of its use",
                                 f"{r.model}/{r.objective}: no interval for the {r.use} aggregate score"))
     return Leaderboard(metrics, uses, table, aggregate, versus, reference, notes,
-                       set(df.loc[baseline_runs(df), "objective"]))
+                       set(df.loc[baseline_runs(df), "objective"]), priors, tolerances, confidence)
 
 
 def provisional_entry(rows: pd.DataFrame, model: str, objective: str) -> bool:
