@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from benchmark.errors import ObjbenchError
+from benchmark.report import stats as stats_module
 from benchmark.report.cells import control_summary, leaderboard_grid
 from benchmark.report.metrics import MetricSpec, primary_metric
 from benchmark.report.stats import (
@@ -36,6 +37,16 @@ from tests.report_fixtures import (
     moderated_half_width,
     seeds,
 )
+
+
+@pytest.fixture(scope="module", autouse=True)
+def priors_from_few_cells():
+    """These boards have 2-4 cells a task, fewer than a prior is fitted on in a report (``MIN_PRIOR_CELLS``):
+    here priors are fitted anyway, so that the moderated arithmetic can be checked by hand on small boards."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(stats_module, "MIN_PRIOR_CELLS", 2)
+        yield
+
 
 
 def notes_of(board) -> list[str]:
@@ -498,7 +509,7 @@ def test_single_runs_against_the_control_get_no_verdict():
     assert row["difference"] == pytest.approx(0.1) and row["comparison"] == "provisional (one pretraining run)"
     assert row["direction"] == "provisional"
     assert control_summary(board) == [
-        "t (vs none): of 1 pretrained objectives, 1 without a verdict (one pretraining run: no interval)"]
+        "t (vs none): of 1 pretrained objective, 1 without a verdict (one pretraining run: no interval)"]
 
 
 def test_results_without_an_untrained_control_say_so():
@@ -635,9 +646,10 @@ def test_within_range_cuts_an_interval_to_what_the_metric_can_take():
     assert 0.97 + half > 1.0 and 0.04 - half < 0.0
     assert (rows.loc["mlm", "ci_low"], rows.loc["mlm", "ci_high"]) == pytest.approx((0.97 - half, 1.0))
     assert (rows.loc["clm", "ci_low"], rows.loc["clm", "ci_high"]) == pytest.approx((0.0, 0.04 + half))
-    # paired, clm - mlm: -0.93 on each pretraining seed, a narrow interval (the prior at the metric's
-    # resolution) well inside [-1, 1]: nothing to cut
+    # paired, clm - mlm: -0.93 on each pretraining seed; one pair is too few to fit a difference prior, so it is
+    # the sum of two cells' (twice the cell prior's variance); its interval runs past -1 and is cut there
     clm = rows.loc["clm"]
+    assert board.priors["t"].difference.variance == pytest.approx(2 * prior.variance)
     half = moderated_half_width(board.priors["t"].difference, 0.0, 2)
-    assert half < 0.01
-    assert (clm["difference_ci_low"], clm["difference_ci_high"]) == pytest.approx((-0.93 - half, -0.93 + half))
+    assert -0.93 - half < -1.0
+    assert (clm["difference_ci_low"], clm["difference_ci_high"]) == pytest.approx((-1.0, -0.93 + half))

@@ -174,7 +174,8 @@ def control_summary(board: Leaderboard) -> list[str]:
         unjudged = int(neural["significant"].isna().sum())  # one pretraining run, or none: no interval to judge by
         if unjudged:
             parts.append(f"{unjudged} without a verdict ({ONE_PRETRAINING_RUN})")
-        line = f"{task} (vs {control}): of {len(neural)} pretrained objectives, " + ("; ".join(parts) or "none")
+        line = (f"{task} (vs {control}): of {len(neural)} pretrained objective{'s' if len(neural) != 1 else ''}, "
+                + ("; ".join(parts) or "none"))
         baselines = group[group["objective"].isin(board.baselines)]
         if len(baselines):
             line += "; classical baselines: " + ", ".join(f"{r.objective} {r.direction}"

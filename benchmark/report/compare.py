@@ -161,8 +161,8 @@ class Comparison:
                  "cells: {} of {} with each mean inside the other's 95% prediction interval for a rerun's mean "
                  "(a 95% interval of the mean holds a rerun's mean only ~83% of the time; this one 95%)".format(
                      *self.cells_inside_rerun_intervals),
-                 f"verdicts: {self.count('same')} same, {self.count('moved')} moved between a verdict and "
-                 f"undecided, {self.count('reversal')} reversed (better ↔ worse, or equivalent ↔ an effect "
+                 f"verdicts: {self.count('same')} same, {self.count('moved')} moved (to or from undecided, or "
+                 f"between a direction and equivalent within the tolerance), {self.count('reversal')} reversed (better ↔ worse, or equivalent ↔ an effect "
                  f"beyond the tolerance), "
                  f"{self.count('not compared')} not compared (provisional or unpaired on a side)"]
         for goal, met in self.goals().items():

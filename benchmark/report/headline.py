@@ -132,8 +132,8 @@ def _control_sentences(board: Leaderboard) -> list[str]:
     if len(neural):
         lines.append(f"Decided: {decided} of {len(neural)} pretrained-objective rows against no pretraining "
                      f"({decided / len(neural):.0%})" + (
-                         f"; the {len(open_rows)} undecided each carry a power estimate of the pretraining seeds "
-                         "that would decide them (Against no pretraining)." if len(open_rows) else "."))
+                         f"; {len(open_rows)} undecided, each with a power estimate of the pretraining seeds that "
+                         "would decide it (Against no pretraining)." if len(open_rows) else "."))
     return lines
 
 

@@ -11,7 +11,7 @@ leaderboard reads the final rung only; this module reads every rung, with the bo
 * bands: each untrained control's spread on the task (it has no compute to be placed at);
 * crossovers: the smallest rung at which an objective is better than no pretraining, paired by
   (pretraining seed, finetuning seed) as the verdicts are, and each rung at which it overtakes
-  another objective: significantly better there, after a tie or a loss at the rung before;
+  another objective: significantly better there, after an undecided verdict or a loss at the rung before;
 * trends: score = a + b·log10 FLOPs, shown only where it fits (``TREND_RULE``).
 """
 
@@ -132,7 +132,7 @@ def _versus_control(directions: dict[float, str], flops: dict[float, float], con
 
 
 def _overtakes(directions: dict[float, str], flops: dict[float, float], other: str) -> list[dict]:
-    """Rungs where the entry is significantly better than ``other`` after a tie or a loss at the shared rung before."""
+    """Rungs where the entry is significantly better than ``other`` after an undecided verdict or a loss at the shared rung before."""
     shared = sorted(directions)
     return [{"objective": other, "rung": now, "flops": flops[now]} for before, now in zip(shared, shared[1:])
             if directions[before] in ("undecided", "equivalent", "worse") and directions[now] == "better"]

@@ -112,14 +112,15 @@ def task_priors(df: pd.DataFrame, metrics: Mapping[str, MetricSpec]) -> dict[str
     out = {}
     for task in metrics:
         cell, pair = cells.get(task), pairs.get(task)
-        if pair is not None and cell is not None:
+        if cell is None:
+            continue  # too few cells to tell their spread: pairs of them, which share cells, cannot either
+        if pair is not None:
             # a difference's variance is the sum of two cells': known about as well as two cells' (2 d0), and
             # never better than the data's own degrees of freedom (its pairs share cells)
             pair = replace(pair, dof=min(pair.dof, 2 * cell.dof, float(sum(d for _, d, _ in variances[task]))))
-        elif cell is not None:
+        else:
             pair = cell.scaled(2.0)  # no pair shares two seeds: the sum of two cells' variances
-        if cell is not None or pair is not None:
-            out[task] = TaskNoise(cell, pair)
+        out[task] = TaskNoise(cell, pair)
     return out
 
 

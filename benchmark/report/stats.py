@@ -70,6 +70,7 @@ METHOD = ("95% moderated-t intervals over pretraining seeds (Smyth 2004): each p
 RESOLUTION_SHARE = 1e-3  # sample SDs below this share of a metric's range are censored in the prior's fit
 DOF_BOUNDS = (1.0, 1e4)  # d0 within these: below one degree of freedom a prior says nothing; 1e4 is one variance
 DOF_LOWER_LEVEL = 0.95  # d0 is the lower end of its one-sided interval at this level (see fit_priors)
+MIN_PRIOR_CELLS = 5  # fewer cells cannot tell their spread apart: 2-3 gave 6-12% false verdicts
 POWER = 0.8  # what a seeds-needed estimate aims for
 
 Seeds = tuple[int, int]  # (pretraining seed, finetuning seed)
@@ -124,12 +125,13 @@ def fit_priors(samples: Mapping[Hashable, Sequence[tuple[float, int, float]]],
     Maximum likelihood of ``s^2 / s0^2 ~ F(d, d0)``, each group on its own; a sample variance
     below ``resolution^2`` is censored there, and ``s0^2`` is never below it. ``d0`` is then
     lowered to the bottom of its one-sided profile-likelihood interval and capped at the group's
-    degrees of freedom (see the module's docstring). A group with no sample variance gets no prior.
+    degrees of freedom (see the module's docstring). A group with fewer than ``MIN_PRIOR_CELLS``
+    sample variances gets no prior: its cells keep Student's t on their own variance.
     """
     priors = {}
     for key, cells in samples.items():
         cells = [(v, d, r) for v, d, r in cells if d >= 1 and v is not None and not math.isnan(v)]
-        if not cells:
+        if len(cells) < MIN_PRIOR_CELLS:
             continue
         v, d, r = (np.asarray(c, dtype=float) for c in zip(*cells))
         floor = np.maximum(r, 1e-300) ** 2

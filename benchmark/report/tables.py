@@ -27,7 +27,6 @@ from benchmark.report.stats import (
     CONFIDENCE,
     METHOD,
     PROVISIONAL,
-
     Paired,
     Spread,
     paired_difference,
