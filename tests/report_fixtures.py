@@ -32,9 +32,11 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import pytest
 from scipy import stats as scipy_stats
 
 from benchmark.config import validate_suite
+from benchmark.report import stats as stats_module
 from benchmark.results import DIGEST_KEY, iter_records, write_record
 from tests.helpers import tiny_raw
 
@@ -223,3 +225,13 @@ LADDER = {
     "mlm": {"synthetic_topic": {0.25: seeds(0.50, 0.52), 0.5: seeds(0.52, 0.54), 1.0: seeds(0.53, 0.55)},
             "sentiment": {1.0: seeds(0.70, 0.71)}},
 }
+
+
+@pytest.fixture(scope="module", autouse=True)
+def priors_from_few_cells():
+    """Imported by a test module, for every test in it: its boards have 2-4 cells a task, fewer than a report
+    fits a prior on (``MIN_PRIOR_CELLS``); here priors are fitted anyway, so that the moderated arithmetic can
+    be checked by hand on small boards."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(stats_module, "MIN_PRIOR_CELLS", 2)
+        yield

@@ -19,21 +19,16 @@ from benchmark.cli import main
 from benchmark.config import validate_suite
 from benchmark.errors import ObjbenchError
 from benchmark.replicate import disjoint, replica_suite
-from benchmark.report import stats as stats_module
 from benchmark.report.compare import MIN_CELLS_INSIDE, compare_boards
 from benchmark.report.leaderboard import REPLICA, board_of, render_report
 from tests.helpers import tiny_raw, write_suite
-from tests.report_fixtures import STANDARD, finetune_seeds, make_record, moderated_half_width
-
-
-@pytest.fixture(scope="module", autouse=True)
-def priors_from_few_cells():
-    """These boards have 2-4 cells a task, fewer than a prior is fitted on in a report (``MIN_PRIOR_CELLS``):
-    here priors are fitted anyway, so that the moderated arithmetic can be checked by hand on small boards."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(stats_module, "MIN_PRIOR_CELLS", 2)
-        yield
-
+from tests.report_fixtures import (
+    STANDARD,
+    finetune_seeds,
+    make_record,
+    moderated_half_width,
+    priors_from_few_cells,  # noqa: F401 (autouse)
+)
 
 GOAL_CELLS = f"cells inside the other's 95% prediction interval >= {MIN_CELLS_INSIDE:.0%}"
 
@@ -96,7 +91,8 @@ def test_a_replica_that_agrees_keeps_every_cell_and_verdict():
     assert comparison.summary() == [
         "cells: 6 of 6 with each mean inside the other's interval (100%); 0 without an interval on a side",
         "cells: 6 of 6 with each mean inside the other's 95% prediction interval for a rerun's mean " + RERUN,
-        "verdicts: 8 same, 0 moved (to or from undecided, or between a direction and equivalent within the tolerance), 0 reversed (better ↔ worse, or equivalent ↔ "
+        "verdicts: 8 same, 0 moved (to or from undecided, or between a direction and equivalent within the "
+        "tolerance), 0 reversed (better ↔ worse, or equivalent ↔ "
         "an effect beyond the tolerance), 0 not compared (provisional or unpaired on a side)",
         "goal no reversal: met", f"goal {GOAL_CELLS}: met"]
     data = comparison.to_dict()
@@ -184,7 +180,8 @@ def test_goals_and_summary_name_what_changed(changed):
                         + RERUN)
     assert changed.cells.set_index("objective").loc["clm", "inside_rerun_intervals"] == False  # noqa: E712
     del lines[1]
-    assert lines[1] == ("verdicts: 1 same, 1 moved (to or from undecided, or between a direction and equivalent within the tolerance), 1 reversed (better ↔ worse, "
+    assert lines[1] == ("verdicts: 1 same, 1 moved (to or from undecided, or between a direction and equivalent within the "
+                        "tolerance), 1 reversed (better ↔ worse, "
                         "or equivalent ↔ an effect beyond the tolerance), 1 not compared (provisional or unpaired "
                         "on a side)")
     assert lines[2:4] == ["goal no reversal: NOT MET", f"goal {GOAL_CELLS}: NOT MET"]

@@ -9,7 +9,6 @@ import math
 import pandas as pd
 import pytest
 
-from benchmark.report import stats as stats_module
 from benchmark.report import write_report
 from benchmark.report.gate import check_records
 from benchmark.report.headline import control_matrix, summary_sentences, tally
@@ -24,19 +23,10 @@ from tests.report_fixtures import (
     budget_flops,
     make_record,
     moderated_half_width,
+    priors_from_few_cells,  # noqa: F401 (autouse)
     seeds,
     write_ladder,
 )
-
-
-@pytest.fixture(scope="module", autouse=True)
-def priors_from_few_cells():
-    """These boards have 2-4 cells a task, fewer than a prior is fitted on in a report (``MIN_PRIOR_CELLS``):
-    here priors are fitted anyway, so that the moderated arithmetic can be checked by hand on small boards."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(stats_module, "MIN_PRIOR_CELLS", 2)
-        yield
-
 
 T1 = 12.706205  # Student's t, 97.5% quantile, 1 degree of freedom
 # What a board's rows hold that does not depend on a task's noise prior: the final rung's runs themselves.

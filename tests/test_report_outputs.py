@@ -12,22 +12,19 @@ import pytest
 
 from benchmark.cli import main
 from benchmark.errors import ObjbenchError
-from benchmark.report import stats as stats_module
+from benchmark.files import write_json
 from benchmark.report import write_report
 from benchmark.report.page import script_json
-from benchmark.files import write_json
 from benchmark.results import DIGEST_KEY, SCHEMA_VERSION, content_digest, runs_dir
-from tests.report_fixtures import CONFIG, ONE_PRETRAINING_RUN, STANDARD, make_record, seeds, write_runs
-
-
-@pytest.fixture(scope="module", autouse=True)
-def priors_from_few_cells():
-    """These boards have 2-4 cells a task, fewer than a prior is fitted on in a report (``MIN_PRIOR_CELLS``):
-    here priors are fitted anyway, so that the moderated arithmetic can be checked by hand on small boards."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(stats_module, "MIN_PRIOR_CELLS", 2)
-        yield
-
+from tests.report_fixtures import (
+    CONFIG,
+    ONE_PRETRAINING_RUN,
+    STANDARD,
+    make_record,
+    priors_from_few_cells,  # noqa: F401 (autouse)
+    seeds,
+    write_runs,
+)
 
 SUITE = "fixture"
 HOSTILE_TASK = "<img src=x onerror=alert(1)>"

@@ -9,7 +9,6 @@ import pandas as pd
 import pytest
 
 from benchmark.errors import ObjbenchError
-from benchmark.report import stats as stats_module
 from benchmark.report.cells import control_summary, leaderboard_grid
 from benchmark.report.metrics import MetricSpec, primary_metric
 from benchmark.report.stats import (
@@ -35,18 +34,9 @@ from tests.report_fixtures import (
     finetune_seeds,
     make_record,
     moderated_half_width,
+    priors_from_few_cells,  # noqa: F401 (autouse)
     seeds,
 )
-
-
-@pytest.fixture(scope="module", autouse=True)
-def priors_from_few_cells():
-    """These boards have 2-4 cells a task, fewer than a prior is fitted on in a report (``MIN_PRIOR_CELLS``):
-    here priors are fitted anyway, so that the moderated arithmetic can be checked by hand on small boards."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(stats_module, "MIN_PRIOR_CELLS", 2)
-        yield
-
 
 
 def notes_of(board) -> list[str]:

@@ -44,8 +44,8 @@ import numpy as np
 from benchmark.metric_spec import MetricSpec
 from benchmark.report import markdown, page
 from benchmark.report.cells import Cell, signed_difference
-from benchmark.report.sections import Note, Section, Table, prose
 from benchmark.report.noise import TOLERANCE_SHARE, TaskNoise, normalized_prior
+from benchmark.report.sections import Note, Section, Table, prose
 from benchmark.report.stats import CONFIDENCE, PROVISIONAL, Paired, paired_difference, within_range
 
 TITLE = "Published findings at this budget"

@@ -162,8 +162,8 @@ class Comparison:
                  "(a 95% interval of the mean holds a rerun's mean only ~83% of the time; this one 95%)".format(
                      *self.cells_inside_rerun_intervals),
                  f"verdicts: {self.count('same')} same, {self.count('moved')} moved (to or from undecided, or "
-                 f"between a direction and equivalent within the tolerance), {self.count('reversal')} reversed (better ↔ worse, or equivalent ↔ an effect "
-                 f"beyond the tolerance), "
+                 f"between a direction and equivalent within the tolerance), {self.count('reversal')} reversed "
+                 "(better ↔ worse, or equivalent ↔ an effect beyond the tolerance), "
                  f"{self.count('not compared')} not compared (provisional or unpaired on a side)"]
         for goal, met in self.goals().items():
             lines.append(f"goal {goal}: {'met' if met else 'not judged' if met is None else 'NOT MET'}")

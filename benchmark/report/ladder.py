@@ -132,7 +132,8 @@ def _versus_control(directions: dict[float, str], flops: dict[float, float], con
 
 
 def _overtakes(directions: dict[float, str], flops: dict[float, float], other: str) -> list[dict]:
-    """Rungs where the entry is significantly better than ``other`` after an undecided verdict or a loss at the shared rung before."""
+    """Rungs where the entry is significantly better than ``other`` after an undecided verdict or a loss at the
+    shared rung before."""
     shared = sorted(directions)
     return [{"objective": other, "rung": now, "flops": flops[now]} for before, now in zip(shared, shared[1:])
             if directions[before] in ("undecided", "equivalent", "worse") and directions[now] == "better"]

@@ -43,21 +43,27 @@ def at_bound(values: Mapping[tuple[int, int], float], spec: MetricSpec) -> bool:
     return all(abs(m - spec.max_value) <= scale for m in means) or all(abs(m) <= scale for m in means)
 
 
-def cell_variances(df: pd.DataFrame, task: str, spec: MetricSpec) -> list[tuple[float, int, float]]:
-    """(sample variance, degrees of freedom, resolution) of every neural cell of ``task`` with two or more
-    pretraining seeds, at every rung; ``df`` holds flattened records of every rung."""
+def _cells(df: pd.DataFrame, task: str, spec: MetricSpec) -> tuple[dict[tuple, dict], float]:
+    """``task``'s neural cells, (model, objective, rung) -> runs by seeds, and the metric's scale (its range, or
+    for an unbounded one the spread of its values); classical baselines left out."""
     column = f"metrics.{spec.name}"
     if column not in df:
-        return []
+        return {}, 1.0
     runs = df[(df["task"] == task) & df[column].notna()]
     if "baseline" in runs:
         runs = runs[~runs["baseline"].fillna(False).astype(bool)]
     rung = pd.to_numeric(runs["rung"], errors="coerce") if "rung" in runs else pd.Series(np.nan, index=runs.index)
     runs = runs.assign(rung=rung.fillna(-1.0))  # an untrained control has no rung: one cell of its own
     scale = spec.max_value if spec.max_value is not None else float(runs[column].max() - runs[column].min() or 1.0)
+    return {key: _by_seed(group, column) for key, group in runs.groupby(CELL, sort=True)}, scale
+
+
+def cell_variances(df: pd.DataFrame, task: str, spec: MetricSpec) -> list[tuple[float, int, float]]:
+    """(sample variance, degrees of freedom, resolution) of every neural cell of ``task`` with two or more
+    pretraining seeds, at every rung; ``df`` holds flattened records of every rung."""
+    cells, scale = _cells(df, task, spec)
     out = []
-    for _, group in runs.groupby(CELL, sort=True):
-        values = _by_seed(group, column)
+    for values in cells.values():
         variance, dof = seed_variance(values)
         if dof and not at_bound(values, spec):
             out.append((variance, dof, RESOLUTION_SHARE * scale))
@@ -68,16 +74,7 @@ def difference_variances(df: pd.DataFrame, task: str, spec: MetricSpec) -> list[
     """(sample variance, degrees of freedom, resolution) of the per-seed differences of every pair of ``task``'s
     neural cells that share two or more pretraining seeds: pairs at one rung, and each rung's cells against
     each untrained control (which has no rung); a pair of two saturated cells says nothing of the noise."""
-    column = f"metrics.{spec.name}"
-    if column not in df:
-        return []
-    runs = df[(df["task"] == task) & df[column].notna()]
-    if "baseline" in runs:
-        runs = runs[~runs["baseline"].fillna(False).astype(bool)]
-    rung = pd.to_numeric(runs["rung"], errors="coerce") if "rung" in runs else pd.Series(np.nan, index=runs.index)
-    runs = runs.assign(rung=rung.fillna(-1.0))
-    scale = spec.max_value if spec.max_value is not None else float(runs[column].max() - runs[column].min() or 1.0)
-    values = {key: _by_seed(group, column) for key, group in runs.groupby(CELL, sort=True)}
+    values, scale = _cells(df, task, spec)
     cells = {key: cluster_means(v) for key, v in values.items()}
     saturated = {key for key, v in values.items() if at_bound(v, spec)}
     out = []

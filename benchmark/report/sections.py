@@ -136,7 +136,8 @@ CURVES = prose(
     strong("First better than no pretraining"), ": the smallest rung whose paired difference from the control (by "
     "pretraining and finetuning seed, as in Against no pretraining) is significant on the better side. ",
     strong("Overtakes"), ": a rung at which the objective is significantly better than another, paired the same way, "
-    "after an undecided verdict or a loss at the rung before. ", TREND_RULE, " Everywhere else this report reads the final rung only.")
+    "after an undecided verdict or a loss at the rung before. ", TREND_RULE,
+    " Everywhere else this report reads the final rung only.")
 DECISIONS = prose(
     "How many rows against no pretraining the report decides, told apart from those too few runs leave open. "
     "Each task's continuous companion metric (a log-probability or likelihood margin, recorded with every run) is "

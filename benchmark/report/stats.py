@@ -53,7 +53,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -170,7 +170,8 @@ def _fit_dof(group, lower_level: float) -> float:
 
 
 def seed_variance(values: Mapping[Seeds, float]) -> tuple[float | None, int]:
-    """(sample variance between pretraining seeds' means, its degrees of freedom): what a cell adds to its task's prior."""
+    """(sample variance between pretraining seeds' means, its degrees of freedom): what a cell adds to its task's
+    prior."""
     per_seed = list(cluster_means(values).values())
     if len(per_seed) < 2:
         return None, 0
