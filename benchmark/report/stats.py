@@ -213,10 +213,6 @@ class Spread:
         """The interval, or the mean itself as a zero-width interval where none can be given."""
         return (self.ci_low, self.ci_high) if self.has_interval else (self.mean, self.mean)
 
-    @property
-    def standard_error(self) -> float | None:
-        return None if self.std is None else self.std / math.sqrt(self.pretrain_seeds)
-
 
 def within_range(spread: Spread, low: float, high: float) -> Spread:
     """``spread`` with its interval cut to the values the quantity can take (a 0..1 metric's mean is
