@@ -15,6 +15,7 @@ import math
 import numpy as np
 from scipy import stats as st
 
+from benchmark.report.noise import PAIR_DOF_SHARE
 from benchmark.report.stats import RESOLUTION_SHARE, fit_priors
 
 CELLS = (15, 15, 5, 4)
@@ -74,5 +75,6 @@ def difference_priors_of(tasks: list[np.ndarray], cell_priors: dict) -> dict:
         fitted = fit_priors({t: samples}).get(t)
         cells = sum(len(row) - 1 for row in scores if len(row) > 1 and not at_bound(row))
         if fitted is not None and t in cell_priors:
-            out[t] = type(fitted)(fitted.variance, min(fitted.dof, 2 * cell_priors[t].dof, float(cells)), fitted.cells)
+            dof = min(fitted.dof, PAIR_DOF_SHARE * cell_priors[t].dof, float(cells))
+            out[t] = type(fitted)(fitted.variance, dof, fitted.cells)
     return out

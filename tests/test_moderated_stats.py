@@ -42,13 +42,8 @@ def coverage(seeds: int, discrete: bool, spread: float = 10.0) -> tuple[float, f
     return cell_hits / cells, diff_hits / diffs
 
 
-SHORT = pytest.mark.xfail(strict=True, reason=(
-    "known shortfall: with three seeds on continuous scores and true SDs 10x apart, differences cover 92.9% "
-    "(cells 93.5%): the fitted prior still borrows a little too much at two degrees of freedom a cell"))
-
-
 @pytest.mark.parametrize(("seeds", "discrete"), [
-    (2, False), (2, True), pytest.param(3, False, marks=SHORT), (3, True), (4, False), (4, True)],
+    (2, False), (2, True), (3, False), (3, True), (4, False), (4, True)],
     ids=["2-continuous", "2-discrete-with-ceilings", "3-continuous", "3-discrete-with-ceilings", "4-continuous",
          "4-discrete-with-ceilings"])
 def test_moderated_intervals_cover_the_truth_with_heterogeneous_variances(seeds, discrete):
