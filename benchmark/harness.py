@@ -579,9 +579,11 @@ def save_checkpoint(state: TrainState, checkpoint: Path, tokenizer, stats: dict)
 # --- finetuning, evaluation, record ---------------------------------------------------------------
 
 def init_seed(pretrain_seed: int, finetune_seed: int) -> int:
-    """The seed of what is initialised at finetuning: the task head, and the whole network of an
-    untrained control, whose pretraining seed would otherwise change nothing and its runs would
-    repeat one another."""
+    """The seed of everything random in one finetuning run: the task head, the whole network of an
+    untrained control (whose pretraining seed would otherwise change nothing), and the order of the
+    training examples. Nested in the pretraining seed: finetuning seed 0 of one pretraining run shares
+    nothing with finetuning seed 0 of another, so the spread between pretraining runs holds the
+    finetuning noise too, and a rerun on other seeds lands inside the report's intervals."""
     return pretrain_seed * 1_000_003 + finetune_seed
 
 
@@ -591,11 +593,12 @@ def finetune_and_evaluate(job: PretrainJob, run: Run, splits, suite: Suite, data
     fmt = registry.formats.get(run.task_format)()
     entry = registry.models.get(job.model)
     setup = Setup(data.tokenizer, entry, suite.size)
-    torch.manual_seed(init_seed(job.seed, run.seed))
+    seed = init_seed(job.seed, run.seed)
+    torch.manual_seed(seed)
     model = fmt.build(entry, run.checkpoint, setup, splits["train"], job.kind)
     finetune_stats = {"steps": 0, "examples": 0}  # a zero-shot format scores the pretrained model as it is
     if fmt.finetunes:
-        finetune_stats = fmt.finetune(model, splits["train"], data.tokenizer, suite.finetune, job.kind, run.seed,
+        finetune_stats = fmt.finetune(model, splits["train"], data.tokenizer, suite.finetune, job.kind, seed,
                                       device, precision)
     metrics, eval_stats = fmt.evaluate(model, splits["test"], data.tokenizer, suite.finetune, job.kind,
                                        device, precision)
