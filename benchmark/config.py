@@ -96,7 +96,7 @@ class PretrainConfig(Strict):
         return value
 
     @model_validator(mode="after")
-    def _budget_makes_steps(self) -> "PretrainConfig":
+    def _budget_makes_steps(self) -> PretrainConfig:
         limit = BUDGET_LIMITS[self.budget_unit]
         if self.budget > limit and not self.allow_large_budget:
             raise ValueError(f"budget: {self.budget:g} {self.budget_unit} is past {limit:g}; "
@@ -145,7 +145,7 @@ class CheckConfig(Strict):
     # 2% of the metric's best value, e.g. 0.02 F1 or 2 chrF). A drop counts only when it also lies
     # beyond its interval over pretraining seeds.
     tolerance: dict[str, Annotated[float, Field(ge=0)]] = Field(default_factory=dict)
-    # Pretraining speed: a fall in MFU (model FLOP/s over the matmul probe's) by more than this share.
+    # Pretraining speed: a fall in MFU (model FLOP/s over the device's peak) by more than this share.
     mfu_drop: float = Field(0.35, gt=0, lt=1)
 
 
@@ -166,7 +166,7 @@ class ExecutorConfig(Strict):
     cluster: Literal["slurm", "local"] | None = None  # slurm: submitit's backend; local runs arrays here
 
     @model_validator(mode="after")
-    def _settings_of_its_kind(self) -> "ExecutorConfig":
+    def _settings_of_its_kind(self) -> ExecutorConfig:
         defaults = ExecutorConfig.model_construct()  # a full dump (a replica of a suite) sets every key
         given = {k for k in self.model_fields_set if getattr(self, k) != getattr(defaults, k)}
         own = {"local": {"workers"}, "ray": {"address", "cpus_per_job", "gpus_per_job"},
@@ -237,7 +237,7 @@ class Suite(Strict):
         return names
 
     @model_validator(mode="after")
-    def _known_names(self) -> "Suite":
+    def _known_names(self) -> Suite:
         _check_variants(self.variants, "variants", "objective", registry.objectives)
         _check_variants(self.task_variants, "task_variants", "task", registry.tasks)
         own_variants = {"objectives": self.variants, "tasks": self.task_variants}
@@ -346,8 +346,7 @@ def _first_error(err: ValidationError) -> str:
     e = err.errors()[0]
     where = ".".join(str(p) for p in e["loc"])
     msg = e["msg"]
-    if msg.startswith("Value error, "):
-        msg = msg[len("Value error, "):]
+    msg = msg.removeprefix("Value error, ")
     if e["type"] == "extra_forbidden":
         msg = "unknown key"
     got = e.get("input")

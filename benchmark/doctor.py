@@ -17,7 +17,7 @@ from filelock import FileLock, Timeout
 from benchmark import files
 from benchmark.cache import cache_dir
 from benchmark.errors import ObjbenchError
-from benchmark.results import SCHEMA_VERSION, DamagedRecord, quarantine_dir, read_record, runs_dir
+from benchmark.results import READS, SCHEMA_VERSION, DamagedRecord, quarantine_dir, read_record, runs_dir
 
 CACHED_KINDS = ("checkpoints", "tokenizers", "blocks")
 
@@ -55,7 +55,7 @@ def examine(results_dir: str, suite: str) -> Examination:
             continue
         if record.get("schema_version") != SCHEMA_VERSION:
             findings.append(Finding(path, f"schema_version {record.get('schema_version')!r}; this version reads "
-                                          f"{SCHEMA_VERSION} (report it with the objbench that wrote it)", ""))
+                                          f"{', '.join(map(str, READS))} (report it with the objbench that wrote it)", ""))
             continue
         records += 1
     if folder.is_dir():

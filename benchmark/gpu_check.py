@@ -6,9 +6,9 @@
 
 For each preset it pretrains CLM for ``--steps`` steps on the embedded corpus in a scratch results
 folder, through the harness's own ``pretrain``, and prints tokens/s, model FLOP/s, MFU and the
-peak memory (the CUDA allocator's on a GPU). MFU's yardstick is the GPU's dense bf16 peak from
-the datasheet table in ``benchmark/measure.py``, found by the device's name; an unlisted device
-gets a bf16 matmul measured now, and the line says which. It then checks that ``--workers`` puts
+peak memory (the CUDA allocator's on a GPU). MFU is the run record's own (``measure.mfu_peak``):
+over the GPU's dense bf16 peak from the datasheet table in ``benchmark/measure.py``, found by the
+device's name, or over a matmul measured now on an unlisted device or a CPU; the line says which. It then checks that ``--workers`` puts
 one worker on every visible GPU. The speed levers (fused AdamW, torch.compile, SDPA attention)
 are measured with and without in ``tests/benchmarks/test_gpu_levers.py``, which ``make
 gpu-check`` runs next.
@@ -24,7 +24,7 @@ from pathlib import Path
 import torch
 
 from benchmark.config import validate_suite
-from benchmark.measure import bf16_peak, mfu, resolve_device, resolve_precision
+from benchmark.measure import resolve_device, resolve_precision
 
 # Per preset: (batch size, sequence length) large enough to keep a GPU busy, small enough for any
 # 24 GB card at the base preset.
@@ -58,13 +58,12 @@ def pretraining_speed(raw: dict) -> dict:
     return {**harness.pretrain(job, suite, data, device, precision, progress=True), "precision": precision}
 
 
-def speed_line(preset: str, stats: dict, peak: float) -> str:
+def speed_line(preset: str, stats: dict) -> str:
     """One preset's figures, as printed."""
     memory = stats["peak_memory_bytes"]
-    share = mfu(stats["flops_per_s"], peak)
     return (f"{preset:>5}: {stats['parameters'] / 1e6:6.1f}M params, {stats['precision']}, "
             f"{stats['tokens_per_s']:,.0f} tokens/s, {stats['flops_per_s'] / 1e12:.2f} model TFLOP/s, "
-            f"MFU {share:.1%} of the yardstick ({stats['mfu']:.1%} of this process's matmul probe), "
+            f"MFU {stats['mfu']:.1%} of {stats['peak_flops_per_s'] / 1e12:.1f} TFLOP/s ({stats['peak_source']} peak), "
             f"peak memory {memory / 2**30:.2f} GiB ({stats['peak_memory_kind']})")
 
 
@@ -105,8 +104,6 @@ def main(argv: list[str] | None = None) -> int:
     device = resolve_device(args.device)
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU"
     print(f"device: {name}; torch {torch.__version__}, CUDA {torch.version.cuda}")
-    peak, source = bf16_peak(device)
-    print(f"MFU yardstick: {peak / 1e12:.1f} TFLOP/s ({source})")
     with tempfile.TemporaryDirectory(prefix="objbench-gpu-check-") as scratch:
         for preset in args.presets:
             batch_size, seq_len = SHAPES[preset]
@@ -114,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
                               args.seq_len or seq_len, args.device, args.compile)
             if device.type == "cuda":
                 torch.cuda.empty_cache()
-            print(speed_line(preset, pretraining_speed(raw), peak), flush=True)
+            print(speed_line(preset, pretraining_speed(raw)), flush=True)
     print(workers_line())
     return 0
 

@@ -43,15 +43,16 @@ from benchmark.measure import (
     Throughput,
     autocast,
     environment,
-    matmul_peak,
+    mfu,
+    mfu_peak,
     resolve_device,
     resolve_precision,
 )
 from benchmark.objectives.base import Setup
-from benchmark.plan import BaselineRun, Plan, PretrainJob, Rung, Run, make_plan, wsd_steps
+from benchmark.plan import BaselineRun, Plan, PretrainJob, Run, Rung, make_plan, wsd_steps
+from benchmark.results import SCHEMA_VERSION, clear_failure, has_record, write_failure, write_record
 from benchmark.tasks.availability import check_tasks_available
 from benchmark.tasks.checks import split_checks
-from benchmark.results import SCHEMA_VERSION, clear_failure, has_record, write_failure, write_record
 
 LOSS_POINTS = 50  # points kept on each pretraining loss curve
 
@@ -392,7 +393,7 @@ def train(state: TrainState, job: PretrainJob, suite: Suite, data, device: torch
           progress: bool, resume_path: Path) -> dict:
     """The pretraining loop: one batch of blocks per step until the budget is spent; returns its statistics."""
     recipe, p = suite.pretrain, state.progress
-    peak = matmul_peak(device, precision)  # this process's matmul speed, the yardstick of its MFU
+    peak = mfu_peak(device, precision)  # MFU's denominator: a datasheet peak, or a matmul timed now
     meter = Throughput(device)
     log_every = max(1, (job.steps or 1000) // LOSS_POINTS)
     running = []
@@ -534,9 +535,10 @@ def held_out_attention(state: TrainState, suite: Suite, data) -> dict | None:
 
 
 def pretrain_stats(state: TrainState, job: PretrainJob, suite: Suite, n_blocks: int, meter: Throughput,
-                   memory: PeakMemory, wall_s: float, matmul_flops_per_s: float) -> dict:
+                   memory: PeakMemory, wall_s: float, peak: tuple[float, str]) -> dict:
     """What a pretraining run records: its cost in steps, tokens, loss-bearing tokens, FLOPs, time and memory,
-    and its speed as MFU: steady-state model FLOP/s over the matmul probe's FLOP/s."""
+    and its speed as MFU: steady-state model FLOP/s over the device's peak, with the peak's source
+    (``measure.mfu_peak``: "datasheet" or "measured")."""
     p, recipe = state.progress, suite.pretrain
     tokens = p["step"] * recipe.tokens_per_step
     rates = meter.summary()
@@ -544,8 +546,9 @@ def pretrain_stats(state: TrainState, job: PretrainJob, suite: Suite, n_blocks: 
     return {
         **rates,
         "flops_per_s": flops_per_s,
-        "matmul_flops_per_s": matmul_flops_per_s,
-        "mfu": flops_per_s / matmul_flops_per_s if flops_per_s else None,
+        "peak_flops_per_s": peak[0],
+        "peak_source": peak[1],
+        "mfu": mfu(flops_per_s, peak[0]),
         "steps": p["step"],  # totals over the whole run; the meter's rates cover this process's share
         "tokens": tokens,
         "samples": p["step"] * recipe.batch_size,
@@ -622,6 +625,7 @@ def record_baseline(suite: Suite, data, b: BaselineRun, metrics: dict, cost: dic
         "size": suite.size,
         "objective": b.baseline,
         "baseline": True,  # a classical system: no network, no pretraining; a row of its own on the board
+        "deterministic": not registry.baselines.get(b.baseline).seeded,  # fitted once: no seed moves it
         "objective_params": suite.baseline_settings(b.baseline).model_dump(mode="json"),
         "task": b.task,
         "task_entry": suite.task_variants.get(b.task, {}).get("task", b.task),

@@ -68,14 +68,15 @@ class PeakMemory:
     def __init__(self, device: torch.device, interval: float = 0.02):
         self.device, self.interval = device, interval
         self.peak_bytes: int | None = None
+        self.start_bytes: int | None = None  # CPU: the resident set when the block began
         self._stop = threading.Event()
 
-    def __enter__(self) -> "PeakMemory":
+    def __enter__(self) -> PeakMemory:
         if self.device.type == "cuda":
             torch.cuda.reset_peak_memory_stats(self.device)
         else:
             self._process = psutil.Process()
-            self.peak_bytes = self._process.memory_info().rss
+            self.peak_bytes = self.start_bytes = self._process.memory_info().rss
             self._thread = threading.Thread(target=self._sample, daemon=True)
             self._thread.start()
         return self
@@ -199,16 +200,17 @@ def datasheet_bf16_peak(device_name: str) -> float | None:
     return None
 
 
-def bf16_peak(device: torch.device) -> tuple[float, str]:
-    """The yardstick of a GPU's MFU: its datasheet bf16 peak, else a matmul measured now (and which)."""
-    if device.type == "cuda":
-        name = torch.cuda.get_device_name(device)
-        listed = datasheet_bf16_peak(name)
+def mfu_peak(device: torch.device, precision: str) -> tuple[float, str]:
+    """The denominator of MFU and where it comes from: "datasheet" (a listed GPU computing in bf16: its
+    dense bf16 peak) or "measured" (square matmuls at the run's precision timed now, in this process: a
+    CPU, an unlisted device, or a GPU in fp32). Every MFU the project prints or records uses it."""
+    if device.type == "cuda" and precision == "bf16":
+        listed = datasheet_bf16_peak(torch.cuda.get_device_name(device))
         if listed is not None:
-            return listed, f"datasheet dense bf16 peak of {name}"
-        return matmul_peak(device, "bf16", size=8192, seconds=1.0), f"measured bf16 matmul ({name} is not listed)"
-    precision = "bf16" if bf16_supported(device) else "fp32"
-    return matmul_peak(device, precision), f"measured {precision} matmul (a CPU has no datasheet peak here)"
+            return listed, "datasheet"
+    if device.type == "cuda":
+        return matmul_peak(device, precision, size=8192, seconds=1.0), "measured"
+    return matmul_peak(device, precision), "measured"
 
 
 def mfu(flops_per_s: float | None, peak_flops_per_s: float) -> float | None:

@@ -17,7 +17,7 @@ from benchmark.errors import ObjbenchError
 from benchmark.measure import resolve_device, resolve_precision
 from benchmark.models.kinds import ModelKind
 from benchmark.objectives.base import Setup
-from benchmark.results import has_record
+from benchmark.results import BASELINE_GROUP, has_record
 
 ESTIMATE_STEPS = 8  # batches whose mean FLOPs price a step, where steps differ in cost
 
@@ -63,7 +63,7 @@ class PretrainJob:
     checkpoint: Path | None  # None for the `none` control
     cached: bool
     damaged: str | None = None  # what is wrong with a stored checkpoint that will be trained again
-    runs: list["Run"] = field(default_factory=list)
+    runs: list[Run] = field(default_factory=list)
     rungs: list[Rung] = field(default_factory=list)  # a compute ladder's rungs below the whole budget
 
 
@@ -92,9 +92,10 @@ class Run:
 
 @dataclass
 class BaselineRun:
-    """A classical baseline fitted and scored on one task, once per pretraining seed (its own seed)."""
+    """A classical baseline fitted and scored on one task: once per suite, or once per pretraining seed
+    (its own seed) for a baseline whose fit depends on one (``seeded``)."""
 
-    model: str  # the model whose board it sits on: it trains no network
+    model: str  # BASELINE_GROUP: it trains no network, so it sits on no neural model's board
     baseline: str
     task: str
     task_format: str
@@ -234,22 +235,24 @@ def make_plan(suite: Suite, data: PretrainingData) -> Plan:
 
 def plan_baselines(suite: Suite, data: PretrainingData, precision: str,
                    skipped: list[tuple[str, str]]) -> list[BaselineRun]:
-    """Every (model, baseline, task) whose format the baseline serves, once per pretraining seed."""
+    """Every (baseline, task) whose format the baseline serves: once per suite, whatever its models, and
+    once per pretraining seed only for a baseline that declares its fit ``seeded`` (a deterministic one
+    fitted again would repeat one number and pose as a seed spread). A deterministic baseline is fitted
+    with the suite's first pretraining seed."""
     runs = []
-    for model in suite.models:
-        for name in suite.baselines:
-            entry, params = registry.baselines.get(name), suite.baseline_settings(name)
-            for task in suite.tasks:
-                task_format = suite.task_entry(task).format
-                if task_format not in entry.formats:
-                    skipped.append((f"{model}/{name}/{task}", f"baseline {name} serves {', '.join(entry.formats)}, "
-                                                              f"not {task_format}"))
-                    continue
-                for seed in suite.pretrain.seeds:
-                    run_id = stable_hash("baseline", RUN_KEY_VERSION, model, name, params, task,
-                                         suite.task_settings(task), data.corpus_id, data.tokenizer_id, seed, precision)
-                    runs.append(BaselineRun(model, name, task, task_format, seed, run_id,
-                                            has_record(suite.results_dir, suite.name, run_id)))
+    for name in suite.baselines:
+        entry, params = registry.baselines.get(name), suite.baseline_settings(name)
+        for task in suite.tasks:
+            task_format = suite.task_entry(task).format
+            if task_format not in entry.formats:
+                skipped.append((f"{BASELINE_GROUP}/{name}/{task}", f"baseline {name} serves "
+                                f"{', '.join(entry.formats)}, not {task_format}"))
+                continue
+            for seed in suite.pretrain.seeds if entry.seeded else suite.pretrain.seeds[:1]:
+                run_id = stable_hash("baseline", RUN_KEY_VERSION, name, params, task, suite.task_settings(task),
+                                     data.corpus_id, data.tokenizer_id, seed, precision)
+                runs.append(BaselineRun(BASELINE_GROUP, name, task, task_format, seed, run_id,
+                                        has_record(suite.results_dir, suite.name, run_id)))
     return runs
 
 

@@ -98,13 +98,16 @@ def _format_requirements(name: str, entry) -> str | None:
 
 
 def _baseline_requirements(name: str, entry) -> str | None:
-    """A baseline must say which formats it serves, what settings it takes and whether it reads the corpus."""
+    """A baseline must say which formats it serves, what settings it takes, whether it reads the corpus and
+    whether its fit depends on a seed."""
     lacking = []
     formats_served = getattr(entry, "formats", None)
     if not (isinstance(formats_served, tuple) and formats_served and all(isinstance(f, str) for f in formats_served)):
         lacking.append("formats (a non-empty tuple of format names)")
     if not isinstance(getattr(entry, "uses_corpus", None), bool):
         lacking.append("uses_corpus (a bool)")
+    if not isinstance(getattr(entry, "seeded", None), bool):
+        lacking.append("seeded (a bool: does its fit depend on the seed)")
     params = getattr(entry, "Params", None)
     if not (inspect.isclass(params) and callable(getattr(params, "model_validate", None))):
         lacking.append("Params (a pydantic model)")

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pandas as pd
 
@@ -21,8 +21,36 @@ from benchmark import files
 from benchmark.errors import ObjbenchError, warn
 from benchmark.paths import inside
 
-SCHEMA_VERSION = 2  # 2: records carry their task format's primary_metric and their content hash
+# 2: records carry their task format's primary_metric and their content hash; 3: pretraining's MFU is over a
+# named peak (``pretrain.peak_flops_per_s`` and ``pretrain.peak_source``, "datasheet" or "measured")
+SCHEMA_VERSION = 3
 DIGEST_KEY = "content_sha256"
+# A classical baseline's ``model``: a group of its own, never a neural model's name (it trains no network,
+# and it is fitted once however many models a suite has).
+BASELINE_GROUP = "classical"
+
+
+def upgraded(record: dict) -> dict:
+    """A verified record of an older schema this version still reads, in today's form (marked
+    ``upgraded_from``, with the digest of its new content); a record of today's schema as it is.
+
+    2 -> 3: version 2 divided model FLOP/s by a matmul timed in the process, which is a measured peak; it
+    filed a classical baseline under a neural model's name, now under ``BASELINE_GROUP``.
+    """
+    if record.get("schema_version") != 2:
+        return record
+    pretrain = dict(record.get("pretrain") or {})
+    if "matmul_flops_per_s" in pretrain:
+        pretrain["peak_flops_per_s"] = pretrain.pop("matmul_flops_per_s")
+        pretrain["peak_source"] = "measured"
+    body = {k: v for k, v in record.items() if k != DIGEST_KEY}
+    new = {**body, "pretrain": pretrain, "schema_version": SCHEMA_VERSION, "upgraded_from": 2}
+    if record.get("baseline"):
+        new["model"] = BASELINE_GROUP
+    return {**new, DIGEST_KEY: content_digest(new)}
+
+
+READS = (2, SCHEMA_VERSION)  # the schemas this version reads (older ones through ``upgraded``)
 
 
 class DamagedRecord(Exception):
@@ -91,13 +119,13 @@ def read_record(path: Path) -> dict:
         record = json.loads(path.read_text())
     except (ValueError, UnicodeDecodeError):
         raise DamagedRecord(path, "not valid JSON (cut short or overwritten)") from None
-    if isinstance(record, dict) and "run_id" in record and record.get("schema_version") != SCHEMA_VERSION:
+    if isinstance(record, dict) and "run_id" in record and record.get("schema_version") not in READS:
         return record  # another schema's record: not ours to verify; the report refuses to mix schemas
     if not isinstance(record, dict) or DIGEST_KEY not in record:
         raise DamagedRecord(path, f"not a run record (no {DIGEST_KEY})")
     if record[DIGEST_KEY] != content_digest(record):
         raise DamagedRecord(path, "changed since it was written (content hash differs)")
-    return record
+    return upgraded(record)
 
 
 def load_or_quarantine(path: Path, results_dir: str | Path, suite: str) -> dict | None:
@@ -161,13 +189,13 @@ def read_records_file(path: str | Path) -> list[dict]:
             raise ObjbenchError(f"{path}, line {number}: not a JSON record ({err.msg})") from None
         if not isinstance(record, dict) or "run_id" not in record:
             raise ObjbenchError(f"{path}, line {number}: not a run record")
-        if record.get("schema_version") != SCHEMA_VERSION:
+        if record.get("schema_version") not in READS:
             raise ObjbenchError(f"{path}, line {number}: record {record.get('run_id')} has schema_version "
-                                f"{record.get('schema_version')!r}, this version reads {SCHEMA_VERSION}")
+                                f"{record.get('schema_version')!r}, this version reads {', '.join(map(str, READS))}")
         if record.get(DIGEST_KEY) != content_digest(record):
             raise ObjbenchError(f"{path}, line {number}: record {record['run_id']} changed since it was written "
                                 f"(content hash differs)")
-        records.append(record)
+        records.append(upgraded(record))
     if not records:
         raise ObjbenchError(f"{path}: no records in it")
     return records

@@ -6,14 +6,18 @@ from __future__ import annotations
 
 import json
 
+import pandas as pd
 import pytest
 
+from benchmark import registry
 from benchmark.cli import main
 from benchmark.config import validate_suite
 from benchmark.harness import prepared_data
 from benchmark.plan import make_plan
-from benchmark.results import iter_records
+from benchmark.report.tables import build_leaderboard
+from benchmark.results import BASELINE_GROUP, flatten, iter_records
 from tests.helpers import tiny_raw, write_suite
+from tests.report_fixtures import make_record
 
 TASKS = {"synthetic_topic": {"train_size": 32, "test_size": 32}, "synthetic_minimal_pairs": {"test_size": 24}}
 
@@ -23,17 +27,51 @@ def _raw(tmp_path, **changes):
                                  "baselines": ["tfidf_lr", "kneser_ney"], **changes})
 
 
-def test_baselines_are_planned_where_their_format_fits_once_per_pretraining_seed(tmp_path):
-    raw = _raw(tmp_path)
+@pytest.fixture
+def two_models():
+    """A second model entry beside llama (the same blocks under another name), for a suite of two models."""
+    twin = type("Twin", (registry.models.get("llama"),), {})
+    registry.models.register("twin")(twin)
+    yield ["llama", "twin"]
+    registry.models._entries.pop("twin")
+
+
+def test_baselines_are_fitted_once_per_suite_and_per_seed_only_when_seeded(tmp_path, two_models):
+    """Two models and two pretraining seeds: the deterministic kneser_ney is fitted once, the seeded tfidf_lr
+    (its seed picks the validation split) once per seed; neither under a model's name."""
+    raw = _raw(tmp_path, models=two_models)
     raw["pretrain"] = {**raw["pretrain"], "seeds": [0, 1]}
     suite = validate_suite(raw)
     plan = make_plan(suite, prepared_data(suite))
-    runs = sorted((b.baseline, b.task, b.seed) for b in plan.baseline_runs)
-    assert runs == [("kneser_ney", "synthetic_minimal_pairs", 0), ("kneser_ney", "synthetic_minimal_pairs", 1),
-                    ("tfidf_lr", "synthetic_topic", 0), ("tfidf_lr", "synthetic_topic", 1)]
+    runs = sorted((b.model, b.baseline, b.task, b.seed) for b in plan.baseline_runs)
+    assert runs == [(BASELINE_GROUP, "kneser_ney", "synthetic_minimal_pairs", 0),
+                    (BASELINE_GROUP, "tfidf_lr", "synthetic_topic", 0), (BASELINE_GROUP, "tfidf_lr", "synthetic_topic", 1)]
+    assert {j.model for j in plan.jobs} == {"llama", "twin"}
     reasons = dict(plan.skipped)
-    assert "serves zero_shot, not classification" in reasons["llama/kneser_ney/synthetic_topic"]
+    assert "serves zero_shot, not classification" in reasons[f"{BASELINE_GROUP}/kneser_ney/synthetic_topic"]
     assert {b.run_id for b in plan.baseline_runs} <= plan.run_ids
+
+
+def test_a_deterministic_baseline_sits_on_the_board_once_and_is_judged_against_each_models_control(two_models):
+    """Records of two models' controls and one fit of a deterministic baseline: the board has one baseline row
+    per task, no interval of its own (no zero-width one), and a verdict against each model's control, whose
+    spread is the only noise in the difference."""
+    records = [make_record(o, "synthetic_topic", s, 0, v, model=m)
+               for m in two_models for o, vs in (("none", (0.40, 0.42, 0.44)), ("clm", (0.70, 0.72, 0.71)))
+               for s, v in enumerate(vs)]
+    fixed = make_record("tfidf_lr", "synthetic_topic", 0, 0, 0.60, model=BASELINE_GROUP)
+    records.append({**fixed, "baseline": True, "deterministic": True, "checkpoint": None})
+    board = build_leaderboard(pd.DataFrame([flatten(r) for r in records]))
+    rows = board.rows[board.rows["objective"] == "tfidf_lr"]
+    assert len(rows) == 1 and rows["model"].iloc[0] == BASELINE_GROUP and bool(rows["deterministic"].iloc[0])
+    assert rows["ci_low"].isna().all()
+    versus = board.controls[board.controls["objective"] == "tfidf_lr"].set_index("control")
+    assert sorted(versus.index) == ["llama/none", "twin/none"]
+    d = versus.loc["llama/none"]
+    assert d["difference"] == pytest.approx(0.60 - 0.42) and d["direction"] == "better"
+    assert d["difference_ci_low"] < d["difference"] < d["difference_ci_high"]
+    assert any(n.kind == "Deterministic baselines" for n in board.notes)
+    assert not any(n.kind == "Provisional" for n in board.notes)
 
 
 @pytest.mark.parametrize("changes, message", [
@@ -57,6 +95,8 @@ def test_baselines_are_recorded_with_their_cost_and_marked_on_the_board(tmp_path
     records = {(r["objective"], r["task"]): r for r in iter_records("results", "tiny")}
     tfidf = records["tfidf_lr", "synthetic_topic"]
     assert tfidf["baseline"] is True and tfidf["checkpoint"] is None and tfidf["pretrain"]["flops"] == 0
+    assert tfidf["model"] == BASELINE_GROUP and tfidf["deterministic"] is False
+    assert records["kneser_ney", "synthetic_minimal_pairs"]["deterministic"] is True
     assert set(tfidf["metrics"]) == set(records["clm", "synthetic_topic"]["metrics"])  # the format's own metrics
     assert tfidf["evaluate"]["fit_s"] >= 0 and tfidf["pretrain"]["parameters"] > 0
     assert "accuracy" in records["kneser_ney", "synthetic_minimal_pairs"]["metrics"]

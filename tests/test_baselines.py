@@ -12,7 +12,7 @@ from nltk.lm.preprocessing import padded_everygram_pipeline
 
 from benchmark import registry
 from benchmark.baselines import hmm, ibm_model1, kneser_ney, sliding_window, tfidf_lr
-from benchmark.baselines.base import COST_KEYS, words
+from benchmark.baselines.base import COST_KEYS, Cost, words
 from benchmark.config import CorpusConfig
 from benchmark.data import synthetic
 from benchmark.errors import ObjbenchError
@@ -233,6 +233,7 @@ def test_a_baseline_without_formats_cannot_register():
     class NoFormats:
         Params = kneser_ney.KneserNeyParams
         uses_corpus = False
+        seeded = False
 
         def fit_and_evaluate(self, splits, corpus, tokenizer, seed):
             return {}, {}
@@ -255,8 +256,45 @@ def test_each_baseline_reports_its_formats_metrics_and_its_cost(name, fmt, forma
         assert metrics.pop(companion) is None
     assert all(isinstance(v, float) and math.isfinite(v) for v in metrics.values())
     assert set(COST_KEYS) <= set(cost)
-    assert cost["fit_s"] >= 0 and cost["eval_s"] > 0 and cost["peak_memory_bytes"] > 0
+    assert cost["fit_s"] >= 0 and cost["eval_s"] > 0 and cost["peak_memory_bytes"] >= 0
     assert isinstance(cost["parameters"], int) and cost["parameters"] >= 0
     if entry.uses_corpus:
         with pytest.raises(ObjbenchError, match="corpus"):
             entry(entry.Params()).fit_and_evaluate(splits, None, tiny_data.tokenizer, 0)
+
+
+def test_a_baselines_memory_is_what_it_adds_not_what_the_process_already_holds():
+    held = np.ones(64 * 2**20 // 8)  # 64 MiB the process holds before the baseline starts
+    cost = Cost()
+    with cost.phase("fit"):
+        pass
+    assert cost.record["peak_memory_bytes"] < 16 * 2**20
+    with cost.phase("eval"):
+        added = np.ones(96 * 2**20 // 8)  # 96 MiB the baseline allocates
+    assert 80 * 2**20 <= cost.record["peak_memory_bytes"] < 96 * 2**20 + held.nbytes
+    assert cost.record["peak_memory_kind"] == "rss_growth" and added.sum() > 0
+
+
+@pytest.mark.parametrize("name,fmt", [(n, f) for n, f in CASES if not registry.baselines.get(n).seeded])
+def test_a_baseline_declared_deterministic_gives_the_same_numbers_with_another_seed(name, fmt, format_splits,
+                                                                                    small_corpus, tiny_data):
+    """It is fitted once per suite (``seeded = False``): a seed that moved it would be a spread left out."""
+    entry = registry.baselines.get(name)
+    corpus = small_corpus if entry.uses_corpus else None
+    first, second = (entry(entry.Params()).fit_and_evaluate(format_splits[fmt], corpus, tiny_data.tokenizer, seed)[0]
+                     for seed in (0, 7))
+    assert first == second
+
+
+def test_a_baseline_that_does_not_say_whether_it_is_seeded_cannot_register():
+    class Unsaid:
+        Params = kneser_ney.KneserNeyParams
+        formats = ("zero_shot",)
+        uses_corpus = False
+
+        def fit_and_evaluate(self, splits, corpus, tokenizer, seed):
+            return {}, {}
+
+    with pytest.raises(ObjbenchError, match="seeded"):
+        registry.baselines.register("test_unsaid")(Unsaid)
+    assert "test_unsaid" not in registry.baselines

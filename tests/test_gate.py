@@ -18,7 +18,7 @@ from scipy import stats as scipy_stats
 
 from benchmark.cli import main
 from benchmark.report.gate import check_records
-from benchmark.results import DIGEST_KEY, content_digest, write_records_file
+from benchmark.results import DIGEST_KEY, content_digest, read_records_file, write_records_file
 from tests.helpers import tiny_raw, write_suite
 from tests.report_fixtures import CONFIG, make_record
 
@@ -256,6 +256,37 @@ def test_speed_is_not_compared_across_precisions():
         record["environment"]["precision"] = "bf16"
     gate = check_records(baseline, current, allow_incomparable=True)
     assert cost_row(gate)["verdict"].startswith("speed not compared: precision") and not gate.regressed
+
+
+def test_speed_is_not_compared_across_peak_sources():
+    """MFU over a GPU's datasheet peak against MFU over a matmul timed in the process: two yardsticks."""
+    baseline = runs("clm", TOPIC, 0.80, 0.81, 0.82, mfu=[0.040, 0.042, 0.044])
+    current = runs("clm", TOPIC, 0.80, 0.81, 0.82, mfu=[0.020, 0.021, 0.022])
+    for record in current:
+        record["pretrain"]["peak_source"] = "datasheet"
+    gate = check_records(baseline, current)
+    verdict = cost_row(gate)["verdict"]
+    assert verdict == "speed not compared: MFU over a measured peak against a datasheet one", verdict
+    assert not gate.regressed
+
+
+def test_records_of_the_previous_schema_still_compare(tmp_path, capsys):
+    """A baseline written by schema 2 (MFU over ``matmul_flops_per_s``, no ``peak_source``) against today's
+    records: read as measured peaks, so quality and speed are both compared."""
+    def as_schema_2(record: dict) -> dict:
+        pretrain = dict(record["pretrain"])
+        if "peak_source" in pretrain:
+            assert pretrain.pop("peak_source") == "measured"
+            pretrain["matmul_flops_per_s"] = pretrain.pop("peak_flops_per_s")
+        return {**record, "schema_version": 2, "pretrain": pretrain}
+
+    old = write(tmp_path / "old.jsonl", [as_schema_2(r) for r in baseline_records()])
+    new = write(tmp_path / "new.jsonl", lowered(baseline_records(), "mlm", 0.10))
+    code, out, err = _run(["compare", old, new], capsys)
+    assert code == 1, err
+    assert "mlm" in out.splitlines()[-1] and "regressed" in out.splitlines()[-1]
+    gate = check_records(read_records_file(old), baseline_records())
+    assert cost_row(gate)["verdict"] == "unchanged" and not gate.regressed
 
 
 def test_mfu_within_noise_or_within_the_allowed_drop_is_unchanged():

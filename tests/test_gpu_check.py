@@ -4,9 +4,10 @@ script's code path on a CPU (the tiny preset, a few steps)."""
 from __future__ import annotations
 
 import pytest
+import torch
 
-from benchmark import gpu_check
-from benchmark.measure import GPU_BF16_PEAKS, datasheet_bf16_peak, mfu
+from benchmark import gpu_check, measure
+from benchmark.measure import GPU_BF16_PEAKS, datasheet_bf16_peak, mfu, mfu_peak
 
 
 @pytest.mark.parametrize("name, peak", [
@@ -37,11 +38,22 @@ def test_mfu_is_model_flops_over_the_peak():
     assert mfu(None, 312e12) is None and mfu(1e12, 0) is None
 
 
+def test_one_mfu_peak_named_by_its_source(monkeypatch):
+    """A listed GPU in bf16 divides by its datasheet; a CPU, an unlisted GPU or fp32 by a matmul timed now."""
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda device=None: "NVIDIA H100 80GB HBM3")
+    assert mfu_peak(torch.device("cuda"), "bf16") == (989e12, "datasheet")
+    monkeypatch.setattr(measure, "matmul_peak", lambda device, precision, **_: 5e13)
+    assert mfu_peak(torch.device("cuda"), "fp32") == (5e13, "measured")
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda device=None: "Tesla T4")
+    assert mfu_peak(torch.device("cuda"), "bf16") == (5e13, "measured")
+    assert mfu_peak(torch.device("cpu"), "bf16") == (5e13, "measured")
+
+
 def test_the_check_runs_its_whole_path_on_a_cpu(capsys):
     assert gpu_check.main(["--device", "cpu", "--presets", "tiny", "--steps", "3", "--batch-size", "4",
                            "--seq-len", "32"]) == 0
     out = capsys.readouterr().out
-    assert "MFU yardstick:" in out and "measured" in out  # a CPU has no datasheet row
     [line] = [row for row in out.splitlines() if row.strip().startswith("tiny:")]
     assert "tokens/s" in line and "MFU" in line and "process_peak_rss" in line
+    assert "(measured peak)" in line  # a CPU has no datasheet row
     assert "workers: no GPU visible" in out

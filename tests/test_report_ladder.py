@@ -232,8 +232,8 @@ def test_summary_sentences_say_what_the_board_says():
     assert sentences == [
         f"Best mean at {shown} pretraining FLOPs: clm on 2 of 3 tasks, mlm on 1 of 3.",
         "Ahead of every other entry beyond doubt (95% intervals apart): clm on a and b and mlm on c.",
-        "Better than no pretraining (paired 95% interval excludes 0): clm and mlm on 3 of 3 tasks, "
-        "electra on none of 3.",
+        "Pretrained objectives better than no pretraining (paired 95% interval excludes 0): clm and mlm on 3 of 3 "
+        "tasks, electra on none of 3.",
         "Equivalent to no pretraining (interval within the task's tolerance): electra on a, b and c.",
         "Decided: 9 of 9 pretrained-objective rows against no pretraining (100%).",
         "Intervals are over 3 pretraining seeds per entry.",
@@ -272,12 +272,12 @@ def test_heat_map_values_and_significance():
     board = build_leaderboard(frame(plain_records(OPENING)))
     matrix = control_matrix(board).set_index(["objective", "task"])
     assert matrix.loc[("clm", "a"), "difference"] == pytest.approx(0.40)
-    assert matrix.loc[("clm", "a"), "significant"] == True  # noqa: E712 (a numpy bool)
+    assert matrix.loc[("clm", "a"), "significant"] == True
     assert matrix.loc[("clm", "a"), "control"] == "none"
     # electra on a: 0.01, 0, 0.01: mean 0.0067, sample std 0.0058, moderated toward the task's prior for
     # differences: an interval that holds 0 and lies within +-0.02
     assert matrix.loc[("electra", "a"), "difference"] == pytest.approx(0.02 / 3)
-    assert matrix.loc[("electra", "a"), "significant"] == False  # noqa: E712
+    assert matrix.loc[("electra", "a"), "significant"] == False
     assert matrix.loc[("electra", "a"), "direction"] == "equivalent"
     assert matrix.loc[("clm", "a"), "direction"] == "better"
     assert set(matrix.index.get_level_values("objective")) == {"clm", "mlm", "electra"}  # not the control

@@ -69,7 +69,7 @@ def test_a_records_file_with_an_edited_record_is_refused(tmp_path):
         read_records_file(path)
 
 
-@pytest.mark.parametrize("version", [SCHEMA_VERSION - 1, SCHEMA_VERSION + 1, None])
+@pytest.mark.parametrize("version", [1, SCHEMA_VERSION + 1, None])
 def test_a_records_file_with_another_schema_version_is_refused(tmp_path, version):
     path = tmp_path / "records.jsonl"
     write_records_file(path, [_record("a"), {**_record("old"), "schema_version": version}])
@@ -77,3 +77,23 @@ def test_a_records_file_with_another_schema_version_is_refused(tmp_path, version
         read_records_file(path)
     message = str(err.value)
     assert str(path) in message and "record old" in message and f"schema_version {version!r}" in message
+
+
+def test_a_record_of_the_previous_schema_is_read_in_todays_form(tmp_path):
+    """Version 2 divided by a matmul timed in the process: read as today's MFU over a measured peak."""
+    old = {"schema_version": 2, "run_id": "old", "suite": "s", "created_at": "2026-01-01T00:00:00+00:00",
+           "objective": "clm", "metrics": {"accuracy": 0.5}, "config": {"name": "s"},
+           "pretrain": {"mfu": 0.03, "matmul_flops_per_s": 4e10, "flops_per_s": 1.2e9}}
+    old = {**old, DIGEST_KEY: content_digest(old)}
+    (tmp_path / "s" / "runs").mkdir(parents=True)
+    (tmp_path / "s" / "runs" / "old.json").write_text(json.dumps(old))
+    write_records_file(tmp_path / "records.jsonl", [old])
+    for record in (*iter_records(tmp_path, "s"), *read_records_file(tmp_path / "records.jsonl")):
+        assert record["schema_version"] == SCHEMA_VERSION and record["upgraded_from"] == 2
+        assert record["pretrain"] == {"mfu": 0.03, "peak_flops_per_s": 4e10, "peak_source": "measured",
+                                      "flops_per_s": 1.2e9}
+        assert record[DIGEST_KEY] == content_digest(record)
+    edited = {**old, "metrics": {"accuracy": 0.9}}  # an old record is still checked against its own hash
+    write_records_file(tmp_path / "edited.jsonl", [edited])
+    with pytest.raises(ObjbenchError, match="changed since it was written"):
+        read_records_file(tmp_path / "edited.jsonl")

@@ -81,6 +81,7 @@ class HMMBaseline:
     Params = HMMParams
     formats = ("zero_shot",)
     uses_corpus = True
+    seeded = True  # Baum-Welch starts from a seeded random model: another seed, another fit
 
     def __init__(self, params: HMMParams):
         self.params = params

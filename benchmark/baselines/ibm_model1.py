@@ -85,6 +85,7 @@ class IBMModel1Baseline:
     Params = IBMModel1Params
     formats = ("translation",)
     uses_corpus = False
+    seeded = False  # EM from uniform translation probabilities: one fit, whatever the seed
 
     def __init__(self, params: IBMModel1Params):
         self.params = params

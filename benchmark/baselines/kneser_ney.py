@@ -114,6 +114,7 @@ class KneserNeyBaseline:
     Params = KneserNeyParams
     formats = ("zero_shot",)
     uses_corpus = True
+    seeded = False  # counts and discounts: one fit, whatever the seed
 
     def __init__(self, params: KneserNeyParams):
         self.params = params

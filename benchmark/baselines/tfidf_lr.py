@@ -30,7 +30,7 @@ class TfidfLRParams(Params):
     max_iter: int = Field(1000, ge=1)  # lbfgs iterations: enough for every C of the grid on the synthetic tasks
 
     @model_validator(mode="after")
-    def _grid_rises(self) -> "TfidfLRParams":
+    def _grid_rises(self) -> TfidfLRParams:
         if self.c_max < self.c_min:
             raise ValueError(f"c_max {self.c_max:g} is below c_min {self.c_min:g}")
         return self
@@ -120,6 +120,7 @@ class TfidfLogisticRegression:
     Params = TfidfLRParams
     formats = ("classification",)
     uses_corpus = False
+    seeded = True  # the seed shuffles the validation split that picks C
 
     def __init__(self, params: TfidfLRParams):
         self.params = params

@@ -14,8 +14,8 @@ as asv does:
 is *unchanged*, marked ``~`` when the change is large but the interval still holds 0 (big but
 noisy: more seeds would tell). Pretraining cost is compared per job: the training FLOPs must be
 equal (the configs are, or the gate refuses to compare), and speed is compared as MFU (model
-FLOP/s over a matmul probe timed in the same process), never as tokens/s, which differ between
-machines. A fall of MFU by more than ``check.mfu_drop`` whose interval lies below 0 regresses.
+FLOP/s over the device's peak, ``measure.mfu_peak``: a datasheet figure or a matmul timed in the
+same process; two sources are not compared), never as tokens/s, which differ between machines. A fall of MFU by more than ``check.mfu_drop`` whose interval lies below 0 regresses.
 Only the final rung of a compute ladder is compared (``tables.final_rung``), as on the leaderboard.
 Runs at another precision are not compared on speed: each MFU is against its own precision's
 peak (bf16 on AMX has several times fp32's), so the ratio would measure the precision, not the code.
@@ -105,7 +105,7 @@ def quality(baseline: pd.DataFrame, current: pd.DataFrame, tolerances: dict[str,
 
 def _jobs(df: pd.DataFrame) -> pd.DataFrame:
     """One row per pretraining job that trained: its FLOPs and MFU."""
-    needed = ["pretrain.flops", "pretrain.mfu", "environment.precision"]
+    needed = ["pretrain.flops", "pretrain.mfu", "pretrain.peak_source", "environment.precision"]
     trained = df[pd.to_numeric(df.get("pretrain.steps", 0), errors="coerce").fillna(0) > 0]
     present = [c for c in needed if c in trained]
     return trained.groupby(["model", "objective", "pretrain_seed"])[present].first().reset_index()
@@ -132,6 +132,12 @@ def cost(baseline: pd.DataFrame, current: pd.DataFrame, mfu_drop: float) -> pd.D
         if precisions[0] != precisions[1]:  # MFU is against that precision's own peak: not one yardstick
             rows.append({**row, "verdict": verdict if flops_changed else
                          f"speed not compared: precision {'/'.join(precisions[0])} against {'/'.join(precisions[1])}"})
+            continue
+        sources = [sorted(set(o["pretrain.peak_source"].dropna())) if "pretrain.peak_source" in o else [] for o in own]
+        if sources[0] != sources[1]:  # a datasheet peak against a measured one: two yardsticks
+            rows.append({**row, "verdict": verdict if flops_changed else
+                         f"speed not compared: MFU over a {'/'.join(sources[0]) or 'unknown'} peak against a "
+                         f"{'/'.join(sources[1]) or 'unknown'} one"})
             continue
         if all(mfu):
             b, c = (sum(m) / len(m) for m in mfu)

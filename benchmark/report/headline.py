@@ -116,11 +116,15 @@ def _control_sentences(board: Leaderboard) -> list[str]:
         return [f"Against no pretraining every verdict is provisional (one pretraining run); by mean alone, above it: "
                 f"{tally(above)}."]
     better = [(entry_name(board, *e), int(rows.loc[rows["direction"] == "better", "task"].nunique()),
-               int(rows["task"].nunique())) for e, rows in own.items()]
-    sentence = f"Better than no pretraining (paired 95% interval excludes 0): {tally(better)}"
+               int(rows["task"].nunique())) for e, rows in own.items() if e[1] not in board.baselines]
+    classical = [(entry_name(board, *e), int(rows.loc[rows["direction"] == "better", "task"].nunique()),
+                  int(rows["task"].nunique())) for e, rows in own.items() if e[1] in board.baselines]
+    sentence = (f"Pretrained objectives better than no pretraining (paired 95% interval excludes 0): {tally(better)}"
+                if better else "No pretrained objective was compared with no pretraining")
     unjudged = int((~judged).sum())
     sentence += f" ({unjudged} comparison{'s' if unjudged != 1 else ''} provisional)." if unjudged else "."
-    lines = [sentence]
+    lines = [sentence] + ([f"Classical baselines (not pretrained) better than no pretraining: {tally(classical)}."]
+                          if classical else [])
     for verdict, said in (("worse", "Worse than no pretraining"),
                           ("equivalent", "Equivalent to no pretraining (interval within the task's tolerance)")):
         named = [f"{entry_name(board, *e)} on {_names(sorted(rows.loc[rows['direction'] == verdict, 'task']))}"
@@ -138,13 +142,13 @@ def _control_sentences(board: Leaderboard) -> list[str]:
 
 
 def _reliability(board: Leaderboard) -> str:
-    provisional = board.rows["provisional"]
+    provisional = board.rows.loc[~board.rows["deterministic"], "provisional"]
     if provisional.all():
         return "Every verdict and rank is provisional: one pretraining seed per entry."
     if provisional.any():
         return (f"{int(provisional.sum())} of {len(provisional)} cells rest on one pretraining seed, so their "
                 "verdicts and ranks are provisional.")
-    seeds = sorted(int(n) for n in board.rows["pretrain_seed_count"].unique())
+    seeds = sorted(int(n) for n in board.rows.loc[~board.rows["deterministic"], "pretrain_seed_count"].unique())
     counted = f"{seeds[0]}" if len(seeds) == 1 else f"{seeds[0]}-{seeds[-1]}"
     return f"Intervals are over {counted} pretraining seeds per entry."
 

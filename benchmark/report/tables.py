@@ -36,6 +36,7 @@ from benchmark.report.stats import (
     within_noise_of_best,
     within_range,
 )
+from benchmark.results import BASELINE_GROUP
 
 FINETUNED, ZERO_SHOT = "finetuned", "zero-shot"
 DEFAULT_REFERENCE = "mlm"  # BERT-style denoising: the strongest finetuned baseline in T5's Table 4
@@ -156,6 +157,13 @@ class Judge:
         return paired_difference(candidate, reference, self.noise.difference if self.noise else None, self.tolerance,
                                  self.confidence)
 
+    def against_constant(self, value: float, reference: dict) -> Paired:
+        """A deterministic entry (one number: no seed moves it) against ``reference``'s runs: the difference
+        varies only as the reference does, so it is judged with the cell prior, over the reference's seeds.
+        The test set's own sampling noise is not in it."""
+        return paired_difference({key: value for key in reference}, reference, self.noise.cell if self.noise else None,
+                                 self.tolerance, self.confidence)
+
 
 def _task_rows(task: str, judge: Judge, runs: pd.DataFrame, reference: str | None) -> list[dict]:
     spec = judge.spec
@@ -176,6 +184,7 @@ def _task_rows(task: str, judge: Judge, runs: pd.DataFrame, reference: str | Non
             "mean": s.mean, "std": s.std, "ci_low": s.ci_low, "ci_high": s.ci_high, "runs": s.n,
             "dof": s.dof, "sample_std": s.sample_std,
             "pretrain_seed_count": s.pretrain_seeds, "finetune_std": s.finetune_std, "provisional": s.provisional,
+            "deterministic": deterministic(group),
             "pretrain_seeds": sorted(int(x) for x in group["pretrain_seed"].unique()),
             "finetune_seeds": sorted(int(x) for x in group["finetune_seed"].unique()),
             "seeds": seeds_phrase(group),
@@ -194,6 +203,12 @@ def _task_rows(task: str, judge: Judge, runs: pd.DataFrame, reference: str | Non
     return rows
 
 
+def deterministic(runs: pd.DataFrame) -> bool:
+    """The runs are a deterministic classical baseline's (``deterministic`` in its record): fitted once, with
+    no seed that would move it."""
+    return "deterministic" in runs and bool(runs["deterministic"].fillna(False).astype(bool).all())
+
+
 def baseline_runs(df: pd.DataFrame) -> pd.Series:
     """Which runs are classical baselines (``baseline`` in the record): no network, so no control either."""
     if "baseline" not in df:
@@ -208,23 +223,32 @@ def untrained_entries(df: pd.DataFrame) -> set[tuple[str, str]]:
 
 
 def _control_rows(task: str, judge: Judge, runs: pd.DataFrame, controls: set[tuple[str, str]]) -> list[dict]:
+    """Each pretrained entry against each untrained control of its model; each classical baseline (a group of
+    its own) against every model's control, named ``model/control`` when the suite has several models."""
     spec = judge.spec
     column = f"metrics.{spec.name}"
     groups = dict(list(runs.dropna(subset=[column]).groupby(ENTRY, sort=True)))
+    ours = sorted(k for k in groups if k in controls)
+    several = len({model for model, _ in ours}) > 1
     rows = []
-    for control in sorted(k for k in groups if k in controls):
+    for control in ours:
         for (model, objective), group in groups.items():
-            if (model, objective) in controls or model != control[0]:
+            if (model, objective) in controls or model not in (control[0], BASELINE_GROUP):
                 continue
-            rows.append({"model": model, "objective": objective, "task": task, "control": control[1],
+            name = f"{control[0]}/{control[1]}" if model == BASELINE_GROUP and several else control[1]
+            rows.append({"model": model, "objective": objective, "task": task, "control": name,
                          "metric": spec.name, **_paired(group, groups[control], column, judge, "no pretraining")})
     return rows
 
 
 def _paired(candidate: pd.DataFrame, other: pd.DataFrame, column: str, judge: Judge, against: str) -> dict:
-    """The paired difference ``candidate - other`` by seeds, as report fields, with its verdict."""
+    """The paired difference ``candidate - other`` by seeds, as report fields, with its verdict; a deterministic
+    candidate is one number against the other's runs."""
     spec = judge.spec
-    paired = judge.paired(by_seed(candidate, column), by_seed(other, column))
+    if deterministic(candidate):
+        paired = judge.against_constant(float(candidate[column].mean()), by_seed(other, column))
+    else:
+        paired = judge.paired(by_seed(candidate, column), by_seed(other, column))
     d = paired.difference
     if d is not None and spec.max_value is not None:
         d = within_range(d, -spec.max_value, spec.max_value)
@@ -346,7 +370,13 @@ def build_leaderboard(df: pd.DataFrame, reference: str | None = None, confidence
     phrases = table["seeds"].unique()
     notes.append(Notice("Spread across seeds", f"every entry has {phrases[0]}" if len(phrases) == 1 else
                         "entries differ in their seeds; the per-task details list each one's"))
-    provisional = table[table["provisional"]]
+    fixed = table[table["deterministic"]]
+    if len(fixed):
+        notes.append(Notice("Deterministic baselines", f"{', '.join(sorted(set(fixed['objective'])))}: fitted once, "
+                            "no seed moves them, so they have no interval of their own",
+                            "Against a control, the difference varies as the control's pretraining seeds do; the "
+                            "test set's sampling noise is in no interval"))
+    provisional = table[table["provisional"] & ~table["deterministic"]]
     if len(provisional):
         who = ("every entry" if len(provisional) == len(table) else
                ", ".join(sorted({f"{r.objective} on {r.task}" for r in provisional.itertuples()})))
