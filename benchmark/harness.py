@@ -48,6 +48,7 @@ from benchmark.measure import (
     resolve_device,
     resolve_precision,
 )
+from benchmark.formats.items import ITEMS_KEY
 from benchmark.objectives.base import Setup
 from benchmark.plan import BaselineRun, Plan, PretrainJob, Run, Rung, make_plan, wsd_steps
 from benchmark.results import SCHEMA_VERSION, clear_failure, has_record, write_failure, write_record
@@ -612,6 +613,8 @@ def finetune_and_evaluate(job: PretrainJob, run: Run, splits, suite: Suite, data
 def record_baseline(suite: Suite, data, b: BaselineRun, metrics: dict, cost: dict, checks: dict, env: dict) -> None:
     """A baseline's record: the same fields as a run's, its fitting as its cost, marked ``baseline``."""
     fmt = registry.formats.get(b.task_format)
+    cost = dict(cost)
+    items = cost.pop(ITEMS_KEY, None)
     fitted = {"objective": b.baseline, "cache_hit": None, "steps": 0, "tokens": 0, "loss_bearing_tokens": 0,
               "flops": 0.0, "parameters": cost.get("parameters"), "wall_s": cost.get("fit_s"),
               "peak_memory_bytes": cost.get("peak_memory_bytes"), "peak_memory_kind": cost.get("peak_memory_kind"),
@@ -644,6 +647,7 @@ def record_baseline(suite: Suite, data, b: BaselineRun, metrics: dict, cost: dic
         "pretrain": fitted,
         "finetune": {"steps": 0, "examples": 0, "wall_s": cost.get("fit_s")},
         "evaluate": {**cost, "wall_s": cost.get("eval_s"), "data_checks": checks},
+        ITEMS_KEY: items,
         "environment": env,
         "config": suite.model_dump(mode="json"),
     })
@@ -652,6 +656,8 @@ def record_baseline(suite: Suite, data, b: BaselineRun, metrics: dict, cost: dic
 def record(suite: Suite, data, job: PretrainJob, run: Run, pretrain_stats, finetune_stats, eval_stats, metrics, env):
     """Write the run's record: what ran, on what, with which config, and what it measured."""
     fmt = registry.formats.get(run.task_format)
+    eval_stats = dict(eval_stats)
+    items = eval_stats.pop(ITEMS_KEY, None)
     write_record(suite.results_dir, {
         "schema_version": SCHEMA_VERSION,
         "run_id": run.run_id,
@@ -678,6 +684,7 @@ def record(suite: Suite, data, job: PretrainJob, run: Run, pretrain_stats, finet
         "pretrain": pretrain_stats,
         "finetune": finetune_stats,
         "evaluate": eval_stats,
+        ITEMS_KEY: items,  # what the primary metric is made of, item by item: the test-set bootstrap's input
         "environment": env,
         "config": suite.model_dump(mode="json"),
     })

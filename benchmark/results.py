@@ -22,12 +22,17 @@ from benchmark.errors import ObjbenchError, warn
 from benchmark.paths import inside
 
 # 2: records carry their task format's primary_metric and their content hash; 3: pretraining's MFU is over a
-# named peak (``pretrain.peak_flops_per_s`` and ``pretrain.peak_source``, "datasheet" or "measured")
+# named peak (``pretrain.peak_flops_per_s`` and ``pretrain.peak_source``, "datasheet" or "measured"), a
+# classical baseline sits under ``BASELINE_GROUP`` and says whether it is ``deterministic``, and a record keeps
+# its test items (``ITEMS_KEY``; None in a record read from schema 2)
 SCHEMA_VERSION = 3
 DIGEST_KEY = "content_sha256"
 # A classical baseline's ``model``: a group of its own, never a neural model's name (it trains no network,
 # and it is fitted once however many models a suite has).
 BASELINE_GROUP = "classical"
+# Where a record keeps what its primary metric is made of, item by item (``formats/items.py`` writes it, the
+# report's test-set bootstrap reads it).
+ITEMS_KEY = "test_items"
 
 
 def upgraded(record: dict) -> dict:

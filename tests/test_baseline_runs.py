@@ -12,6 +12,7 @@ import pytest
 from benchmark import registry
 from benchmark.cli import main
 from benchmark.config import validate_suite
+from benchmark.formats.items import ITEMS_KEY, mean_items
 from benchmark.harness import prepared_data
 from benchmark.plan import make_plan
 from benchmark.report.tables import build_leaderboard
@@ -45,7 +46,8 @@ def test_baselines_are_fitted_once_per_suite_and_per_seed_only_when_seeded(tmp_p
     plan = make_plan(suite, prepared_data(suite))
     runs = sorted((b.model, b.baseline, b.task, b.seed) for b in plan.baseline_runs)
     assert runs == [(BASELINE_GROUP, "kneser_ney", "synthetic_minimal_pairs", 0),
-                    (BASELINE_GROUP, "tfidf_lr", "synthetic_topic", 0), (BASELINE_GROUP, "tfidf_lr", "synthetic_topic", 1)]
+                    (BASELINE_GROUP, "tfidf_lr", "synthetic_topic", 0),
+                    (BASELINE_GROUP, "tfidf_lr", "synthetic_topic", 1)]
     assert {j.model for j in plan.jobs} == {"llama", "twin"}
     reasons = dict(plan.skipped)
     assert "serves zero_shot, not classification" in reasons[f"{BASELINE_GROUP}/kneser_ney/synthetic_topic"]
@@ -56,20 +58,29 @@ def test_a_deterministic_baseline_sits_on_the_board_once_and_is_judged_against_e
     """Records of two models' controls and one fit of a deterministic baseline: the board has one baseline row
     per task, no interval of its own (no zero-width one), and a verdict against each model's control, whose
     spread is the only noise in the difference."""
-    records = [make_record(o, "synthetic_topic", s, 0, v, model=m)
-               for m in two_models for o, vs in (("none", (0.40, 0.42, 0.44)), ("clm", (0.70, 0.72, 0.71)))
+    def scored(record: dict, right: int) -> dict:  # right on ``right`` of 50 test items
+        return {**record, ITEMS_KEY: mean_items("f1_macro", [1.0] * right + [0.0] * (50 - right))}
+
+    records = [scored(make_record(o, "synthetic_topic", s, 0, v, model=m), round(50 * v))
+               for m in two_models for o, vs in (("none", (0.40, 0.42, 0.44)), ("clm", (0.70, 0.72, 0.70)))
                for s, v in enumerate(vs)]
-    fixed = make_record("tfidf_lr", "synthetic_topic", 0, 0, 0.60, model=BASELINE_GROUP)
+    fixed = scored(make_record("tfidf_lr", "synthetic_topic", 0, 0, 0.60, model=BASELINE_GROUP), 30)
     records.append({**fixed, "baseline": True, "deterministic": True, "checkpoint": None})
     board = build_leaderboard(pd.DataFrame([flatten(r) for r in records]))
-    rows = board.rows[board.rows["objective"] == "tfidf_lr"]
-    assert len(rows) == 1 and rows["model"].iloc[0] == BASELINE_GROUP and bool(rows["deterministic"].iloc[0])
-    assert rows["ci_low"].isna().all()
+    row = board.rows[board.rows["objective"] == "tfidf_lr"]
+    assert len(row) == 1 and row["model"].iloc[0] == BASELINE_GROUP and bool(row["deterministic"].iloc[0])
+    row = row.iloc[0]  # its own interval is the test set's: 30 of 50 items, BCa, about +-0.14
+    assert 0.44 < row["ci_low"] < 0.50 and 0.70 < row["ci_high"] < 0.76 and "bootstrap" in row["interval_covers"]
     versus = board.controls[board.controls["objective"] == "tfidf_lr"].set_index("control")
     assert sorted(versus.index) == ["llama/none", "twin/none"]
     d = versus.loc["llama/none"]
     assert d["difference"] == pytest.approx(0.60 - 0.42) and d["direction"] == "better"
-    assert d["difference_ci_low"] < d["difference"] < d["difference_ci_high"]
+    assert "pretraining seeds" in d["interval_covers"] and "test set" in d["interval_covers"]
+    seeds_only = build_leaderboard(pd.DataFrame([flatten({k: v for k, v in r.items() if k != ITEMS_KEY})
+                                                 for r in records]))
+    alone = seeds_only.controls.set_index(["objective", "control"]).loc[("tfidf_lr", "llama/none")]
+    assert d["difference_ci_low"] < alone["difference_ci_low"] < d["difference"] < alone["difference_ci_high"] \
+        < d["difference_ci_high"]  # the test set's noise widens it
     assert any(n.kind == "Deterministic baselines" for n in board.notes)
     assert not any(n.kind == "Provisional" for n in board.notes)
 

@@ -20,7 +20,9 @@ from benchmark.formats.classification import classification_scores
 from benchmark.formats.extractive_qa import gold_answers
 from benchmark.formats.text_metrics import answer_scores
 from benchmark.formats.translation import translation_metrics
+from benchmark.formats.items import ITEMS_KEY
 from benchmark.formats.zero_shot import pair_metrics
+from benchmark.report.bootstrap import metric_on
 
 BASELINES = registry.baselines.names()
 
@@ -249,6 +251,10 @@ def test_each_baseline_reports_its_formats_metrics_and_its_cost(name, fmt, forma
     splits = format_splits[fmt]
     corpus = small_corpus if entry.uses_corpus else None
     metrics, cost = entry(entry.Params()).fit_and_evaluate(splits, corpus, tiny_data.tokenizer, 0)
+    items = cost.pop(ITEMS_KEY)  # what its primary metric is made of, item by item, as a network's run records
+    primary = registry.formats.get(fmt).primary_metric.name
+    assert items["metric"] == primary
+    assert metric_on(items, np.arange(len(splits["test"]))) == pytest.approx(metrics[primary])
     companion = registry.formats.get(fmt).companion_metric.name
     assert set(metrics) == set(FORMAT_KEYS[fmt](splits["test"])) | {companion}
     assert registry.formats.get(fmt).primary_metric.name in metrics

@@ -438,3 +438,19 @@ def test_the_layout_lists_the_package_modules():
     assert listed == shipped, f"not in the layout: {sorted(shipped - listed)}; gone: {sorted(listed - shipped)}"
     for module in ("sentence_pairs.py", "base.py", "training.py"):
         assert module in layout
+
+
+def test_the_quickstart_figures_are_the_committed_reports():
+    """The counts the README quotes for the quickstart come from the committed example report's records and
+    board, so they cannot drift from it."""
+    example = ROOT / "reports" / "quickstart"
+    records = [json.loads(line) for line in (example / "records.jsonl").read_text().splitlines() if line.strip()]
+    runs, fits = map(int, re.search(r"to run its (\d+) runs, (\d+) of them classical baseline fits", README).groups())
+    assert (runs, fits) == (len(records), sum(bool(r.get("baseline")) for r in records))
+    suite = load_suite(ROOT / "suites" / "quickstart.yaml")
+    seeds = {r["pretrain_seed"] for r in records if not r.get("baseline")}
+    decided = json.loads((example / "leaderboard.json").read_text())["decisions"]["against_control"]
+    now = next(line for line in README.splitlines() if line.startswith("| now |"))
+    budget = f"{suite.pretrain.budget:.1e}".replace("e+", "e")
+    assert seeds == set(suite.pretrain.seeds) and now.startswith(f"| now | {len(seeds)} | {budget} |"), now
+    assert f"{decided['decided']} of {decided['rows']} ({decided['share']:.0%})" in now, now

@@ -9,7 +9,8 @@ from pydantic import Field
 
 from benchmark import registry
 from benchmark.baselines.base import Cost, Params, corpus_sentences
-from benchmark.formats.zero_shot import ZeroShot, logprob_margin, pair_metrics
+from benchmark.formats.items import ITEMS_KEY
+from benchmark.formats.zero_shot import ZeroShot, logprob_margin, pair_items, pair_metrics
 
 
 class HMMParams(Params):
@@ -106,4 +107,4 @@ class HMMBaseline:
             training_tokens=sum(map(len, training)), em_iterations=len(model.monitor_.history),
             em_log_likelihood=[float(x) for x in model.monitor_.history],
             heldout_perplexity_per_token=float(np.exp(-heldout_logprob / heldout_tokens)) if heldout_tokens else None)
-        return metrics, cost.record
+        return metrics, {**cost.record, ITEMS_KEY: pair_items(test, scores)}

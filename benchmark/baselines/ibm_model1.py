@@ -9,6 +9,7 @@ from pydantic import Field
 
 from benchmark import registry
 from benchmark.baselines.base import Cost, Params, words
+from benchmark.formats.items import ITEMS_KEY, chrf_items
 from benchmark.formats.translation import Translation, translation_metrics
 
 
@@ -102,4 +103,5 @@ class IBMModel1Baseline:
             metrics[Translation.companion_metric.name] = None  # not in comparable units: see the docstring
         cost.record.update(parameters=sum(len(row) for row in model.translation_table.values()),
                            training_pairs=len(pairs), dropped_source_words=len(translator.dropped), **signatures)
-        return metrics, cost.record
+        return metrics, {**cost.record,
+                         ITEMS_KEY: chrf_items(Translation.primary_metric.name, hypotheses, list(test["target"]))}

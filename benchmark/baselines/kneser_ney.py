@@ -13,7 +13,8 @@ from pydantic import Field
 
 from benchmark import registry
 from benchmark.baselines.base import Cost, Params, corpus_sentences, words
-from benchmark.formats.zero_shot import ZeroShot, logprob_margin, pair_metrics
+from benchmark.formats.items import ITEMS_KEY
+from benchmark.formats.zero_shot import ZeroShot, logprob_margin, pair_items, pair_metrics
 
 
 class KneserNeyParams(Params):
@@ -139,5 +140,5 @@ class KneserNeyBaseline:
             parameters=lm.distinct_ngrams(),
             training_sentences=len(training), training_words=sum(map(len, training)), vocabulary=len(lm.vocab),
             heldout_perplexity_per_word=math.exp(-heldout_logprob / heldout_words) if heldout_words else None)
-        return metrics, cost.record
+        return metrics, {**cost.record, ITEMS_KEY: pair_items(test, scores)}
 

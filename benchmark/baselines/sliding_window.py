@@ -12,7 +12,8 @@ from pydantic import Field
 from benchmark import registry
 from benchmark.baselines.base import WORD, Cost, Params, normalize, words
 from benchmark.formats.extractive_qa import ExtractiveQA, gold_answers
-from benchmark.formats.text_metrics import answer_scores
+from benchmark.formats.items import ITEMS_KEY, mean_items
+from benchmark.formats.text_metrics import answer_item_scores, answer_scores
 
 SENTENCE_END = frozenset(".!?")
 
@@ -144,4 +145,5 @@ class SlidingWindow:
                            for question, context in zip(test["question"], test["context"])]
             metrics = {**answer_scores(predictions, gold_answers(test)), ExtractiveQA.companion_metric.name: None}
         cost.record.update(parameters=0, empty_predictions=sum(not p for p in predictions))
-        return metrics, cost.record
+        f1 = answer_item_scores(predictions, gold_answers(test))["f1"]
+        return metrics, {**cost.record, ITEMS_KEY: mean_items(ExtractiveQA.primary_metric.name, f1)}

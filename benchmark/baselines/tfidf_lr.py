@@ -16,6 +16,7 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 from benchmark import registry
 from benchmark.baselines.base import Cost, Params, normalize
 from benchmark.formats.classification import Classification, classification_scores, pair_texts
+from benchmark.formats.items import ITEMS_KEY, label_items
 
 PAIR_SEPARATOR = " ||| "  # no word characters: the word analyzer drops it, char_wb keeps it as one token
 SELECTION_METRIC = "f1_macro"  # the classification format's primary metric
@@ -134,10 +135,12 @@ class TfidfLogisticRegression:
             model = fit_pipeline(texts, labels, chosen, self.params.max_iter, seed)
         with cost.phase("eval"):
             test_texts, test_labels = joined_texts(test), list(test["label"])
-            metrics = {**classification_scores(test_labels, list(model.predict(test_texts))),
+            predicted = list(model.predict(test_texts))
+            metrics = {**classification_scores(test_labels, predicted),
                        Classification.companion_metric.name: gold_logprob(model, test_texts, test_labels)}
         classifier = model.named_steps["classifier"]
         cost.record.update(parameters=int(classifier.coef_.size + classifier.intercept_.size), chosen_c=chosen,
                            validation_f1_macro={str(c): score for c, score in validation.items()},
                            features=int(classifier.coef_.shape[1]))
-        return metrics, cost.record
+        return metrics, {**cost.record, ITEMS_KEY: label_items(Classification.primary_metric.name, test_labels,
+                                                               predicted)}

@@ -16,6 +16,7 @@ from sklearn.metrics import accuracy_score, precision_recall_fscore_support
 from benchmark import registry
 from benchmark.formats import training
 from benchmark.formats.likelihood import gold_logprobs, mean_or_none
+from benchmark.formats.items import ITEMS_KEY, label_items
 from benchmark.measure import PeakMemory, Throughput, autocast
 from benchmark.metric_spec import MetricSpec
 from benchmark.models.kinds import ModelKind, attention_mask
@@ -129,4 +130,5 @@ class Classification:
                 meter.step(tokens=int(batch["input_ids"].numel()), samples=len(index))
         metrics = {**classification_scores(labels, predictions),
                    self.companion_metric.name: mean_or_none(logprobs)}
-        return metrics, {**meter.summary(), "peak_memory_bytes": memory.peak_bytes, "examples": len(labels)}
+        return metrics, {**meter.summary(), "peak_memory_bytes": memory.peak_bytes, "examples": len(labels),
+                         ITEMS_KEY: label_items(self.primary_metric.name, labels, predictions)}

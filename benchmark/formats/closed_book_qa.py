@@ -18,7 +18,8 @@ from transformers import AutoModelForCausalLM, AutoModelForSeq2SeqLM
 from benchmark import registry
 from benchmark.formats import generation, training
 from benchmark.formats.classification import encode
-from benchmark.formats.text_metrics import answer_scores
+from benchmark.formats.items import ITEMS_KEY, mean_items
+from benchmark.formats.text_metrics import answer_item_scores, answer_scores
 from benchmark.measure import PeakMemory, Throughput, autocast
 from benchmark.metric_spec import MetricSpec
 from benchmark.models.kinds import ModelKind, attention_mask
@@ -113,4 +114,6 @@ class ClosedBookQA:
                                                           recipe.max_length, recipe.batch_size * 4, device, precision)
             meter.step(tokens=0, samples=len(questions))
         metrics = {**answer_scores(predictions, references), self.companion_metric.name: logprob}
-        return metrics, {**meter.summary(), "peak_memory_bytes": memory.peak_bytes, "examples": len(questions)}
+        items = mean_items(self.primary_metric.name, answer_item_scores(predictions, references)["f1"])
+        return metrics, {**meter.summary(), "peak_memory_bytes": memory.peak_bytes, "examples": len(questions),
+                         ITEMS_KEY: items}

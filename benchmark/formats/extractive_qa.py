@@ -24,7 +24,8 @@ from benchmark.errors import ObjbenchError
 from benchmark.formats import training
 from benchmark.formats.classification import downstream_kind
 from benchmark.formats.likelihood import gold_logprobs, mean_or_none
-from benchmark.formats.text_metrics import answer_scores
+from benchmark.formats.items import ITEMS_KEY, mean_items
+from benchmark.formats.text_metrics import answer_item_scores, answer_scores
 from benchmark.measure import PeakMemory, Throughput, autocast
 from benchmark.metric_spec import MetricSpec
 from benchmark.models.kinds import ModelKind, attention_mask
@@ -162,5 +163,7 @@ class ExtractiveQA:
             predictions.append(context[offsets[start - first][0]:offsets[end - first][1]])
         stats = {**meter.summary(), "peak_memory_bytes": memory.peak_bytes, "examples": len(split),
                  "span_logprob_skipped": int((data["gold"][:, 0] < 0).sum())}
-        metrics = answer_scores(predictions, gold_answers(split))
+        golds = gold_answers(split)
+        metrics = answer_scores(predictions, golds)
+        stats[ITEMS_KEY] = mean_items(self.primary_metric.name, answer_item_scores(predictions, golds)["f1"])
         return {**metrics, self.companion_metric.name: mean_or_none(logprobs)}, stats

@@ -47,15 +47,26 @@ def answer_scores(predictions: list[str], references: Sequence[str | Sequence[st
     A reference is one gold answer or the list of them; a prediction scores its best match among
     a question's gold answers, each metric on its own (SQuAD v1.1's ``metric_max_over_ground_truths``).
     """
+    per_item = answer_item_scores(predictions, references)
+    n = max(1, len(predictions))
+    return {name: sum(values) / n for name, values in per_item.items()}
+
+
+def answer_item_scores(predictions: list[str], references: Sequence[str | Sequence[str]]) -> dict[str, list[float]]:
+    """Each question's exact match and token F1 (0..1), its best among its gold answers."""
     golds = [[reference] if isinstance(reference, str) else list(reference) for reference in references]
-    n = max(1, len(golds))
-    return {name: sum(max((metric(p, g) for g in gs), default=0.0) for p, gs in zip(predictions, golds)) / n
+    return {name: [max((metric(p, g) for g in gs), default=0.0) for p, gs in zip(predictions, golds)]
             for name, metric in (("exact_match", exact_match), ("f1", token_f1))}
 
 
 def translation_scores(hypotheses: list[str], references: list[str]) -> dict[str, float]:
     """Corpus BLEU and chrF (0..100); see :func:`sacrebleu_scores`."""
     return sacrebleu_scores(hypotheses, references)[0]
+
+
+def chrf_metric() -> CHRF:
+    """sacrebleu's chrF as the benchmark scores it (see :func:`sacrebleu_scores`)."""
+    return CHRF(lowercase=True)
 
 
 def sacrebleu_scores(hypotheses: list[str], references: list[str]) -> tuple[dict[str, float], dict[str, str]]:
@@ -67,7 +78,7 @@ def sacrebleu_scores(hypotheses: list[str], references: list[str]) -> tuple[dict
     ``force``: the synthetic languages write a space before the full stop; that is their
     spelling, not a sign of tokenised input, which sacrebleu would otherwise warn about.
     """
-    bleu, chrf = BLEU(force=True, lowercase=True), CHRF(lowercase=True)
+    bleu, chrf = BLEU(force=True, lowercase=True), chrf_metric()
     scores = {"bleu": float(bleu.corpus_score(hypotheses, [references]).score),
               "chrf": float(chrf.corpus_score(hypotheses, [references]).score)}
     return scores, {"bleu": str(bleu.get_signature()), "chrf": str(chrf.get_signature())}

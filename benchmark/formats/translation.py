@@ -18,6 +18,7 @@ from transformers import AutoModelForCausalLM, AutoModelForSeq2SeqLM
 
 from benchmark import registry
 from benchmark.formats import generation, training
+from benchmark.formats.items import ITEMS_KEY, chrf_items
 from benchmark.formats.text_metrics import sacrebleu_scores
 from benchmark.measure import PeakMemory, Throughput
 from benchmark.metric_spec import MetricSpec
@@ -78,5 +79,6 @@ class Translation:
         hypotheses = [generation.decode_text(tokenizer, ids) for ids in generated]
         metrics, signatures = translation_metrics(hypotheses, references)
         stats = {**meter.summary(), "peak_memory_bytes": memory.peak_bytes, "examples": len(generated),
-                 "reference_tokens": scored, "reference_logprob_s": reference_s, **signatures}
+                 "reference_tokens": scored, "reference_logprob_s": reference_s, **signatures,
+                 ITEMS_KEY: chrf_items(self.primary_metric.name, hypotheses, references)}
         return {**metrics, self.companion_metric.name: logprob}, stats

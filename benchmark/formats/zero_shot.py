@@ -30,6 +30,7 @@ from transformers import AutoModelForCausalLM, AutoModelForSeq2SeqLM
 from benchmark import registry
 from benchmark.data.tokenizer import SENTINELS
 from benchmark.formats import training
+from benchmark.formats.items import ITEMS_KEY, mean_items
 from benchmark.formats.likelihood import mean_or_none
 from benchmark.measure import PeakMemory, Throughput, autocast
 from benchmark.metric_spec import MetricSpec
@@ -134,6 +135,13 @@ def pair_metrics(split, scores: torch.Tensor) -> dict[str, float]:
     return metrics
 
 
+def pair_items(split, scores: torch.Tensor) -> dict:
+    """Each pair's outcome (1: the good sentence scored above the bad one), laid out as :func:`pair_metrics`
+    takes the scores: what its accuracy is the mean of."""
+    n = len(split)
+    return mean_items("accuracy", (scores[:n] > scores[n:]).float().tolist())
+
+
 def logprob_margin(split, scores: torch.Tensor) -> float | None:
     """The mean over pairs of score(good) - score(bad), ``scores`` laid out as :func:`pair_metrics` takes
     them (None for no pairs)."""
@@ -172,4 +180,5 @@ class ZeroShot:
                                      recipe.batch_size * 16, device, precision)
             meter.step(tokens=0, samples=2 * n)
         metrics = {**pair_metrics(split, scores), self.companion_metric.name: logprob_margin(split, scores)}
-        return metrics, {**meter.summary(), "peak_memory_bytes": memory.peak_bytes, "examples": n}
+        return metrics, {**meter.summary(), "peak_memory_bytes": memory.peak_bytes, "examples": n,
+                         ITEMS_KEY: pair_items(split, scores)}

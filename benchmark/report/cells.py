@@ -14,6 +14,8 @@ from benchmark.report.tables import FINETUNED, ZERO_SHOT, Leaderboard
 
 NO_INTERVAL = "1 run: no interval"
 ONE_PRETRAINING_RUN = "one pretraining run: no interval"
+DETERMINISTIC = "deterministic: fitted once, no seed spread"
+SATURATED = "saturated: every seed at the metric's bound"
 
 
 def _missing(value) -> bool:
@@ -111,8 +113,10 @@ def leaderboard_grid(board: Leaderboard) -> tuple[list[str], list[list[Cell]]]:
                 continue
             r = by_key.loc[(model, objective, task)]
             places = digits(board.metrics[task])
-            row.append(Cell(with_spread(r["mean"], r["std"], r["ci_low"], r["ci_high"], places,
-                                        finetune_std=r["finetune_std"]), float(r["mean"]),
+            text = with_spread(r["mean"], r["std"], r["ci_low"], r["ci_high"], places, finetune_std=r["finetune_std"],
+                               alone=DETERMINISTIC if r.get("deterministic") else NO_INTERVAL)
+            text += f" ({SATURATED})" if r.get("saturated") else ""
+            row.append(Cell(text, float(r["mean"]),
                             best=bool(r["best"]), near_best=bool(r["within_2sd_of_best"]), rank=int(r["rank"]),
                             provisional=bool(r["rank_provisional"])))
         for use in uses:

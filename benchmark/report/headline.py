@@ -81,12 +81,18 @@ def _pretrained(board: Leaderboard, matrix: pd.DataFrame) -> list[tuple[str, str
 
 
 def _best_sentence(board: Leaderboard, costs: pd.DataFrame) -> str:
-    tasks = len(board.tasks)
-    best = Counter(zip(board.rows.loc[board.rows["best"], "model"], board.rows.loc[board.rows["best"], "objective"]))
+    saturated = board.saturated_tasks
+    ranked = board.rows[board.rows["best"] & ~board.rows["task"].isin(saturated)]
+    tasks = len(board.tasks) - len(saturated)
+    best = Counter(zip(ranked["model"], ranked["objective"]))
     counts = [(entry_name(board, *e), best[e], tasks) for e in board.entries if best[e]]
     flops = budget(costs)
     where = f" at {flops} pretraining FLOPs" if flops else ""
-    return f"Best mean{where}: {tally(counts)}."
+    skipped = (f" ({_names(saturated)} left out: saturated, its best entry at the metric's bound on every seed)"
+               if saturated else "")
+    if not counts:
+        return f"Best mean{where}: no task to rank by{skipped}."
+    return f"Best mean{where}: {tally(counts)}{skipped}."
 
 
 def _clear_winners(board: Leaderboard) -> str | None:
@@ -94,6 +100,8 @@ def _clear_winners(board: Leaderboard) -> str | None:
         return None
     won: dict[tuple[str, str], list[str]] = {}
     for task, rows in board.rows.groupby("task", sort=False):
+        if task in board.saturated_tasks:
+            continue
         first = rows[rows["rank"] == 1]
         if len(first) == 1 and len(rows) > 1 and not rows["rank_provisional"].any():
             won.setdefault((first["model"].iloc[0], first["objective"].iloc[0]), []).append(task)

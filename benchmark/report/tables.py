@@ -15,14 +15,16 @@ ladder.py draws against compute and nothing else counts.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
+from scipy import stats as _scipy_stats
 
 from benchmark.errors import ObjbenchError
+from benchmark.report import bootstrap
 from benchmark.report.metrics import MetricSpec, primary_metric
-from benchmark.report.noise import TaskNoise, normalized_prior, task_priors, tolerance_of
+from benchmark.report.noise import TaskNoise, at_bound, normalized_prior, task_priors, tolerance_of
 from benchmark.report.stats import (
     CONFIDENCE,
     METHOD,
@@ -36,7 +38,7 @@ from benchmark.report.stats import (
     within_noise_of_best,
     within_range,
 )
-from benchmark.results import BASELINE_GROUP
+from benchmark.results import BASELINE_GROUP, ITEMS_KEY
 
 FINETUNED, ZERO_SHOT = "finetuned", "zero-shot"
 DEFAULT_REFERENCE = "mlm"  # BERT-style denoising: the strongest finetuned baseline in T5's Table 4
@@ -77,6 +79,13 @@ class Leaderboard:
     @property
     def tasks(self) -> list[str]:
         return list(self.metrics)
+
+    @property
+    def saturated_tasks(self) -> list[str]:
+        """Tasks whose best entry sits at the metric's bound on every seed: their top cannot be told apart, so
+        the summary ranks by the other tasks."""
+        top = self.rows[self.rows["best"] & self.rows["saturated"]]
+        return [t for t in self.tasks if t in set(top["task"])]
 
     @property
     def entries(self) -> list[tuple[str, str]]:
@@ -157,12 +166,36 @@ class Judge:
         return paired_difference(candidate, reference, self.noise.difference if self.noise else None, self.tolerance,
                                  self.confidence)
 
-    def against_constant(self, value: float, reference: dict) -> Paired:
+    def against_constant(self, value: float, reference: dict, test_set: tuple | None = None) -> Paired:
         """A deterministic entry (one number: no seed moves it) against ``reference``'s runs: the difference
-        varies only as the reference does, so it is judged with the cell prior, over the reference's seeds.
-        The test set's own sampling noise is not in it."""
-        return paired_difference({key: value for key in reference}, reference, self.noise.cell if self.noise else None,
-                                 self.tolerance, self.confidence)
+        varies as the reference does between seeds, judged with the cell prior over the reference's seeds,
+        and with the test set drawn: ``test_set`` is the paired bootstrap's (difference, standard error, low,
+        high) over test items (``bootstrap.difference``), whose standard error is added in quadrature."""
+        paired = paired_difference({key: value for key in reference}, reference,
+                                   self.noise.cell if self.noise else None, self.tolerance, self.confidence)
+        d = paired.difference
+        if test_set is None or d is None or not d.has_interval or not np.isfinite(test_set[1]):
+            return paired
+        z = float(_scipy_stats.norm.ppf(0.5 + self.confidence / 2))
+        half = float(np.hypot(d.ci_high - d.mean, z * test_set[1]))
+        low, high = d.mean - half, d.mean + half
+        combined = replace(d, std=float(np.hypot(d.std, test_set[1])), ci_low=low, ci_high=high)
+        return replace(paired, difference=combined, significant=bool(low > 0 or high < 0))
+
+    def test_set_spread(self, value: float, test_set: tuple) -> Spread:
+        """A deterministic entry's own interval: the test-set bootstrap's, the only noise it has."""
+        _, se, low, high = test_set
+        spread = Spread(value, se, low, high, 1, 1)
+        return spread if self.spec.max_value is None else within_range(spread, 0.0, self.spec.max_value)
+
+
+def _covers(group: pd.DataFrame, spread: Spread) -> str | None:
+    """Which sources of noise a cell's interval covers."""
+    if not spread.has_interval:
+        return None
+    if deterministic(group):
+        return "test set (paired bootstrap over test items)"
+    return "pretraining seeds" + (", finetuning seeds" if group["finetune_seed"].nunique() > 1 else "")
 
 
 def _task_rows(task: str, judge: Judge, runs: pd.DataFrame, reference: str | None) -> list[dict]:
@@ -170,7 +203,13 @@ def _task_rows(task: str, judge: Judge, runs: pd.DataFrame, reference: str | Non
     column = f"metrics.{spec.name}"
     runs = runs.dropna(subset=[column])
     groups = dict(list(runs.groupby(ENTRY, sort=True)))
-    spreads = {key: judge.spread(by_seed(group, column)) for key, group in groups.items()}
+    values = {key: by_seed(group, column) for key, group in groups.items()}
+    spreads = {key: judge.spread(v) for key, v in values.items()}
+    for key, group in groups.items():
+        items = test_items(group) if deterministic(group) else None
+        if items:  # no seed moves it: its interval is the test set's
+            spreads[key] = judge.test_set_spread(float(group[column].mean()), bootstrap.difference(items, [],
+                                                                                                 judge.confidence))
     placings = tiered_ranks(spreads, spec.higher_is_better)
     marked, noise = within_noise_of_best(spreads, spec.higher_is_better)
     best = (max if spec.higher_is_better else min)(s.mean for s in spreads.values())
@@ -184,7 +223,8 @@ def _task_rows(task: str, judge: Judge, runs: pd.DataFrame, reference: str | Non
             "mean": s.mean, "std": s.std, "ci_low": s.ci_low, "ci_high": s.ci_high, "runs": s.n,
             "dof": s.dof, "sample_std": s.sample_std,
             "pretrain_seed_count": s.pretrain_seeds, "finetune_std": s.finetune_std, "provisional": s.provisional,
-            "deterministic": deterministic(group),
+            "deterministic": deterministic(group), "saturated": at_bound(values[key], spec),
+            "interval_covers": _covers(group, s),
             "pretrain_seeds": sorted(int(x) for x in group["pretrain_seed"].unique()),
             "finetune_seeds": sorted(int(x) for x in group["finetune_seed"].unique()),
             "seeds": seeds_phrase(group),
@@ -201,6 +241,18 @@ def _task_rows(task: str, judge: Judge, runs: pd.DataFrame, reference: str | Non
             row.update(reference=reference, comparison="reference")
         rows.append(row)
     return rows
+
+
+def test_items(runs: pd.DataFrame) -> dict | None:
+    """The test items of ``runs``' one run (``test_items`` in its record, flattened), or None: a record
+    written before runs kept them."""
+    prefix = f"{ITEMS_KEY}."
+    columns = [c for c in runs.columns if c.startswith(prefix)]
+    if len(runs) != 1 or not columns:
+        return None
+    row = runs.iloc[0]
+    items = {c[len(prefix):]: row[c] for c in columns if isinstance(row[c], (list, str))}
+    return items if "kind" in items else None
 
 
 def deterministic(runs: pd.DataFrame) -> bool:
@@ -245,8 +297,13 @@ def _paired(candidate: pd.DataFrame, other: pd.DataFrame, column: str, judge: Ju
     """The paired difference ``candidate - other`` by seeds, as report fields, with its verdict; a deterministic
     candidate is one number against the other's runs."""
     spec = judge.spec
+    covers = "pretraining seeds"
     if deterministic(candidate):
-        paired = judge.against_constant(float(candidate[column].mean()), by_seed(other, column))
+        own, theirs = test_items(candidate), [test_items(other.iloc[[i]]) for i in range(len(other))]
+        test_set = bootstrap.difference(own, theirs, judge.confidence) if bootstrap.pairable(own, theirs) else None
+        paired = judge.against_constant(float(candidate[column].mean()), by_seed(other, column), test_set)
+        covers = "the other side's pretraining seeds" + (", and the test set (paired bootstrap over test items)"
+                                                         if test_set else "; not the test set (no test items recorded)")
     else:
         paired = judge.paired(by_seed(candidate, column), by_seed(other, column))
     d = paired.difference
@@ -258,7 +315,8 @@ def _paired(candidate: pd.DataFrame, other: pd.DataFrame, column: str, judge: Ju
     return {"difference": d.mean if d else None, "difference_ci_low": d.ci_low if d else None,
             "difference_ci_high": d.ci_high if d else None, "pairs": paired.pairs,
             "significant": paired.significant, "direction": paired.direction(spec.higher_is_better),
-            "comparison": comparison, "seeds_needed": paired.seeds_needed, "tolerance": judge.tolerance}
+            "comparison": comparison, "seeds_needed": paired.seeds_needed, "tolerance": judge.tolerance,
+            "interval_covers": covers if d is not None and d.has_interval else None}
 
 
 def by_seed(group: pd.DataFrame, column: str) -> dict[tuple[int, int], float]:
@@ -351,7 +409,7 @@ def build_leaderboard(df: pd.DataFrame, reference: str | None = None, confidence
     controls = untrained_entries(df)
     control_columns = ["model", "objective", "task", "control", "metric", "difference", "difference_ci_low",
                        "difference_ci_high", "pairs", "significant", "direction", "comparison", "seeds_needed",
-                       "tolerance"]
+                       "tolerance", "interval_covers"]
     versus = pd.DataFrame([r for task, judge in judges.items()
                            for r in _control_rows(task, judge, df[df["task"] == task], controls)],
                           columns=control_columns)
@@ -373,9 +431,12 @@ def build_leaderboard(df: pd.DataFrame, reference: str | None = None, confidence
     fixed = table[table["deterministic"]]
     if len(fixed):
         notes.append(Notice("Deterministic baselines", f"{', '.join(sorted(set(fixed['objective'])))}: fitted once, "
-                            "no seed moves them, so they have no interval of their own",
-                            "Against a control, the difference varies as the control's pretraining seeds do; the "
-                            "test set's sampling noise is in no interval"))
+                            "no seed moves them, so their intervals are the test set's (a paired bootstrap over "
+                            "test items, BCa)",
+                            "Against a control, the difference's interval combines the control's pretraining seeds "
+                            "with the bootstrap over test items, on which both sides are resampled together; a "
+                            "neural entry's interval covers its pretraining seeds (and finetuning seeds where "
+                            "several ran), not the test set's sampling, which every entry shares"))
     provisional = table[table["provisional"] & ~table["deterministic"]]
     if len(provisional):
         who = ("every entry" if len(provisional) == len(table) else
@@ -399,6 +460,13 @@ def build_leaderboard(df: pd.DataFrame, reference: str | None = None, confidence
                             f"{CONFIDENCE:.0%}: pretraining seeds were added until verdicts were decided "
                             "(objbench run --until-decided), and Bonferroni's alpha-spending over the planned looks "
                             "keeps the chance of any false verdict at 5%"))
+    saturated = table[table["saturated"]]
+    if len(saturated):
+        notes.append(Notice("Saturated", ", ".join(f"{t} ({', '.join(sorted(set(g['objective'])))})"
+                                                    for t, g in saturated.groupby("task", sort=True))
+                            + ": every seed at the metric's bound, so these cells cannot be told apart; a larger "
+                            "test set, fewer finetuning steps or a harder variant of the task would separate them",
+                            "The summary does not rank entries by a task whose best entry is saturated"))
     if len(set(uses.values())) > 1:
         notes.append(Notice("Finetuned and zero-shot tasks", "separate aggregate scores and mean ranks",
                             "Rankings can flip between the two (Wang et al. 2022)"))
