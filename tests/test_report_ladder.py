@@ -334,3 +334,21 @@ def test_report_without_a_ladder_has_no_curves(tmp_path):
     assert not (out / "figures" / "compute_curves.png").exists()
     assert "Score against compute" not in (out / "README.md").read_text()
     assert "ladder" not in json.loads((out / "leaderboard.json").read_text())
+
+
+def test_a_classical_baseline_is_a_reference_level_on_the_curves(tmp_path):
+    """TF-IDF on a laddered task: no compute to place it at, so a level beside the control's band, drawn."""
+    from benchmark.report.plots import compute_curves
+    from benchmark.results import BASELINE_GROUP
+
+    tfidf = [{**make_record("tfidf_lr", "synthetic_topic", p, 0, v, model=BASELINE_GROUP), "baseline": True,
+              "checkpoint": None} for p, v in ((0, 0.55), (1, 0.57))]
+    df = frame(ladder_records(LADDER) + tfidf)
+    board = build_leaderboard(df)
+    ladder = build_ladder(df, board)
+    [reference] = ladder.references.to_dict(orient="records")
+    assert (reference["objective"], reference["task"]) == ("tfidf_lr", "synthetic_topic")
+    assert reference["mean"] == pytest.approx(0.56) and reference["model"] == BASELINE_GROUP
+    assert "tfidf_lr" not in set(ladder.points["objective"])  # no rung: not a curve
+    assert ladder.to_dict()["references"][0]["objective"] == "tfidf_lr"
+    assert compute_curves(ladder, board, tmp_path / "curves.png").is_file()

@@ -12,13 +12,14 @@ leaderboard reads the final rung only; this module reads every rung, with the bo
 * crossovers: the smallest rung at which an objective is better than no pretraining, paired by
   (pretraining seed, finetuning seed) as the verdicts are, and each rung at which it overtakes
   another objective: significantly better there, after an undecided verdict or a loss at the rung before;
-* trends: score = a + b·log10 FLOPs, shown only where it fits (``TREND_RULE``).
+* trends: score = a + b·log10 FLOPs, shown only where it fits (``TREND_RULE``);
+* references: each classical baseline's level on a laddered task, drawn beside the control's band.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -28,6 +29,7 @@ from benchmark.report.tables import ENTRY, Judge, Leaderboard, baseline_runs, by
 
 MIN_TREND_RUNGS = 3  # two points always fit a line exactly: a third is the first that can disagree
 MIN_R_SQUARED = 0.8
+REFERENCE_COLUMNS = ["model", "objective", "task", "mean", "ci_low", "ci_high"]
 TREND_RULE = (f"A trend, score = a + b·log10 FLOPs fitted by least squares to the mean at each rung, is shown only "
               f"where it fits: {MIN_TREND_RUNGS} or more rungs, R² ≥ {MIN_R_SQUARED:g}, and a 95% interval of the "
               "slope b that excludes 0. That interval is Student's t over pretraining seeds of each seed's own "
@@ -81,11 +83,13 @@ def fit_trend(scores: Mapping[tuple[float, int], float]) -> Trend:
 @dataclass
 class Ladder:
     """Every rung's numbers: ``points`` per (model, objective, task, rung), ``bands`` per untrained
-    control and task, ``crossovers`` per (model, objective, task)."""
+    control and task, ``crossovers`` per (model, objective, task), and ``references``: each classical
+    baseline's score on a laddered task, a level a pretrained objective may or may not reach."""
 
     points: pd.DataFrame
     bands: pd.DataFrame
     crossovers: pd.DataFrame
+    references: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=REFERENCE_COLUMNS))
 
     @property
     def rungs(self) -> list[float]:
@@ -94,6 +98,7 @@ class Ladder:
     def to_dict(self) -> dict:
         return {"rungs": self.rungs, "trend_rule": TREND_RULE, "points": self.points.to_dict(orient="records"),
                 "bands": self.bands.to_dict(orient="records"),
+                "references": self.references.to_dict(orient="records"),
                 "crossovers": self.crossovers.to_dict(orient="records")}
 
 
@@ -181,8 +186,10 @@ def build_ladder(df: pd.DataFrame, board: Leaderboard) -> Ladder | None:
             crossovers.append({"model": model, "objective": objective, "task": task, "rungs": sorted(rungs),
                                "versus_control": versus, "overtakes": sorted(overtakes, key=lambda e: e["rung"]),
                                **fit_trend(scores).to_dict()})
+    laddered = {c["task"] for c in crossovers}
+    references = board.rows[board.rows["objective"].isin(board.baselines) & board.rows["task"].isin(laddered)]
     order = {entry: i for i, entry in enumerate(board.entries)}
     crossovers.sort(key=lambda c: (c["task"], order.get((c["model"], c["objective"]), len(order)), c["objective"]))
     return Ladder(pd.DataFrame(points), pd.DataFrame(bands, columns=["model", "control", "task", "mean", "ci_low",
                                                                      "ci_high", "pretrain_seed_count", "provisional"]),
-                  pd.DataFrame(crossovers))
+                  pd.DataFrame(crossovers), references[REFERENCE_COLUMNS].reset_index(drop=True))

@@ -322,7 +322,9 @@ def control_heatmap(board: Leaderboard, path: Path) -> Path:
 
 def compute_curves(ladder: Ladder, board: Leaderboard, path: Path) -> Path:
     """Per task: score against pretraining FLOPs (log scale), one line per objective through its rungs with
-    95% intervals, the fitted trend dashed where it fits, and each untrained control as a band (its interval)."""
+    95% intervals, the fitted trend dashed where it fits, each untrained control as a band (its interval), and
+    each classical baseline as a dash-dotted level: where a pretrained objective overtakes TF-IDF, not only no
+    pretraining."""
     style = Style(board.entries)
     tasks = [t for t in board.tasks if (ladder.points["task"] == t).any()]
     crossovers = ladder.crossovers.set_index(["model", "objective", "task"])
@@ -340,6 +342,9 @@ def compute_curves(ladder: Ladder, board: Leaderboard, path: Path) -> Path:
             if pd.notna(band.ci_low):
                 ax.axhspan(band.ci_low, band.ci_high, color=colour, alpha=0.18, zorder=0)
             legend[name] = line
+        for reference in ladder.references[ladder.references["task"] == task].itertuples():
+            legend[f"{reference.objective} (classical baseline)"] = ax.axhline(
+                reference.mean, color=style.colour(reference.objective), linestyle="-.", linewidth=1.4)
         points = ladder.points[(ladder.points["task"] == task) & ladder.points["flops"].notna()]
         for (model, objective), own in points.groupby(["model", "objective"], sort=False):
             own = own.sort_values("rung")
