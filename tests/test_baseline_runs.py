@@ -15,6 +15,7 @@ from benchmark.config import validate_suite
 from benchmark.formats.items import ITEMS_KEY, mean_items
 from benchmark.harness import prepared_data
 from benchmark.plan import make_plan
+from benchmark.report.headline import entry_name
 from benchmark.report.tables import build_leaderboard
 from benchmark.results import BASELINE_GROUP, flatten, iter_records
 from tests.helpers import tiny_raw, write_suite
@@ -83,6 +84,8 @@ def test_a_deterministic_baseline_sits_on_the_board_once_and_is_judged_against_e
         < d["difference_ci_high"]  # the test set's noise widens it
     assert any(n.kind == "Deterministic baselines" for n in board.notes)
     assert not any(n.kind == "Provisional" for n in board.notes)
+    # named by its objective alone, neural entries by model where there are several models
+    assert entry_name(board, BASELINE_GROUP, "tfidf_lr") == "tfidf_lr" and entry_name(board, "twin", "clm") == "twin/clm"
 
 
 @pytest.mark.parametrize("changes, message", [

@@ -71,7 +71,7 @@ def test_optional_stopping_at_the_plain_level_inflates_false_verdicts():
 def test_until_decided_adds_seeds_only_to_open_entries_and_a_second_invocation_trains_nothing(tmp_path, capsys):
     raw = tiny_raw(tmp_path, tasks=["synthetic_topic"])
     raw["pretrain"].update(seeds=[0, 1], budget=12)
-    raw["task_params"]["synthetic_topic"] = {"train_size": 64, "test_size": 96}
+    raw["task_params"]["synthetic_topic"] = {"train_size": 128, "test_size": 96}
     path = write_suite(tmp_path / "tiny.yaml", raw)
     assert main(["run", str(path), "--until-decided", "--max-seeds", "6", "--quiet"]) == 0
     first = capsys.readouterr().out

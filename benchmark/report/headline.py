@@ -15,13 +15,16 @@ import pandas as pd
 from benchmark.report.cells import scientific
 from benchmark.report.ladder import Ladder
 from benchmark.report.tables import Leaderboard
+from benchmark.results import BASELINE_GROUP
 
 JUDGED = ("better", "worse", "equivalent", "undecided")
 
 
 def entry_name(board: Leaderboard, model: str, objective: str) -> str:
-    """The objective's name, with its model where a report has several."""
-    return f"{model}/{objective}" if len({m for m, _ in board.entries}) > 1 else objective
+    """The objective's name, with its model where a report has several neural models (a classical baseline
+    sits under no model: its name alone)."""
+    several = len({m for m, _ in board.entries if m != BASELINE_GROUP}) > 1
+    return f"{model}/{objective}" if several and model != BASELINE_GROUP else objective
 
 
 def _names(names: list[str]) -> str:

@@ -26,6 +26,7 @@ from benchmark.report.headline import control_matrix, entry_name, heatmap_limit 
 from benchmark.report.ladder import Ladder  # noqa: E402
 from benchmark.report.stats import NOISE_SDS, pareto_front  # noqa: E402
 from benchmark.report.tables import Leaderboard  # noqa: E402
+from benchmark.results import BASELINE_GROUP  # noqa: E402
 
 DPI = 110
 NONE_COLOUR = "#7f7f7f"
@@ -66,11 +67,11 @@ class Style:
 
     def __init__(self, entries: list[tuple[str, str]]):
         models = sorted({m for m, _ in entries})
-        self.several_models = len(models) > 1
+        self.several_models = len(set(models) - {BASELINE_GROUP}) > 1
         self.markers = {m: MARKERS[i % len(MARKERS)] for i, m in enumerate(models)}
 
     def name(self, model: str, objective: str) -> str:
-        return label(f"{model}/{objective}" if self.several_models else objective)
+        return label(f"{model}/{objective}" if self.several_models and model != BASELINE_GROUP else objective)
 
     def colour(self, objective: str):
         return objective_colour(objective)
