@@ -1,12 +1,17 @@
-"""What an objective is: the small interface every entry in ``benchmark/objectives`` implements.
+"""What an objective is: the small interface every entry in ``benchmark/objectives`` implements, and its bases.
 
 An objective turns a batch of packed token blocks into model inputs and labels (vectorized
 torch ops on the whole batch), computes its loss, says which model kinds it needs, and counts
-the training FLOPs of each batch. Shared pieces are plain functions here, not a base class.
+the training FLOPs of each batch. Objectives on the same kind of network compute their loss and
+FLOPs the same way, so that part lives once, in a base class per backbone: ``DecoderStackObjective``
+(causal, prefix or bidirectional attention over one stack), ``EncoderDecoderObjective``, and
+``SentencePairObjective`` (``sentence_pairs.py``). An entry then holds only what makes it
+different: its ``Params``, its corruption (``prepare``) and the ``statistics`` that check it.
 """
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, ClassVar, NamedTuple, Protocol
 
@@ -50,7 +55,7 @@ class LossOutput(NamedTuple):
 
 
 class Objective(Protocol):
-    """The interface; see ``clm.py`` for the smallest complete example."""
+    """The interface, implemented by the base classes below; ``clm.py`` is the smallest complete entry."""
 
     Params: ClassVar[type[Params]]
     pretrains: ClassVar[bool]  # False only for the `none` control
@@ -75,7 +80,8 @@ class Objective(Protocol):
     def backbone(self, network: torch.nn.Module) -> Any:
         """The pretrained model that downstream finetuning starts from (saved with ``save_pretrained``)."""
 
-    def statistics(self, blocks: dict[str, torch.Tensor], batch: dict[str, torch.Tensor]) -> dict[str, tuple[float, float]]:
+    def statistics(self, blocks: dict[str, torch.Tensor],
+                   batch: dict[str, torch.Tensor]) -> dict[str, tuple[float, float]]:
         """Observed vs declared statistics of a prepared batch, e.g. ``{"mask_rate": (0.149, 0.15)}``.
 
         The contract test checks every pair within tolerance, so a corruption that drifts from
@@ -115,50 +121,113 @@ def lm_training_flops(setup: Setup, network, batch_shape: torch.Size, logit_posi
     return training_flops(per_token * batch * seq + head)
 
 
-# Encoder-decoder objectives (span_corruption, denoising, deshuffle, ul2) share one batch layout:
-# ``input_ids`` and ``attention_mask`` for the encoder, ``decoder_input_ids`` (the targets shifted
-# right behind the decoder start token) and ``labels`` (the targets, IGNORE on padding).
+class PretrainingObjective(ABC):
+    """What every pretraining entry shares: it keeps its settings, and trains one LM of ``kind`` that is its backbone.
 
-def encoder_decoder_batch(inputs: torch.Tensor, targets: torch.Tensor, tokenizer) -> dict[str, torch.Tensor]:
-    """Encoder inputs and decoder targets, each right-padded with ``[PAD]``, as an encoder-decoder batch.
-
-    The decoder starts from ``[PAD]`` (T5's convention; see the model entry's encoder-decoder
-    config). Corrupted and original blocks never contain ``[PAD]``, so it marks padding only.
+    An entry that trains more than that (a sentence head, ELECTRA's generator) overrides
+    ``build`` and ``backbone``. Every entry writes its own ``prepare`` and ``statistics``: they are
+    what it is.
     """
-    pad = tokenizer.pad_token_id
-    decoder_input_ids = torch.full_like(targets, pad)
-    decoder_input_ids[:, 1:] = targets[:, :-1]
-    return {
-        "input_ids": inputs,
-        "attention_mask": (inputs != pad).long(),
-        "decoder_input_ids": decoder_input_ids,
-        "labels": torch.where(targets == pad, IGNORE, targets),
-    }
+
+    Params: ClassVar[type[Params]]
+    kind: ClassVar[ModelKind]
+    pretrains: ClassVar[bool] = True
+
+    def __init__(self, params: Params, setup: Setup):
+        self.params, self.setup = params, setup
+
+    def build(self) -> torch.nn.Module:
+        return self.setup.model.build_lm(self.kind, self.setup.size, self.setup.tokenizer)
+
+    def backbone(self, network: torch.nn.Module) -> Any:
+        return network
+
+    @abstractmethod
+    def prepare(self, blocks: dict[str, torch.Tensor], generator: torch.Generator) -> dict[str, torch.Tensor]:
+        """See ``Objective.prepare``; every random draw comes from ``generator``, in a fixed order."""
+
+    @abstractmethod
+    def statistics(self, blocks: dict[str, torch.Tensor],
+                   batch: dict[str, torch.Tensor]) -> dict[str, tuple[float, float]]:
+        """See ``Objective.statistics``: what the entry's docstring and parameters promise, observed."""
 
 
-def encoder_decoder_loss(network, batch: dict[str, torch.Tensor]) -> LossOutput:
-    """Cross-entropy of the decoder's predictions, with logits only at target (non-padding) positions.
+class DecoderStackObjective(PretrainingObjective):
+    """An objective on one decoder stack, whose ``kind`` (causal, prefix or encoder) sets its attention.
 
-    Loss-bearing tokens are the target tokens: each is predicted once by the decoder.
+    ``prepare`` gives ``input_ids`` and one label per position (``IGNORE`` where no loss), plus
+    ``prefix_lengths`` for a prefix decoder. The loss is cross-entropy at the labelled positions;
+    FLOPs count the stack over every position and the output projection at the labelled ones.
     """
-    encoded = network.get_encoder()(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
-    decoded = network.get_decoder()(input_ids=batch["decoder_input_ids"],
-                                    encoder_hidden_states=encoded.last_hidden_state,
-                                    encoder_attention_mask=batch["attention_mask"], use_cache=False).last_hidden_state
-    if getattr(network.config, "scale_decoder_outputs", False):
-        decoded = decoded * network.config.d_model ** -0.5  # what T5 does before its tied output projection
-    return token_cross_entropy(network, decoded, batch["labels"])
+
+    # True where a batch can hold no target at all (a sentence-level objective on short blocks): its
+    # loss is then a zero that keeps the graph whole. Elsewhere an empty batch is a bug, and its NaN shows it.
+    may_hold_no_targets: ClassVar[bool] = False
+
+    def loss(self, network, batch: dict[str, torch.Tensor]) -> LossOutput:
+        hidden = hidden_states(network, batch["input_ids"], self.kind, prefix_lengths=batch.get("prefix_lengths"))
+        if self.may_hold_no_targets and not (batch["labels"] != IGNORE).any():
+            return LossOutput(hidden.sum() * 0.0, 0)
+        return token_cross_entropy(network, hidden, batch["labels"])
+
+    def flops(self, network, batch: dict[str, torch.Tensor]) -> float:
+        return lm_training_flops(self.setup, network, batch["input_ids"].shape, int((batch["labels"] != IGNORE).sum()))
 
 
-def encoder_decoder_training_flops(setup: Setup, network, batch: dict[str, torch.Tensor]) -> float:
-    """Training FLOPs of an encoder-decoder batch, from the shapes the model actually runs on.
+class EncoderDecoderObjective(PretrainingObjective):
+    """An objective on an encoder-decoder: the encoder reads a corrupted block, the decoder writes its targets.
 
-    Every encoder position (padding included: it is computed) passes through the encoder,
-    every decoder position through the decoder with cross-attention over the encoder length,
-    and the output projection runs only at loss-bearing target positions.
+    An entry writes ``corrupt``; every encoder-decoder batch has one layout, built here from it.
     """
-    batch_size, encoder_len = batch["input_ids"].shape
-    decoder_len = batch["decoder_input_ids"].shape[1]
-    logit_positions = int((batch["labels"] != IGNORE).sum())
-    forward = setup.model.encoder_decoder_flops(network, batch_size, encoder_len, decoder_len, logit_positions)
-    return training_flops(forward)
+
+    kind = ModelKind.ENCODER_DECODER
+
+    @abstractmethod
+    def corrupt(self, blocks: dict[str, torch.Tensor], generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        """(encoder inputs, decoder targets) of the packed ``blocks``, each right-padded with ``[PAD]``."""
+
+    def prepare(self, blocks: dict[str, torch.Tensor], generator: torch.Generator) -> dict[str, torch.Tensor]:
+        """``input_ids`` and ``attention_mask`` for the encoder; ``decoder_input_ids`` and ``labels`` for the decoder.
+
+        The decoder reads the targets shifted right behind its start token, ``[PAD]`` (T5's
+        convention; see the model entry's encoder-decoder config), and is trained on the targets,
+        ``IGNORE`` on padding. Corrupted and original blocks never contain ``[PAD]``, so it marks
+        padding only.
+        """
+        inputs, targets = self.corrupt(blocks, generator)
+        pad = self.setup.tokenizer.pad_token_id
+        decoder_input_ids = torch.full_like(targets, pad)
+        decoder_input_ids[:, 1:] = targets[:, :-1]
+        return {
+            "input_ids": inputs,
+            "attention_mask": (inputs != pad).long(),
+            "decoder_input_ids": decoder_input_ids,
+            "labels": torch.where(targets == pad, IGNORE, targets),
+        }
+
+    def loss(self, network, batch: dict[str, torch.Tensor]) -> LossOutput:
+        """Cross-entropy of the decoder's predictions, with logits only at target (non-padding) positions.
+
+        Loss-bearing tokens are the target tokens: each is predicted once by the decoder.
+        """
+        encoded = network.get_encoder()(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
+        decoded = network.get_decoder()(input_ids=batch["decoder_input_ids"],
+                                        encoder_hidden_states=encoded.last_hidden_state,
+                                        encoder_attention_mask=batch["attention_mask"],
+                                        use_cache=False).last_hidden_state
+        if getattr(network.config, "scale_decoder_outputs", False):
+            decoded = decoded * network.config.d_model ** -0.5  # what T5 does before its tied output projection
+        return token_cross_entropy(network, decoded, batch["labels"])
+
+    def flops(self, network, batch: dict[str, torch.Tensor]) -> float:
+        """Training FLOPs of an encoder-decoder batch, from the shapes the model actually runs on.
+
+        Every encoder position (padding included: it is computed) passes through the encoder,
+        every decoder position through the decoder with cross-attention over the encoder length,
+        and the output projection runs only at loss-bearing target positions.
+        """
+        batch_size, encoder_len = batch["input_ids"].shape
+        decoder_len = batch["decoder_input_ids"].shape[1]
+        logit_positions = int((batch["labels"] != IGNORE).sum())
+        forward = self.setup.model.encoder_decoder_flops(network, batch_size, encoder_len, decoder_len, logit_positions)
+        return training_flops(forward)

@@ -6,7 +6,7 @@ import torch
 
 from benchmark import registry
 from benchmark.models.kinds import ModelKind
-from benchmark.objectives.base import IGNORE, LossOutput, Params, Setup, hidden_states, lm_training_flops, token_cross_entropy
+from benchmark.objectives.base import IGNORE, DecoderStackObjective, Params
 
 
 class CLMParams(Params):
@@ -14,7 +14,7 @@ class CLMParams(Params):
 
 
 @registry.objectives.register("clm")
-class CausalLM:
+class CausalLM(DecoderStackObjective):
     """Next-token prediction on a causal decoder (GPT; Radford et al. 2018, T5 sec. 3.3 "LM").
 
     Every position predicts the token after it, including across packed document boundaries
@@ -23,30 +23,13 @@ class CausalLM:
     """
 
     Params = CLMParams
-    pretrains = True
     kind = ModelKind.CAUSAL
-
-    def __init__(self, params: CLMParams, setup: Setup):
-        self.params, self.setup = params, setup
-
-    def build(self) -> torch.nn.Module:
-        return self.setup.model.build_lm(self.kind, self.setup.size, self.setup.tokenizer)
 
     def prepare(self, blocks: dict[str, torch.Tensor], generator: torch.Generator) -> dict[str, torch.Tensor]:
         input_ids = blocks["input_ids"]
         labels = torch.full_like(input_ids, IGNORE)
         labels[:, :-1] = input_ids[:, 1:]  # position t is trained to predict token t+1
         return {"input_ids": input_ids, "labels": labels}
-
-    def loss(self, network, batch: dict[str, torch.Tensor]) -> LossOutput:
-        hidden = hidden_states(network, batch["input_ids"], self.kind)
-        return token_cross_entropy(network, hidden, batch["labels"])
-
-    def flops(self, network, batch: dict[str, torch.Tensor]) -> float:
-        return lm_training_flops(self.setup, network, batch["input_ids"].shape, int((batch["labels"] != IGNORE).sum()))
-
-    def backbone(self, network):
-        return network
 
     def statistics(self, blocks, batch) -> dict[str, tuple[float, float]]:
         seq = blocks["input_ids"].shape[1]

@@ -9,16 +9,7 @@ import torch.nn.functional as F
 from pydantic import Field
 
 from benchmark import registry
-from benchmark.models.kinds import ModelKind
-from benchmark.objectives.base import (
-    IGNORE,
-    LossOutput,
-    Params,
-    Setup,
-    encoder_decoder_batch,
-    encoder_decoder_loss,
-    encoder_decoder_training_flops,
-)
+from benchmark.objectives.base import IGNORE, EncoderDecoderObjective, Params
 
 
 class DenoisingParams(Params):
@@ -118,7 +109,7 @@ def expected_span_count(num_mask: int, poisson_lambda: float, zero_length_spans:
 
 
 @registry.objectives.register("denoising")
-class Denoising:
+class Denoising(EncoderDecoderObjective):
     """BART denoising on an encoder-decoder: sentence permutation + text infilling (30%, Poisson(3) spans).
 
     Follows Lewis et al. 2019 (BART, sec. 2.2 and the large-scale model of sec. 5): sentences
@@ -131,16 +122,8 @@ class Denoising:
     """
 
     Params = DenoisingParams
-    pretrains = True
-    kind = ModelKind.ENCODER_DECODER
 
-    def __init__(self, params: DenoisingParams, setup: Setup):
-        self.params, self.setup = params, setup
-
-    def build(self) -> torch.nn.Module:
-        return self.setup.model.build_lm(self.kind, self.setup.size, self.setup.tokenizer)
-
-    def prepare(self, blocks: dict[str, torch.Tensor], generator: torch.Generator) -> dict[str, torch.Tensor]:
+    def corrupt(self, blocks: dict[str, torch.Tensor], generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         tok, original = self.setup.tokenizer, blocks["input_ids"]
         tokens = original
         if self.params.permute_sentences:
@@ -150,16 +133,7 @@ class Denoising:
         num_mask = masked_token_count(original.shape[1], self.params.mask_rate)
         inputs = text_infilling(tokens, num_mask, self.params.poisson_lambda, self.params.zero_length_spans,
                                 tok.mask_token_id, tok.pad_token_id, generator)
-        return encoder_decoder_batch(inputs, original, tok)
-
-    def loss(self, network, batch: dict[str, torch.Tensor]) -> LossOutput:
-        return encoder_decoder_loss(network, batch)
-
-    def flops(self, network, batch: dict[str, torch.Tensor]) -> float:
-        return encoder_decoder_training_flops(self.setup, network, batch)
-
-    def backbone(self, network):
-        return network
+        return inputs, original
 
     def statistics(self, blocks, batch) -> dict[str, tuple[float, float]]:
         tok, original = self.setup.tokenizer, blocks["input_ids"]

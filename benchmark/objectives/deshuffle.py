@@ -5,15 +5,7 @@ from __future__ import annotations
 import torch
 
 from benchmark import registry
-from benchmark.models.kinds import ModelKind
-from benchmark.objectives.base import (
-    LossOutput,
-    Params,
-    Setup,
-    encoder_decoder_batch,
-    encoder_decoder_loss,
-    encoder_decoder_training_flops,
-)
+from benchmark.objectives.base import EncoderDecoderObjective, Params
 
 
 class DeshuffleParams(Params):
@@ -27,7 +19,7 @@ def shuffle_tokens(input_ids: torch.Tensor, generator: torch.Generator) -> torch
 
 
 @registry.objectives.register("deshuffle")
-class Deshuffle:
+class Deshuffle(EncoderDecoderObjective):
     """T5's deshuffling baseline on an encoder-decoder: the input is the block's tokens shuffled, the target the block.
 
     Follows Raffel et al. 2020 (T5, sec. 3.3.1, Table 4), where deshuffling was the weakest of
@@ -38,27 +30,9 @@ class Deshuffle:
     """
 
     Params = DeshuffleParams
-    pretrains = True
-    kind = ModelKind.ENCODER_DECODER
 
-    def __init__(self, params: DeshuffleParams, setup: Setup):
-        self.params, self.setup = params, setup
-
-    def build(self) -> torch.nn.Module:
-        return self.setup.model.build_lm(self.kind, self.setup.size, self.setup.tokenizer)
-
-    def prepare(self, blocks: dict[str, torch.Tensor], generator: torch.Generator) -> dict[str, torch.Tensor]:
-        original = blocks["input_ids"]
-        return encoder_decoder_batch(shuffle_tokens(original, generator), original, self.setup.tokenizer)
-
-    def loss(self, network, batch: dict[str, torch.Tensor]) -> LossOutput:
-        return encoder_decoder_loss(network, batch)
-
-    def flops(self, network, batch: dict[str, torch.Tensor]) -> float:
-        return encoder_decoder_training_flops(self.setup, network, batch)
-
-    def backbone(self, network):
-        return network
+    def corrupt(self, blocks: dict[str, torch.Tensor], generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        return shuffle_tokens(blocks["input_ids"], generator), blocks["input_ids"]
 
     def statistics(self, blocks, batch) -> dict[str, tuple[float, float]]:
         original = blocks["input_ids"]

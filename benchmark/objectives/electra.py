@@ -10,7 +10,9 @@ from torch import nn
 from benchmark import registry
 from benchmark.models.flops import training_flops
 from benchmark.models.kinds import ModelKind
-from benchmark.objectives.base import IGNORE, LossOutput, Params, Setup, hidden_states, special_token_mask
+from benchmark.objectives.base import (
+    IGNORE, LossOutput, Params, PretrainingObjective, Setup, hidden_states, special_token_mask,
+)
 from benchmark.objectives.mlm import MLMParams, bert_masking, masking_statistics
 
 
@@ -88,7 +90,7 @@ def sample_replacements(logits: torch.Tensor, draws: torch.Tensor, banned: torch
 
 
 @registry.objectives.register("electra")
-class Electra:
+class Electra(PretrainingObjective):
     """ELECTRA replaced-token detection: an MLM generator corrupts, the encoder classifies every token.
 
     Follows Clark et al. 2020. A generator (the same Llama blocks, width, FFN width and heads
@@ -109,11 +111,10 @@ class Electra:
     """
 
     Params = ElectraParams
-    pretrains = True
     kind = ModelKind.ENCODER
 
     def __init__(self, params: ElectraParams, setup: Setup):
-        self.params, self.setup = params, setup
+        super().__init__(params, setup)
         self.masking = MLMParams(mask_rate=params.mask_rate, mask_token_rate=1.0, random_token_rate=0.0)
 
     def build(self) -> torch.nn.Module:

@@ -6,16 +6,7 @@ import torch
 from pydantic import Field
 
 from benchmark import registry
-from benchmark.models.kinds import ModelKind
-from benchmark.objectives.base import (
-    IGNORE,
-    LossOutput,
-    Params,
-    Setup,
-    encoder_decoder_batch,
-    encoder_decoder_loss,
-    encoder_decoder_training_flops,
-)
+from benchmark.objectives.base import IGNORE, EncoderDecoderObjective, Params
 from benchmark.objectives.sentence_selection import BlockSentences, Selection, block_sentences, select_sentences
 
 
@@ -91,7 +82,7 @@ def read_gaps(block: list[int], sentence_index: list[int], whole: list[bool], in
 
 
 @registry.objectives.register("gap_sentences")
-class GapSentences:
+class GapSentences(EncoderDecoderObjective):
     """PEGASUS gap-sentence generation on an encoder-decoder: 30% of whole sentences out, one [MASK] each.
 
     Follows Zhang et al. 2020 (PEGASUS, sec. 3.1): whole sentences are removed from the block,
@@ -115,32 +106,14 @@ class GapSentences:
     """
 
     Params = GapSentencesParams
-    pretrains = True
-    kind = ModelKind.ENCODER_DECODER
 
-    def __init__(self, params: GapSentencesParams, setup: Setup):
-        self.params, self.setup = params, setup
-
-    def build(self) -> torch.nn.Module:
-        return self.setup.model.build_lm(self.kind, self.setup.size, self.setup.tokenizer)
-
-    def prepare(self, blocks: dict[str, torch.Tensor], generator: torch.Generator) -> dict[str, torch.Tensor]:
+    def corrupt(self, blocks: dict[str, torch.Tensor], generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         tok = self.setup.tokenizer
         sentences = block_sentences(blocks, tok.eos_token_id)
         selected = select_sentences(blocks, sentences, self.params.selection, self.params.gap_ratio,
                                     self.setup.special_ids, generator)
-        inputs, targets = gap_sentence_split(blocks["input_ids"], sentences, selected, tok.mask_token_id,
-                                             tok.eos_token_id, tok.pad_token_id)
-        return encoder_decoder_batch(inputs, targets, tok)
-
-    def loss(self, network, batch: dict[str, torch.Tensor]) -> LossOutput:
-        return encoder_decoder_loss(network, batch)
-
-    def flops(self, network, batch: dict[str, torch.Tensor]) -> float:
-        return encoder_decoder_training_flops(self.setup, network, batch)
-
-    def backbone(self, network):
-        return network
+        return gap_sentence_split(blocks["input_ids"], sentences, selected, tok.mask_token_id, tok.eos_token_id,
+                                  tok.pad_token_id)
 
     def statistics(self, blocks, batch) -> dict[str, tuple[float, float]]:
         """The gaps read back from the encoder input and decoder targets, against the block.

@@ -7,9 +7,7 @@ from pydantic import Field
 
 from benchmark import registry
 from benchmark.models.kinds import ModelKind
-from benchmark.objectives.base import (
-    IGNORE, LossOutput, Params, Setup, hidden_states, lm_training_flops, token_cross_entropy,
-)
+from benchmark.objectives.base import IGNORE, DecoderStackObjective, Params, Setup
 from benchmark.objectives.sentence_selection import Selection, block_sentences, select_sentences
 
 
@@ -33,7 +31,7 @@ def mask_sentences(blocks: dict[str, torch.Tensor], params: MaskedSentenceParams
 
 
 @registry.objectives.register("masked_sentence")
-class MaskedSentence:
+class MaskedSentence(DecoderStackObjective):
     """Whole-sentence masking on a bidirectional encoder: 30% of whole sentences become [MASK], predicted in place.
 
     The encoder counterpart of ``gap_sentences`` (PEGASUS, Zhang et al. 2020): the same
@@ -50,30 +48,12 @@ class MaskedSentence:
     """
 
     Params = MaskedSentenceParams
-    pretrains = True
     kind = ModelKind.ENCODER
-
-    def __init__(self, params: MaskedSentenceParams, setup: Setup):
-        self.params, self.setup = params, setup
-
-    def build(self) -> torch.nn.Module:
-        return self.setup.model.build_lm(self.kind, self.setup.size, self.setup.tokenizer)
+    may_hold_no_targets = True  # a batch of short blocks may hold no whole sentence to mask
 
     def prepare(self, blocks: dict[str, torch.Tensor], generator: torch.Generator) -> dict[str, torch.Tensor]:
         masked, labels = mask_sentences(blocks, self.params, self.setup, generator)
         return {"input_ids": masked, "labels": labels}
-
-    def loss(self, network, batch: dict[str, torch.Tensor]) -> LossOutput:
-        hidden = hidden_states(network, batch["input_ids"], self.kind)
-        if not (batch["labels"] != IGNORE).any():  # a batch of short blocks may hold no whole sentence to mask
-            return LossOutput(hidden.sum() * 0.0, 0)
-        return token_cross_entropy(network, hidden, batch["labels"])
-
-    def flops(self, network, batch: dict[str, torch.Tensor]) -> float:
-        return lm_training_flops(self.setup, network, batch["input_ids"].shape, int((batch["labels"] != IGNORE).sum()))
-
-    def backbone(self, network):
-        return network
 
     def statistics(self, blocks, batch) -> dict[str, tuple[float, float]]:
         """Masked sentences read back from the labels: their share of whole sentences, and that each is masked whole.

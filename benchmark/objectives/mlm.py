@@ -7,9 +7,7 @@ from pydantic import Field, model_validator
 
 from benchmark import registry
 from benchmark.models.kinds import ModelKind
-from benchmark.objectives.base import (
-    IGNORE, LossOutput, Params, Setup, hidden_states, lm_training_flops, special_token_mask, token_cross_entropy,
-)
+from benchmark.objectives.base import IGNORE, DecoderStackObjective, Params, Setup, special_token_mask
 
 
 class MLMParams(Params):
@@ -63,7 +61,7 @@ def masking_statistics(original: torch.Tensor, corrupted: torch.Tensor, labels: 
 
 
 @registry.objectives.register("mlm")
-class MaskedLM:
+class MaskedLM(DecoderStackObjective):
     """BERT masked LM on a bidirectional encoder: 15% of tokens, 80% [MASK] / 10% random / 10% kept.
 
     Follows Devlin et al. 2019; T5 sec. 3.3 calls it "BERT-style" denoising and found it the
@@ -71,28 +69,11 @@ class MaskedLM:
     """
 
     Params = MLMParams
-    pretrains = True
     kind = ModelKind.ENCODER
-
-    def __init__(self, params: MLMParams, setup: Setup):
-        self.params, self.setup = params, setup
-
-    def build(self) -> torch.nn.Module:
-        return self.setup.model.build_lm(self.kind, self.setup.size, self.setup.tokenizer)
 
     def prepare(self, blocks: dict[str, torch.Tensor], generator: torch.Generator) -> dict[str, torch.Tensor]:
         corrupted, labels = bert_masking(blocks["input_ids"], self.setup, self.params, generator)
         return {"input_ids": corrupted, "labels": labels}
-
-    def loss(self, network, batch: dict[str, torch.Tensor]) -> LossOutput:
-        hidden = hidden_states(network, batch["input_ids"], self.kind)
-        return token_cross_entropy(network, hidden, batch["labels"])
-
-    def flops(self, network, batch: dict[str, torch.Tensor]) -> float:
-        return lm_training_flops(self.setup, network, batch["input_ids"].shape, int((batch["labels"] != IGNORE).sum()))
-
-    def backbone(self, network):
-        return network
 
     def statistics(self, blocks, batch) -> dict[str, tuple[float, float]]:
         return masking_statistics(blocks["input_ids"], batch["input_ids"], batch["labels"], self.setup, self.params)

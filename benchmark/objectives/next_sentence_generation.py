@@ -8,9 +8,7 @@ import torch
 
 from benchmark import registry
 from benchmark.models.kinds import ModelKind
-from benchmark.objectives.base import (
-    IGNORE, LossOutput, Params, Setup, hidden_states, lm_training_flops, token_cross_entropy,
-)
+from benchmark.objectives.base import IGNORE, DecoderStackObjective, Params
 from benchmark.objectives.sentence_pairs import NO_SPLIT, choose_uniformly
 from benchmark.objectives.sentence_selection import BlockSentences, block_sentences
 
@@ -124,7 +122,7 @@ def misplaced_targets(blocks: dict[str, torch.Tensor], sentences: BlockSentences
 
 
 @registry.objectives.register("next_sentence_generation")
-class NextSentenceGeneration:
+class NextSentenceGeneration(DecoderStackObjective):
     """Next-sentence generation on a prefix decoder: read whole sentences, write the one that follows.
 
     The generative form of next-sentence prediction: rather than BERT's yes/no (``nsp``), the
@@ -145,29 +143,11 @@ class NextSentenceGeneration:
     """
 
     Params = NextSentenceGenerationParams
-    pretrains = True
     kind = ModelKind.PREFIX
-
-    def __init__(self, params: NextSentenceGenerationParams, setup: Setup):
-        self.params, self.setup = params, setup
-
-    def build(self) -> torch.nn.Module:
-        return self.setup.model.build_lm(self.kind, self.setup.size, self.setup.tokenizer)
+    may_hold_no_targets = True  # a batch of short blocks may hold no two whole sentences
 
     def prepare(self, blocks: dict[str, torch.Tensor], generator: torch.Generator) -> dict[str, torch.Tensor]:
         return next_sentence_layout(blocks, self.params.unit, self.setup.tokenizer.eos_token_id, generator)
-
-    def loss(self, network, batch: dict[str, torch.Tensor]) -> LossOutput:
-        hidden = hidden_states(network, batch["input_ids"], self.kind, prefix_lengths=batch["prefix_lengths"])
-        if not (batch["labels"] != IGNORE).any():  # a batch of short blocks may hold no two whole sentences
-            return LossOutput(hidden.sum() * 0.0, 0)
-        return token_cross_entropy(network, hidden, batch["labels"])
-
-    def flops(self, network, batch: dict[str, torch.Tensor]) -> float:
-        return lm_training_flops(self.setup, network, batch["input_ids"].shape, int((batch["labels"] != IGNORE).sum()))
-
-    def backbone(self, network):
-        return network
 
     def statistics(self, blocks, batch) -> dict[str, tuple[float, float]]:
         """Each row read back against its block (``misplaced_targets``), and the share of tokens that bear loss.

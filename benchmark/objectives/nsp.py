@@ -6,12 +6,10 @@ import torch
 from pydantic import Field
 
 from benchmark import registry
-from benchmark.models.kinds import ModelKind
-from benchmark.objectives.base import IGNORE, LossOutput, Setup
-from benchmark.objectives.mlm import MLMParams, bert_masking
+from benchmark.objectives.base import IGNORE, Setup
+from benchmark.objectives.mlm import MLMParams
 from benchmark.objectives.sentence_pairs import (
-    NO_SPLIT, SentencePairNetwork, build_pair_network, choose_splits, choose_uniformly, pair_layout, pair_statistics,
-    sentence_pair_flops, sentence_pair_loss, sentence_starts,
+    NO_SPLIT, SentencePairObjective, choose_splits, choose_uniformly, label_1_share, pair_layout, sentence_starts,
 )
 
 
@@ -56,7 +54,7 @@ def next_sentence_layout(blocks: dict[str, torch.Tensor], generator: torch.Gener
 
 
 @registry.objectives.register("nsp")
-class NextSentencePrediction:
+class NextSentencePrediction(SentencePairObjective):
     """BERT next-sentence prediction + MLM: is segment B the text that follows A, or a random one?
 
     Follows Devlin et al. 2019. Each row is split at a sentence start chosen uniformly among
@@ -71,34 +69,10 @@ class NextSentencePrediction:
     """
 
     Params = NSPParams
-    pretrains = True
-    kind = ModelKind.ENCODER
 
-    def __init__(self, params: NSPParams, setup: Setup):
-        self.params, self.setup = params, setup
-
-    def build(self) -> torch.nn.Module:
-        return build_pair_network(self.setup)
-
-    def prepare(self, blocks: dict[str, torch.Tensor], generator: torch.Generator) -> dict[str, torch.Tensor]:
-        laid_out, sentence_labels = next_sentence_layout(blocks, generator, self.params.random_next_probability,
-                                                         self.setup)
-        masked, labels = bert_masking(laid_out, self.setup, self.params, generator)
-        return {"input_ids": masked, "labels": labels, "sentence_labels": sentence_labels}
-
-    def loss(self, network: SentencePairNetwork, batch: dict[str, torch.Tensor]) -> LossOutput:
-        return sentence_pair_loss(network, batch)
-
-    def flops(self, network: SentencePairNetwork, batch: dict[str, torch.Tensor]) -> float:
-        return sentence_pair_flops(self.setup, network, batch)
-
-    def backbone(self, network: SentencePairNetwork):
-        return network.lm
+    def layout(self, blocks: dict[str, torch.Tensor], generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        return next_sentence_layout(blocks, generator, self.params.random_next_probability, self.setup)
 
     def statistics(self, blocks, batch) -> dict[str, tuple[float, float]]:
-        sentence = batch["sentence_labels"]
-        labelled = max(1, int((sentence != IGNORE).sum()))
-        return {
-            **pair_statistics(blocks, batch, self.setup, self.params),
-            "random_next_rate": (float((sentence == 1).sum()) / labelled, self.params.random_next_probability),
-        }
+        return {**super().statistics(blocks, batch),
+                "random_next_rate": (label_1_share(batch), self.params.random_next_probability)}

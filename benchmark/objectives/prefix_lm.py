@@ -9,9 +9,7 @@ from pydantic import Field, model_validator
 
 from benchmark import registry
 from benchmark.models.kinds import ModelKind
-from benchmark.objectives.base import (
-    IGNORE, LossOutput, Params, Setup, hidden_states, lm_training_flops, token_cross_entropy,
-)
+from benchmark.objectives.base import IGNORE, DecoderStackObjective, Params
 
 
 class PrefixLMParams(Params):
@@ -34,7 +32,7 @@ def prefix_length_range(params: PrefixLMParams, seq_len: int) -> tuple[int, int]
 
 
 @registry.objectives.register("prefix_lm")
-class PrefixLM:
+class PrefixLM(DecoderStackObjective):
     """Prefix LM on a non-causal decoder: bidirectional over a random prefix, next-token loss after it.
 
     Follows T5 sec. 3.3 ("prefix LM", which matched BERT-style denoising on translation but
@@ -47,14 +45,7 @@ class PrefixLM:
     """
 
     Params = PrefixLMParams
-    pretrains = True
     kind = ModelKind.PREFIX
-
-    def __init__(self, params: PrefixLMParams, setup: Setup):
-        self.params, self.setup = params, setup
-
-    def build(self) -> torch.nn.Module:
-        return self.setup.model.build_lm(self.kind, self.setup.size, self.setup.tokenizer)
 
     def prepare(self, blocks: dict[str, torch.Tensor], generator: torch.Generator) -> dict[str, torch.Tensor]:
         input_ids = blocks["input_ids"]
@@ -67,16 +58,6 @@ class PrefixLM:
         is_target = torch.arange(seq)[None, :] + 1 >= prefix_lengths[:, None]
         labels = torch.where(is_target, next_tokens, IGNORE)
         return {"input_ids": input_ids, "labels": labels, "prefix_lengths": prefix_lengths}
-
-    def loss(self, network, batch: dict[str, torch.Tensor]) -> LossOutput:
-        hidden = hidden_states(network, batch["input_ids"], self.kind, prefix_lengths=batch["prefix_lengths"])
-        return token_cross_entropy(network, hidden, batch["labels"])
-
-    def flops(self, network, batch: dict[str, torch.Tensor]) -> float:
-        return lm_training_flops(self.setup, network, batch["input_ids"].shape, int((batch["labels"] != IGNORE).sum()))
-
-    def backbone(self, network):
-        return network
 
     def statistics(self, blocks, batch) -> dict[str, tuple[float, float]]:
         input_ids, labels, prefix = blocks["input_ids"], batch["labels"], batch["prefix_lengths"]

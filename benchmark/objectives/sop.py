@@ -9,12 +9,10 @@ import torch
 from pydantic import Field
 
 from benchmark import registry
-from benchmark.models.kinds import ModelKind
-from benchmark.objectives.base import IGNORE, LossOutput, Setup
-from benchmark.objectives.mlm import MLMParams, bert_masking
+from benchmark.objectives.base import IGNORE, Setup
+from benchmark.objectives.mlm import MLMParams
 from benchmark.objectives.sentence_pairs import (
-    NO_SPLIT, SentencePairNetwork, build_pair_network, choose_splits, pair_layout, pair_statistics, sentence_pair_flops,
-    sentence_pair_loss,
+    NO_SPLIT, SentencePairObjective, choose_splits, label_1_share, pair_layout,
 )
 
 class SOPParams(MLMParams):
@@ -50,7 +48,7 @@ def sentence_order_layout(blocks: dict[str, torch.Tensor], generator: torch.Gene
 
 
 @registry.objectives.register("sop")
-class SentenceOrderPrediction:
+class SentenceOrderPrediction(SentencePairObjective):
     """ALBERT sentence-order prediction + MLM: is segment B after A in the text, or were they swapped?
 
     Follows Lan et al. 2020 (ALBERT), who replaced BERT's next-sentence prediction with it;
@@ -65,32 +63,12 @@ class SentenceOrderPrediction:
     """
 
     Params = SOPParams
-    pretrains = True
-    kind = ModelKind.ENCODER
 
-    def __init__(self, params: SOPParams, setup: Setup):
-        self.params, self.setup = params, setup
-
-    def build(self) -> torch.nn.Module:
-        return build_pair_network(self.setup)
-
-    def prepare(self, blocks: dict[str, torch.Tensor], generator: torch.Generator) -> dict[str, torch.Tensor]:
-        laid_out, sentence_labels = sentence_order_layout(blocks, generator, self.params.swap_probability, self.setup)
-        masked, labels = bert_masking(laid_out, self.setup, self.params, generator)
-        return {"input_ids": masked, "labels": labels, "sentence_labels": sentence_labels}
-
-    def loss(self, network: SentencePairNetwork, batch: dict[str, torch.Tensor]) -> LossOutput:
-        return sentence_pair_loss(network, batch)
-
-    def flops(self, network: SentencePairNetwork, batch: dict[str, torch.Tensor]) -> float:
-        return sentence_pair_flops(self.setup, network, batch)
-
-    def backbone(self, network: SentencePairNetwork):
-        return network.lm
+    def layout(self, blocks: dict[str, torch.Tensor], generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        return sentence_order_layout(blocks, generator, self.params.swap_probability, self.setup)
 
     def statistics(self, blocks, batch) -> dict[str, tuple[float, float]]:
         sentence = batch["sentence_labels"]
-        labelled = max(1, int((sentence != IGNORE).sum()))
         # a swap only reorders: without [CLS] and [SEP], a row holds its block's tokens 1..seq-2
         laid_out = torch.where(batch["labels"] != IGNORE, batch["labels"], batch["input_ids"])
         markers = torch.zeros_like(laid_out, dtype=torch.bool)
@@ -99,7 +77,7 @@ class SentenceOrderPrediction:
         tokens = laid_out.masked_fill(markers, -1).sort(1).values[:, 2:]
         rearranged = (tokens == blocks["input_ids"][:, 1:-1].sort(1).values).all(1)
         return {
-            **pair_statistics(blocks, batch, self.setup, self.params),
-            "swap_rate": (float((sentence == 1).sum()) / labelled, self.params.swap_probability),
+            **super().statistics(blocks, batch),
+            "swap_rate": (label_1_share(batch), self.params.swap_probability),
             "pairs_not_a_rearrangement_of_their_block": (float(((sentence != IGNORE) & ~rearranged).sum()), 0.0),
         }

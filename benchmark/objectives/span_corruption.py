@@ -9,16 +9,7 @@ from pydantic import Field
 from benchmark import registry
 from benchmark.data.tokenizer import SENTINELS
 from benchmark.errors import ObjbenchError
-from benchmark.models.kinds import ModelKind
-from benchmark.objectives.base import (
-    IGNORE,
-    LossOutput,
-    Params,
-    Setup,
-    encoder_decoder_batch,
-    encoder_decoder_loss,
-    encoder_decoder_training_flops,
-)
+from benchmark.objectives.base import IGNORE, EncoderDecoderObjective, Params, Setup
 
 
 class SpanCorruptionParams(Params):
@@ -160,7 +151,7 @@ def span_statistics(blocks: torch.Tensor, inputs: torch.Tensor, labels: torch.Te
 
 
 @registry.objectives.register("span_corruption")
-class SpanCorruption:
+class SpanCorruption(EncoderDecoderObjective):
     """T5 span corruption on an encoder-decoder: 15% of tokens in spans of mean length 3, each span a sentinel.
 
     Follows Raffel et al. 2020 (T5, sec. 3.3.4 and the baseline objective): the input keeps
@@ -174,29 +165,14 @@ class SpanCorruption:
     """
 
     Params = SpanCorruptionParams
-    pretrains = True
-    kind = ModelKind.ENCODER_DECODER
 
     def __init__(self, params: SpanCorruptionParams, setup: Setup):
-        self.params, self.setup = params, setup
+        super().__init__(params, setup)
         self.sentinels = sentinel_ids(setup.tokenizer)
 
-    def build(self) -> torch.nn.Module:
-        return self.setup.model.build_lm(self.kind, self.setup.size, self.setup.tokenizer)
-
-    def prepare(self, blocks: dict[str, torch.Tensor], generator: torch.Generator) -> dict[str, torch.Tensor]:
-        inputs, targets = span_corrupt(blocks["input_ids"], self.params.noise_density,
-                                       self.params.mean_noise_span_length, self.sentinels, generator)
-        return encoder_decoder_batch(inputs, targets, self.setup.tokenizer)
-
-    def loss(self, network, batch: dict[str, torch.Tensor]) -> LossOutput:
-        return encoder_decoder_loss(network, batch)
-
-    def flops(self, network, batch: dict[str, torch.Tensor]) -> float:
-        return encoder_decoder_training_flops(self.setup, network, batch)
-
-    def backbone(self, network):
-        return network
+    def corrupt(self, blocks: dict[str, torch.Tensor], generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        return span_corrupt(blocks["input_ids"], self.params.noise_density, self.params.mean_noise_span_length,
+                            self.sentinels, generator)
 
     def statistics(self, blocks, batch) -> dict[str, tuple[float, float]]:
         return span_statistics(blocks["input_ids"], batch["input_ids"].cpu(), batch["labels"].cpu(), self.sentinels,

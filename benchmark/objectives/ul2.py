@@ -8,16 +8,7 @@ from pydantic import Field, model_validator
 
 from benchmark import registry
 from benchmark.data.tokenizer import MODE_TOKENS
-from benchmark.models.kinds import ModelKind
-from benchmark.objectives.base import (
-    IGNORE,
-    LossOutput,
-    Params,
-    Setup,
-    encoder_decoder_batch,
-    encoder_decoder_loss,
-    encoder_decoder_training_flops,
-)
+from benchmark.objectives.base import IGNORE, EncoderDecoderObjective, Params, Setup
 from benchmark.objectives.span_corruption import sentinel_ids, span_corrupt, span_statistics
 
 MODES = ("R", "S", "X")  # in the order of MODE_TOKENS: [R], [S], [X]
@@ -55,7 +46,7 @@ def sequential_split(input_ids: torch.Tensor, target_fraction: float) -> tuple[t
 
 
 @registry.objectives.register("ul2")
-class UL2:
+class UL2(EncoderDecoderObjective):
     """UL2 mixture of denoisers on an encoder-decoder: R (15%, spans of 3), S (prefix LM), X (50%, spans of 8).
 
     Follows Tay et al. 2022 (UL2, sec. 3): each row is corrupted by one denoiser, drawn
@@ -68,20 +59,15 @@ class UL2:
     """
 
     Params = UL2Params
-    pretrains = True
-    kind = ModelKind.ENCODER_DECODER
 
     def __init__(self, params: UL2Params, setup: Setup):
-        self.params, self.setup = params, setup
+        super().__init__(params, setup)
         self.sentinels = sentinel_ids(setup.tokenizer)
         self.mode_ids = torch.tensor(setup.tokenizer.convert_tokens_to_ids(list(MODE_TOKENS)), dtype=torch.long)
         self.spans = {"R": (params.r_noise_density, params.r_mean_noise_span_length),
                       "X": (params.x_noise_density, params.x_mean_noise_span_length)}
 
-    def build(self) -> torch.nn.Module:
-        return self.setup.model.build_lm(self.kind, self.setup.size, self.setup.tokenizer)
-
-    def prepare(self, blocks: dict[str, torch.Tensor], generator: torch.Generator) -> dict[str, torch.Tensor]:
+    def corrupt(self, blocks: dict[str, torch.Tensor], generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         original = blocks["input_ids"]
         rows = original.shape[0]
         pad = self.setup.tokenizer.pad_token_id
@@ -104,16 +90,7 @@ class UL2:
         for index, mode_inputs, mode_targets in pieces:
             inputs[index] = F.pad(mode_inputs, (0, input_width - mode_inputs.shape[1]), value=pad)
             targets[index] = F.pad(mode_targets, (0, target_width - mode_targets.shape[1]), value=pad)
-        return encoder_decoder_batch(inputs, targets, self.setup.tokenizer)
-
-    def loss(self, network, batch: dict[str, torch.Tensor]) -> LossOutput:
-        return encoder_decoder_loss(network, batch)
-
-    def flops(self, network, batch: dict[str, torch.Tensor]) -> float:
-        return encoder_decoder_training_flops(self.setup, network, batch)
-
-    def backbone(self, network):
-        return network
+        return inputs, targets
 
     def statistics(self, blocks, batch) -> dict[str, tuple[float, float]]:
         original = blocks["input_ids"]
