@@ -36,7 +36,7 @@ import pytest
 from scipy import stats as scipy_stats
 
 from benchmark.config import validate_suite
-from benchmark.report import stats as stats_module
+from benchmark.report import moderation as stats_module
 from benchmark.results import DIGEST_KEY, iter_records, write_record
 from tests.helpers import tiny_raw
 
@@ -176,7 +176,7 @@ def finetune_seeds(*values: float, pretrain_seed: int = 0) -> dict[tuple[int, in
 def moderated_half_width(prior, sample_variance: float, seeds: int, confidence: float = 0.95) -> float:
     """Half-width of a board's interval over ``seeds`` pretraining seeds with sample variance ``sample_variance``
     between them, by the moderated t's formulas (Smyth 2004): variance (d0 s0^2 + d s^2) / (d0 + d) with
-    d = seeds - 1, and Student's t with d0 + d degrees of freedom; ``prior`` is a ``stats.NoisePrior``
+    d = seeds - 1, and Student's t with d0 + d degrees of freedom; ``prior`` is a ``moderation.NoisePrior``
     (s0^2 = ``variance``, d0 = ``dof``), as a board's ``priors`` hold them."""
     d = seeds - 1
     variance = (prior.dof * prior.variance + d * sample_variance) / (prior.dof + d)

@@ -15,8 +15,8 @@ import math
 import numpy as np
 from scipy import stats as st
 
+from benchmark.report.moderation import RESOLUTION_SHARE, fit_priors
 from benchmark.report.noise import PAIR_DOF_SHARE
-from benchmark.report.stats import RESOLUTION_SHARE, fit_priors
 
 CELLS = (15, 15, 5, 4)
 

@@ -9,17 +9,12 @@ from dataclasses import replace
 import pytest
 
 from benchmark import registry
-from benchmark.report.claims import (
-    CLAIMS,
-    TITLE,
-    check_claims,
-    claims_html,
-    claims_markdown,
-    compute_note,
-    is_final,
-)
+from benchmark.report.claim_compute import compute_note
+from benchmark.report.claims import check_claims, is_final
+from benchmark.report.claims_section import TITLE, claims_html, claims_markdown
+from benchmark.report.moderation import NoisePrior
 from benchmark.report.noise import TaskNoise
-from benchmark.report.stats import NoisePrior
+from benchmark.report.published_claims import CLAIMS
 from tests.report_fixtures import moderated_half_width
 
 F1 = {"name": "f1_macro", "higher_is_better": True, "max_value": 1.0}

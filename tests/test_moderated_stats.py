@@ -12,7 +12,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from benchmark.report.stats import NoisePrior, fit_priors, paired_difference, rerun_interval, two_level, within_range
+from benchmark.report.moderation import NoisePrior, fit_priors
+from benchmark.report.stats import rerun_interval, two_level, within_range
+from benchmark.report.verdicts import paired_difference
 from tests.simulated_boards import CELLS, as_runs, clipped_mean, difference_priors_of, draw, priors_of, true_cells
 
 BOARDS = 60  # x 39 cells: about 2300 cells and 2200 differences per setting
@@ -46,6 +48,7 @@ def coverage(seeds: int, discrete: bool, spread: float = 10.0) -> tuple[float, f
     (2, False), (2, True), (3, False), (3, True), (4, False), (4, True)],
     ids=["2-continuous", "2-discrete-with-ceilings", "3-continuous", "3-discrete-with-ceilings", "4-continuous",
          "4-discrete-with-ceilings"])
+@pytest.mark.slow  # a coverage simulation
 def test_moderated_intervals_cover_the_truth_with_heterogeneous_variances(seeds, discrete):
     cells, differences = coverage(seeds, discrete)
     assert 0.93 <= cells <= 0.97, cells

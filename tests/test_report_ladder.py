@@ -14,7 +14,8 @@ from benchmark.report.gate import check_records
 from benchmark.report.headline import control_matrix, summary_sentences, tally
 from benchmark.report.ladder import MIN_R_SQUARED, build_ladder, fit_trend, has_ladder
 from benchmark.report.leaderboard import board_of
-from benchmark.report.tables import build_leaderboard, cost_table, final_rung, run_rungs
+from benchmark.report.runs import final_rung, run_rungs
+from benchmark.report.tables import build_leaderboard, cost_table
 from benchmark.results import flatten
 from tests.report_fixtures import (
     LADDER,

@@ -11,22 +11,12 @@ import pytest
 from benchmark.errors import ObjbenchError
 from benchmark.report.cells import control_summary, leaderboard_grid
 from benchmark.report.metrics import MetricSpec, primary_metric
-from benchmark.report.stats import (
-    PROVISIONAL,
-    NoisePrior,
-    Spread,
-    clearly_better,
-    cluster_means,
-    paired_difference,
-    pareto_front,
-    pooled_std,
-    t_interval,
-    tiered_ranks,
-    two_level,
-    within_noise_of_best,
-    within_range,
-)
-from benchmark.report.tables import build_leaderboard, seeds_phrase
+from benchmark.report.moderation import NoisePrior
+from benchmark.report.ranks import clearly_better, pareto_front, pooled_std, tiered_ranks, within_noise_of_best
+from benchmark.report.runs import seeds_phrase
+from benchmark.report.stats import PROVISIONAL, Spread, cluster_means, t_interval, two_level, within_range
+from benchmark.report.tables import build_leaderboard
+from benchmark.report.verdicts import paired_difference
 from benchmark.results import flatten
 from tests.report_fixtures import (
     ONE_PRETRAINING_RUN,

@@ -17,7 +17,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from benchmark.report.stats import paired_difference, rerun_interval, two_level
+from benchmark.report.stats import rerun_interval, two_level
+from benchmark.report.verdicts import paired_difference
 
 REPEATS = 2000  # binomial sd of a 95% coverage over 2000 repeats: 0.5 points
 
@@ -49,6 +50,7 @@ def test_cell_intervals_cover_the_truth(k, m):
 
 
 @pytest.mark.parametrize("k", [2, 3])
+@pytest.mark.slow  # a coverage simulation
 def test_paired_difference_intervals_cover_the_true_effect(k):
     """A known effect of +0.04; each objective's own seed effects and finetuning noise on top."""
     rng = np.random.default_rng(k)

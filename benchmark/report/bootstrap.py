@@ -6,7 +6,7 @@ primary metric is made of, item by item (``test_items``: see ``benchmark/formats
 
 Two runs on one test set are resampled with the same item indices (``scipy.stats.bootstrap`` on
 the indices, BCa), so what the items share cancels in the difference. The bootstrap's standard
-error is combined with the seed variance of the neural side in ``tables.Judge``.
+error is combined with the seed variance of the neural side in ``judge.Judge``.
 """
 
 from __future__ import annotations

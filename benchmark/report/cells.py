@@ -9,8 +9,9 @@ import pandas as pd
 
 from benchmark.report.ladder import Ladder
 from benchmark.report.metrics import MetricSpec
+from benchmark.report.runs import FINETUNED, ZERO_SHOT
 from benchmark.report.stats import PROVISIONAL
-from benchmark.report.tables import FINETUNED, ZERO_SHOT, Leaderboard
+from benchmark.report.tables import Leaderboard
 
 NO_INTERVAL = "1 run: no interval"
 ONE_PRETRAINING_RUN = "one pretraining run: no interval"

@@ -23,8 +23,8 @@ import numpy as np
 import pandas as pd
 
 from benchmark.report.metrics import MetricSpec
+from benchmark.report.runs import ENTRY, FINAL_RUNG, baseline_runs, by_seed, run_rungs, untrained_entries
 from benchmark.report.stats import cluster_means
-from benchmark.report.tables import ENTRY, FINAL_RUNG, baseline_runs, by_seed, run_rungs, untrained_entries
 
 OVERALL = "all tasks"  # the ``task`` of a model's row that sums the pairs of every task at one rung
 TIE_TOLERANCE = 1e-9  # relative: means that differ by float rounding only are tied

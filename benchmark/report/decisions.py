@@ -24,8 +24,11 @@ import pandas as pd
 
 from benchmark.metric_spec import MetricSpec
 from benchmark.report.decision_accuracy import decision_accuracy
+from benchmark.report.judge import Judge
 from benchmark.report.noise import task_priors, tolerance_of
-from benchmark.report.tables import Judge, Leaderboard, _control_rows, final_rung, untrained_entries
+from benchmark.report.runs import final_rung, untrained_entries
+from benchmark.report.tables import Leaderboard
+from benchmark.report.task_tables import versus_controls
 
 DECIDED = ("better", "worse", "equivalent")
 COMPANION = ["companion_metric.name", "companion_metric.higher_is_better"]
@@ -98,7 +101,7 @@ def companion_agreement(every_rung: pd.DataFrame, board: Leaderboard) -> pd.Data
         runs = final[final["task"] == task]
         runs = runs[~runs["objective"].isin(board.baselines)]
         theirs = {(r["model"], r["objective"], task, r["control"]): r["direction"]
-                  for r in _control_rows(task, judge, runs, controls)}
+                  for r in versus_controls(task, judge, runs, controls)}
         keys = [k for k in primary.index if k[2] == task and k in theirs]
         both = [k for k in keys if primary[k] in DECIDED and theirs[k] in DECIDED]
         out.append({"task": task, "companion": spec.name, "rows": len(keys),

@@ -16,7 +16,7 @@ noisy: more seeds would tell). Pretraining cost is compared per job: the trainin
 equal (the configs are, or the gate refuses to compare), and speed is compared as MFU (model
 FLOP/s over the device's peak, ``measure.mfu_peak``: a datasheet figure or a matmul timed in the
 same process; two sources are not compared), never as tokens/s, which differ between machines. A fall of MFU by more than ``check.mfu_drop`` whose interval lies below 0 regresses.
-Only the final rung of a compute ladder is compared (``tables.final_rung``), as on the leaderboard.
+Only the final rung of a compute ladder is compared (``runs.final_rung``), as on the leaderboard.
 Runs at another precision are not compared on speed: each MFU is against its own precision's
 peak (bf16 on AMX has several times fp32's), so the ratio would measure the precision, not the code.
 """
@@ -31,8 +31,9 @@ import pandas as pd
 from benchmark.report.comparability import check_comparable
 from benchmark.report.compare import CELL
 from benchmark.report.metrics import primary_metric
-from benchmark.report.stats import cluster_means, paired_difference, welch_difference
-from benchmark.report.tables import by_seed, final_rung
+from benchmark.report.runs import by_seed, final_rung
+from benchmark.report.stats import cluster_means, welch_difference
+from benchmark.report.verdicts import paired_difference
 from benchmark.results import flatten
 
 TOLERANCE_SHARE = 0.02  # default tolerance: this share of a metric's best value

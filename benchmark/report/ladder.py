@@ -24,8 +24,10 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
+from benchmark.report.judge import Judge
+from benchmark.report.runs import ENTRY, baseline_runs, by_seed, run_rungs, untrained_entries
 from benchmark.report.stats import cluster_means, t_interval
-from benchmark.report.tables import ENTRY, Judge, Leaderboard, baseline_runs, by_seed, run_rungs, untrained_entries
+from benchmark.report.tables import Leaderboard
 
 MIN_TREND_RUNGS = 3  # two points always fit a line exactly: a third is the first that can disagree
 MIN_R_SQUARED = 0.8

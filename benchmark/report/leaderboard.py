@@ -3,7 +3,7 @@
 ``reports/<suite>/`` gets README.md (Markdown with figures linked), index.html (one
 self-contained page), leaderboard.csv and leaderboard.json (for machines), and figures/*.png.
 The report reads only the result store; it never imports training code. Every table, verdict
-and figure reads the final rung of a compute ladder (``tables.final_rung``); the other rungs
+and figure reads the final rung of a compute ladder (``runs.final_rung``); the other rungs
 feed only the score-against-compute section (ladder.py).
 """
 
@@ -20,15 +20,17 @@ from benchmark.errors import ObjbenchError
 from benchmark.paths import inside
 from benchmark.report import markdown, page, plots
 from benchmark.report.attention_view import attention_by_entry, attention_section
-from benchmark.report.claims import check_claims, claims_section
+from benchmark.report.claims import check_claims
+from benchmark.report.claims_section import claims_section
 from benchmark.report.comparability import check_comparable
 from benchmark.report.compare import Replication, compare_boards
 from benchmark.report.decisions import decisions_of
 from benchmark.report.ladder import Ladder, build_ladder
 from benchmark.report.provenance import collect
+from benchmark.report.runs import final_rung
 from benchmark.report.sections import report_sections
 from benchmark.report.stats import CONFIDENCE
-from benchmark.report.tables import Leaderboard, build_leaderboard, cost_table, final_rung
+from benchmark.report.tables import Leaderboard, build_leaderboard, cost_table
 from benchmark.results import flatten, iter_failures, iter_records, write_records_file
 
 FIGURES = "figures"

@@ -1,6 +1,6 @@
 """Each task's noise model, fitted once from every neural cell the records hold, and each task's tolerance.
 
-The report's intervals borrow strength across a task's cells (``stats.fit_priors``, the
+The report's intervals borrow strength across a task's cells (``moderation.fit_priors``, the
 moderated t of Smyth 2004): every (model, objective, rung) of a task gives its sample variance
 between pretraining seeds. Classical baselines are left out (their spread, if any, is not a
 pretraining seed's), and so is a cell whose every seed sits at the metric's bound (1.000 on
@@ -22,7 +22,8 @@ import numpy as np
 import pandas as pd
 
 from benchmark.metric_spec import MetricSpec
-from benchmark.report.stats import RESOLUTION_SHARE, NoisePrior, cluster_means, fit_priors, seed_variance
+from benchmark.report.moderation import RESOLUTION_SHARE, NoisePrior, fit_priors
+from benchmark.report.stats import cluster_means, seed_variance
 
 TOLERANCE_SHARE = 0.02  # default delta: this share of a metric's range (the gate's default tolerance too)
 CELL = ["model", "objective", "rung"]

@@ -33,7 +33,7 @@ from benchmark.report.decisions import Decisions, agreement_sentences
 from benchmark.report.headline import summary_sentences
 from benchmark.report.ladder import TREND_RULE, Ladder
 from benchmark.report.provenance import as_lines
-from benchmark.report.stats import NOISE_SDS
+from benchmark.report.ranks import NOISE_SDS
 from benchmark.report.tables import Leaderboard, Notice
 
 
@@ -87,7 +87,7 @@ class Table:
 
 @dataclass(frozen=True)
 class Figure:
-    """One plot written by plots.py, with the caption both renderers show under it."""
+    """One plot written by the plots package, with the caption both renderers show under it."""
 
     file: Path  # a PNG in the report folder: the README links it, the page inlines it
     caption: str
