@@ -22,12 +22,15 @@ from __future__ import annotations
 
 import concurrent.futures
 import functools
+import importlib.util
 import multiprocessing
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
+
+from benchmark.errors import ObjbenchError
 
 Outcome = TypeVar("Outcome")
 LostHandler = Callable[[Any, str], Any]  # (job, why its worker died) -> the job's outcome
@@ -175,7 +178,7 @@ class RayExecutor:
     ``cpus_per_job`` CPUs and ``gpus_per_job`` GPUs, so Ray's scheduler places it and sets its
     ``CUDA_VISIBLE_DEVICES``; a task that uses a GPU runs in a fresh worker (``max_calls=1``), so the
     GPU memory it held is returned when it ends. Every node must see the working directory and the
-    results directory at the same path (see the README)."""
+    results directory at the same path (see docs/scale-out.md)."""
 
     in_waves = False
 
@@ -296,6 +299,16 @@ def make_executor(kind: str, workers: int = 1, results_folder: str | Path = "res
                 "sbatch")
         return SlurmExecutor(Path(results_folder) / "slurm", **{k: settings[k] for k in keys if k in settings})
     raise ValueError(f"executor {kind!r}: not one of {', '.join(EXECUTORS)}")
+
+
+def executor_for(suite: Any) -> Any:
+    """The engine that a suite's ``executor:`` block names, its optional package checked first."""
+    kind = suite.executor.kind
+    package = {"ray": "ray", "slurm": "submitit"}.get(kind)
+    if package is not None and importlib.util.find_spec(package) is None:
+        raise ObjbenchError(f"the {kind} executor needs {package}: pip install 'objbench[{kind}]'")
+    return make_executor(kind, results_folder=Path(suite.results_dir) / suite.name,
+                         **suite.executor.model_dump(exclude={"kind"}))
 
 
 def _visible_gpus() -> list[str]:

@@ -45,17 +45,18 @@ def check_suite(root: Path, preset: str, steps: int, batch_size: int, seq_len: i
 
 
 def pretraining_speed(raw: dict) -> dict:
-    """Pretrain the suite's one job through the harness; its recorded statistics."""
-    from benchmark import harness
+    """Pretrain the suite's one job through the harness's own recipe; its recorded statistics."""
+    from benchmark.inputs import prepared_data, quiet_libraries
     from benchmark.plan import make_plan
+    from benchmark.pretraining import pretrain
 
-    harness._quiet_transformers()
+    quiet_libraries()
     suite = validate_suite(raw)
     device = resolve_device(suite.device)
     precision = resolve_precision(suite.precision, device)
-    data = harness.prepared_data(suite)
+    data = prepared_data(suite)
     [job] = [j for j in make_plan(suite, data).jobs if j.checkpoint is not None]
-    return {**harness.pretrain(job, suite, data, device, precision, progress=True), "precision": precision}
+    return {**pretrain(job, suite, data, device, precision, progress=True), "precision": precision}
 
 
 def speed_line(preset: str, stats: dict) -> str:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import torch
 
-from benchmark import files, registry
+from benchmark import registry
 from benchmark.cache import cache_dir, stable_hash
 from benchmark.config import Suite
 from benchmark.data.corpus import PretrainingData
@@ -62,7 +62,6 @@ class PretrainJob:
     flops_per_step: float
     checkpoint: Path | None  # None for the `none` control
     cached: bool
-    damaged: str | None = None  # what is wrong with a stored checkpoint that will be trained again
     runs: list[Run] = field(default_factory=list)
     rungs: list[Rung] = field(default_factory=list)  # a compute ladder's rungs below the whole budget
 
@@ -81,6 +80,19 @@ class Run:
     def checkpoint(self) -> Path | None:
         """The checkpoint this run finetunes: its rung's, else its job's."""
         return self.rung.checkpoint if self.rung is not None else self.job.checkpoint
+
+    @property
+    def checkpoint_key(self) -> str | None:
+        """The cache key of that checkpoint, as the record names it (None: nothing pretrained)."""
+        if self.job.checkpoint is None:
+            return None
+        return self.rung.key if self.rung is not None else self.job.key
+
+    # what a record names the run by, alike for a baseline run
+    model = property(lambda self: self.job.model)
+    objective = property(lambda self: self.job.objective)
+    pretrain_seed = property(lambda self: self.job.seed)
+    finetune_seed = property(lambda self: self.seed)
 
     @property
     def fraction(self) -> float | None:
@@ -102,6 +114,16 @@ class BaselineRun:
     seed: int
     run_id: str
     done: bool
+    finetune_seed: int = 0  # the suite's first: a baseline has no finetuning, its record names one all the same
+    fraction = None  # no checkpoint behind it
+
+    @property
+    def objective(self) -> str:
+        return self.baseline
+
+    @property
+    def pretrain_seed(self) -> int:
+        return self.seed
 
 
 @dataclass
@@ -174,7 +196,7 @@ def make_plan(suite: Suite, data: PretrainingData) -> Plan:
     finetune_recipe = suite.finetune.model_dump(exclude={"seeds"})
     for model_name in suite.models:
         model = registry.models.get(model_name)
-        setup = Setup(data.tokenizer, model, suite.size)
+        setup = Setup(model.tokenizer(data.tokenizer), model, suite.size)
         for objective_name in suite.objectives:
             params = suite.objective_settings(objective_name)
             objective = suite.build_objective(objective_name, setup)
@@ -201,9 +223,8 @@ def make_plan(suite: Suite, data: PretrainingData) -> Plan:
                 )
                 if objective.pretrains and ladder:
                     job.rungs = make_rungs(suite, job, checkpoints)
-                if objective.pretrains and job.checkpoint.exists():
-                    job.damaged = files.damage(job.checkpoint)
-                    job.cached = job.damaged is None and all(r.checkpoint.exists() for r in job.rungs)
+                if objective.pretrains:  # whether it is whole is found when it is loaded (and by `doctor`)
+                    job.cached = job.checkpoint.exists() and all(r.checkpoint.exists() for r in job.rungs)
                 for task_name in suite.tasks:
                     if suite.excluded(model_name, objective_name, task_name):
                         skipped.append((f"{model_name}/{objective_name}/{task_name}", "excluded by the suite"))
@@ -252,7 +273,7 @@ def plan_baselines(suite: Suite, data: PretrainingData, precision: str,
                 run_id = stable_hash("baseline", RUN_KEY_VERSION, name, params, task, suite.task_settings(task),
                                      data.corpus_id, data.tokenizer_id, seed, precision)
                 runs.append(BaselineRun(BASELINE_GROUP, name, task, task_format, seed, run_id,
-                                        has_record(suite.results_dir, suite.name, run_id)))
+                                        has_record(suite.results_dir, suite.name, run_id), suite.finetune.seeds[0]))
     return runs
 
 

@@ -116,7 +116,23 @@ def _baseline_requirements(name: str, entry) -> str | None:
     return f"it lacks {', '.join(lacking)}" if lacking else None
 
 
-models: Registry = Registry("model")
+def _model_requirements(name: str, entry) -> str | None:
+    """A model entry must supply what ``benchmark/models/base.py`` lists: its kinds, presets and positions, its
+    tokenizer handling, its HF classes and its FLOPs (the encoder-decoder members only if it can be one)."""
+    kinds = getattr(entry, "kinds", None)
+    lacking = [] if isinstance(kinds, tuple) and kinds else ["kinds (a non-empty tuple of ModelKind)"]
+    if not isinstance(getattr(entry, "presets", None), dict):
+        lacking.append("presets (size name -> shape)")
+    if not isinstance(getattr(entry, "max_positions", None), int):
+        lacking.append("max_positions (an int)")
+    members = ["preset", "tokenizer", "config", "build_lm", "build_classifier", "flops_per_token"]
+    if "encoder_decoder" in {str(k) for k in kinds or ()}:
+        members += ["encoder_decoder_config", "encoder_decoder_flops"]
+    lacking += [m for m in members if not callable(getattr(entry, m, None))]
+    return f"it lacks {', '.join(lacking)}" if lacking else None
+
+
+models: Registry = Registry("model", requires=_model_requirements)
 objectives: Registry = Registry("objective")
 tasks: Registry = Registry("task")
 formats: Registry = Registry("format", requires=_format_requirements)

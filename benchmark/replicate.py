@@ -20,6 +20,7 @@ from benchmark.report.compare import Comparison, compare_boards
 from benchmark.report.leaderboard import board_of, write_report
 from benchmark.results import iter_records
 from benchmark.sequential import load_state, seeds_in_use
+from benchmark.store import current_run_ids
 
 
 def disjoint(seeds: list[int], taken: list[int] | None = None) -> list[int]:
@@ -69,3 +70,20 @@ def replicate(suite: Suite, precision: str | None = None, progress: bool = True,
     write_report(replica.results_dir, replica.name, replica.reports_dir, run_ids=replica_ids)
     folder = write_report(suite.results_dir, suite.name, suite.reports_dir, run_ids=original_ids, replica=again)
     return compare_boards(board_of(original), board_of(again)), folder
+
+
+def replica_in_store(suite: Suite) -> list[dict] | None:
+    """The recorded runs of the suite's replication (on disjoint seeds, else at another precision), when every
+    one of them is there; a replica never run is not planned."""
+    for precision in (None, "fp32", "bf16"):
+        try:
+            replica = replica_suite(suite, precision)
+        except ObjbenchError:  # that precision is the suite's own here, or this hardware has no bf16
+            continue
+        if not any((Path(replica.results_dir) / replica.name / "runs").glob("*.json")):
+            continue
+        ids = current_run_ids(replica)
+        runs = recorded(replica, ids)
+        if runs and len(runs) == len(ids):
+            return runs
+    return None

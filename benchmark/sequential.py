@@ -2,7 +2,7 @@
 
 The suite runs on its own seeds first. Then, a round at a time, one more pretraining seed goes
 to every entry whose verdict against no pretraining is still *undecided* and that more seeds
-could plausibly decide (its power estimate, ``stats.seeds_to_decide``, is at most K), together
+could plausibly decide (its power estimate, ``verdicts.seeds_to_decide``, is at most K), together
 with the untrained controls it is paired with, on the tasks where it is open. It stops when no
 verdict is open, or when the open ones have K seeds.
 

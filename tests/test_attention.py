@@ -8,15 +8,8 @@ import math
 import pytest
 import torch
 
-from benchmark.attention import (
-    STATISTICS,
-    as_record,
-    attention_stats,
-    checkpoint_attention,
-    heatmap,
-    inspect,
-    load_checkpoint,
-)
+from benchmark.attention import STATISTICS, as_record, attention_stats, checkpoint_attention
+from benchmark.inspect import heatmap, inspect, load_checkpoint
 from benchmark.errors import ObjbenchError
 from benchmark.models.kinds import ModelKind
 from benchmark.models.llama import Llama
@@ -154,7 +147,7 @@ def test_checkpoint_attention_ignores_padding_and_batching(kind, tiny_setup, hel
 # --- heat maps and checkpoints ------------------------------------------------------------------
 
 def saved_checkpoint(folder, kind, tiny_setup):
-    """A tiny backbone and the tokenizer saved as pretraining saves them (``harness.save_checkpoint``)."""
+    """A tiny backbone and the tokenizer saved as pretraining saves them (``Pretraining.save``)."""
     torch.manual_seed(0)
     Llama.build_lm(kind, "tiny", tiny_setup.tokenizer).save_pretrained(folder)
     tiny_setup.tokenizer.save_pretrained(folder)

@@ -13,7 +13,7 @@ from benchmark import registry
 from benchmark.cli import main
 from benchmark.config import validate_suite
 from benchmark.formats.items import ITEMS_KEY, mean_items
-from benchmark.harness import prepared_data
+from benchmark.inputs import prepared_data
 from benchmark.plan import make_plan
 from benchmark.report.headline import entry_name
 from benchmark.report.tables import build_leaderboard

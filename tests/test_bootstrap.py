@@ -51,6 +51,7 @@ def coverage(reps: int = 400, n: int = 300) -> float:
     return hits / reps
 
 
+@pytest.mark.slow  # a coverage simulation
 def test_the_paired_bootstrap_covers_a_known_accuracy_difference():
     share = coverage()
     assert 0.93 <= share <= 0.97, share

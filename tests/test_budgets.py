@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from benchmark import harness
+from benchmark import harness, pretraining
 from benchmark.cli import main
 from benchmark.config import validate_suite
 from benchmark.objectives.mlm import MaskedLM
@@ -24,7 +24,7 @@ def seconds_suite(tmp_path, budget: float, objectives=("none", "mlm")):
 
 
 class StepClock:
-    """A ``time`` stand-in for the harness whose ``perf_counter`` advances one second per training step."""
+    """A ``time`` stand-in for pretraining whose ``perf_counter`` advances one second per training step."""
 
     def __init__(self):
         self.now = 1000.0
@@ -54,7 +54,7 @@ def test_pretraining_stops_by_the_clock_and_records_its_steps(tmp_path, monkeypa
         clock.now += 1.0
         return real_loss(self, network, batch)
 
-    monkeypatch.setattr(harness, "time", clock)
+    monkeypatch.setattr(pretraining, "time", clock)
     monkeypatch.setattr(MaskedLM, "loss", one_second_per_step)
     suite = validate_suite(seconds_suite(tmp_path, budget))
     assert harness.run_suite(suite, progress=False).ran == 2

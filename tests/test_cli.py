@@ -55,6 +55,7 @@ def test_plan_lists_runs_and_cost(tmp_path, capsys):
     assert "llama/mlm" in out and "to train" in out
 
 
+@pytest.mark.slow  # a fresh interpreter
 def test_module_entry_point_runs():
     out = subprocess.run([sys.executable, "-m", "benchmark", "list", "tasks"], capture_output=True, text=True, check=True)
     assert "synthetic_topic" in out.stdout

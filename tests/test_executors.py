@@ -44,9 +44,9 @@ def _dies_on_two(suite, job, on_run=None):
     return job
 
 
-def _suite(root):
-    raw = tiny_raw(root, objectives=["none", "clm", "mlm"])
-    raw["pretrain"] = {**raw["pretrain"], "seeds": [0, 1]}
+def _suite(root, objectives=("none", "clm", "mlm"), seeds=(0, 1)):
+    raw = tiny_raw(root, objectives=list(objectives))
+    raw["pretrain"] = {**raw["pretrain"], "seeds": list(seeds)}
     return validate_suite(raw)
 
 
@@ -70,7 +70,7 @@ def test_runs_finished_in_workers_are_reported_back_one_by_one(tmp_path):
     suite = _suite(tmp_path)
     from benchmark.harness import run_job
     from benchmark.plan import make_plan
-    from benchmark.harness import prepared_data
+    from benchmark.inputs import prepared_data
 
     plan = make_plan(suite, prepared_data(suite))
     seen = []
@@ -134,14 +134,15 @@ def test_a_crashed_ray_worker_is_handed_back_and_the_rest_finish(ray_cluster):
 @pytest.mark.slow
 def test_slurm_job_arrays_record_the_same_runs_and_metrics_as_one_process(tmp_path):
     _engine("submitit")
-    serial, arrays = _suite(tmp_path / "serial"), _suite(tmp_path / "slurm")
+    # two pretraining jobs are enough for an array per wave; each array task is a process of its own
+    serial, arrays = _suite(tmp_path / "serial", ["none", "clm"], [0]), _suite(tmp_path / "slurm", ["none", "clm"], [0])
     executor = SlurmExecutor(tmp_path / "slurm-logs", cluster="local", poll_s=0.5)
-    summary = run_suite(arrays, progress=False, executor=executor)  # wave 1: 6 pretraining jobs; wave 2: 6 runs
-    assert (summary.ran, summary.reused, summary.failed) == (6, 0, 0)
+    summary = run_suite(arrays, progress=False, executor=executor)  # wave 1: 2 pretraining jobs; wave 2: 2 runs
+    assert (summary.ran, summary.reused, summary.failed) == (2, 0, 0)
     run_suite(serial, progress=False)
     assert _metrics(arrays) == _metrics(serial)
     logs = sorted(p.name for p in (tmp_path / "slurm-logs").rglob("*_submitted.pkl"))
-    assert len(logs) == 6 + 6  # one array task per pretraining job (3 objectives x 2 seeds), then one per run
+    assert len(logs) == 2 + 2  # one array task per pretraining job (2 objectives x 1 seed), then one per run
 
 
 @pytest.mark.slow
@@ -149,6 +150,8 @@ def test_a_slurm_task_that_dies_fails_only_its_runs(tmp_path):
     _engine("submitit")
     suite = _suite(tmp_path)
     from benchmark import harness
+    from benchmark.inputs import prepared_data
+    from benchmark.plan import make_plan
 
     lost = []
     executor = SlurmExecutor(tmp_path / "logs", cluster="local", poll_s=0.5)
@@ -156,7 +159,7 @@ def test_a_slurm_task_that_dies_fails_only_its_runs(tmp_path):
                                  on_lost=lambda job, reason: lost.append((job, reason)) or "lost"))
     assert sorted(o for o in outcomes if o != "lost") == [0, 1, 3]
     assert [job for job, _ in lost] == [2] and "ended without a result" in lost[0][1]
-    plan = harness.make_plan(suite, harness.prepared_data(suite))  # what the harness does with a lost job
+    plan = make_plan(suite, prepared_data(suite))  # what the harness does with a lost job
     outcome = harness.lost_job(suite, plan.jobs[0], lost[0][1])
     assert outcome.failed == len(plan.jobs[0].runs) == len(iter_failures(suite.results_dir, suite.name))
 

@@ -8,7 +8,8 @@ import torch
 from safetensors.torch import load_file
 
 from benchmark.config import validate_suite
-from benchmark.harness import prepared_data, pretrain, wsd_factor
+from benchmark.inputs import prepared_data
+from benchmark.pretraining import pretrain, wsd_factor
 from benchmark.plan import make_plan, wsd_steps
 from tests.helpers import tiny_raw
 

@@ -92,7 +92,7 @@ def assert_all_moved_and_fp32(module: torch.nn.Module, before: dict[str, torch.T
 
 @pytest.mark.parametrize("name", OBJECTIVES)
 def test_pretraining_step(tiny_data, tiny_setup, name, precision):
-    """One step as ``harness.train`` takes it: autocast forward, fp32 backward, clip, AdamW."""
+    """One step as ``Pretraining.train_step`` takes it: autocast forward, fp32 backward, clip, AdamW."""
     objective = make(name, tiny_setup)
     torch.manual_seed(0)
     network = objective.build().to(CPU).train()

@@ -102,6 +102,7 @@ def header(browser, table_id: str, text: str):
     raise AssertionError(f"no header {text!r} in #{table_id}")
 
 
+@pytest.mark.slow  # a real browser
 def test_page_loads_clean_with_figures_and_sorts(browser, tmp_path):
     out, log = open_report(browser, tmp_path, STANDARD)
     assert [e for e in log if e["level"] == "SEVERE"] == [], log
@@ -148,6 +149,7 @@ WIDE = {objective: {f"synthetic_entity_typing_variant_{i}": seeds(base + 0.01 * 
                                 ("span_corruption", 0.45), ("prefix_lm", 0.58))}
 
 
+@pytest.mark.slow  # a real browser
 def test_page_leads_with_its_answer_and_fits_the_window(browser, tmp_path):
     _, log = open_report(browser, tmp_path, WIDE, ladder=LADDER)
     assert [e for e in log if e["level"] == "SEVERE"] == [], log

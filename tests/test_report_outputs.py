@@ -304,5 +304,10 @@ def test_cli_report_flags(tmp_path, store, capsys):
 def test_by_default_the_cli_reports_only_the_suite_as_it_is_now(tmp_path, store, capsys):
     """Fixture records carry run ids that no plan of this suite produces: they stay out."""
     write_runs(store[0], STANDARD)
-    assert main(["report", str(_suite_file(tmp_path, store))]) == 2
+    suite_file = str(_suite_file(tmp_path, store))
+    assert main(["report", suite_file]) == 2  # a report builds no data: it says what does
+    assert "`objbench run` or `objbench plan` makes them" in capsys.readouterr().err
+    assert main(["plan", suite_file]) == 0
+    capsys.readouterr()
+    assert main(["report", suite_file]) == 2
     assert "no results for suite" in capsys.readouterr().err

@@ -9,7 +9,8 @@ import pytest
 from benchmark.cli import main
 from benchmark.config import load_suite
 from benchmark.report.leaderboard import board_of
-from benchmark.report.stats import CONFIDENCE, paired_difference
+from benchmark.report.stats import CONFIDENCE
+from benchmark.report.verdicts import paired_difference
 from benchmark.results import iter_records
 from benchmark.sequential import load_state, look_confidence, next_round, open_rows, round_suite, seeds_in_use
 from tests.helpers import tiny_raw, write_suite
@@ -55,11 +56,13 @@ def sequential_false_verdicts(confidence: float, boards: int = 60, seed: int = 0
     return false / rows
 
 
+@pytest.mark.slow  # a simulation of many boards
 def test_until_decided_holds_false_verdicts_at_five_percent_under_optional_stopping():
     at_each_look = sequential_false_verdicts(look_confidence(LOOKS))
     assert at_each_look <= 0.05, at_each_look
 
 
+@pytest.mark.slow  # a simulation of many boards
 def test_optional_stopping_at_the_plain_level_inflates_false_verdicts():
     """The reason for the spending: the same procedure with every look at 95% calls more false verdicts."""
     naive = sequential_false_verdicts(CONFIDENCE)

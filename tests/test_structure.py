@@ -191,6 +191,7 @@ def test_a_format_without_a_primary_metric_cannot_register():
     assert not any(name.startswith("structure_test_") for name in registry.formats.names())
 
 
+@pytest.mark.slow  # a fresh interpreter
 def test_a_format_module_without_a_primary_metric_fails_at_import(tmp_path):
     (tmp_path / "my_format.py").write_text(textwrap.dedent("""
         from benchmark import registry

@@ -80,7 +80,7 @@ def test_both_variants_are_planned_run_recorded_and_on_one_leaderboard(tmp_path,
     assert {r["task_entry"] for r in records} == {"local_classification"}
     paths = {r["task"]: r["task_params"]["train_path"] for r in records}
     assert paths["topics"].endswith("topics-train.csv") and paths["halves"].endswith("halves-train.csv")
-    from benchmark.harness import task_splits
+    from benchmark.tasks.availability import task_splits
 
     suite = validate_suite(raw)
     classes = {name: task_splits(suite, name)[0]["train"].features["label"].names for name in ("topics", "halves")}

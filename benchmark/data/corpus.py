@@ -147,11 +147,12 @@ def _texts(rows, cfg: CorpusConfig) -> Iterator[str]:
         yield from (text or "" for text in batch["text"])
 
 
-def prepare(suite: Suite) -> PretrainingData:
+def prepare(suite: Suite, build: bool = True) -> PretrainingData:
     """Tokenizer and packed blocks for ``suite``, from the cache when they are there and whole.
 
     What is missing or damaged is built in memory and checked (the corpus must fill at least one
-    batch) before anything is written; then, under the data's lock, it is published.
+    batch) before anything is written; then, under the data's lock, it is published. With
+    ``build=False`` nothing is built: what the cache lacks is an error.
     """
     corpus_id = stable_hash("corpus", corpus_identity(suite.corpus))
     tokenizer_id = stable_hash("tokenizer", tokenization.VERSION, corpus_id, suite.tokenizer)
@@ -159,6 +160,10 @@ def prepare(suite: Suite) -> PretrainingData:
     blocks_path = cache_dir(suite.results_dir, "blocks") / stable_hash(tokenizer_id, suite.pretrain.seq_len)
     tok, blocks = _cached(tok_path, tokenization.load, suite), _cached(blocks_path, _load_blocks, suite)
     cached = (tok is not None, blocks is not None)
+    if not build and not all(cached):
+        raise ObjbenchError(f"suite {suite.name}: its tokenizer and packed blocks are not in "
+                            f"{cache_dir(suite.results_dir, 'blocks').parent}; `objbench run` or `objbench plan` "
+                            "makes them (or report a records file with --records, or every stored run with --all-runs)")
     docs = documents(suite) if None in (tok, blocks) else None
     if tok is None:
         tok = tokenization.train_tokenizer((" ".join(doc) for doc in docs), suite.tokenizer.vocab_size,

@@ -1,4 +1,4 @@
-"""Llama-style decoder blocks, randomly initialised from a `transformers` config.
+"""Llama-style decoder blocks, randomly initialised from a `transformers` config (the interface: ``base.py``).
 
 The encoder-decoder kind is a T5 built from the same preset (Transformers has no Llama
 encoder-decoder): same width, heads, feed-forward width and depth per stack, SwiGLU, RMS
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import torch
 from transformers import (
     LlamaConfig,
     LlamaForCausalLM,
@@ -49,6 +48,11 @@ class Llama:
     kinds = (ModelKind.CAUSAL, ModelKind.PREFIX, ModelKind.ENCODER, ModelKind.ENCODER_DECODER)
     presets = PRESETS
     max_positions = 1024  # the longest block or finetuning input the position table is built for
+
+    @staticmethod
+    def tokenizer(shared):
+        """Trained from scratch: it reads the suite's shared tokenizer as it is."""
+        return shared
 
     @staticmethod
     def preset(size: str) -> dict[str, int]:
@@ -156,7 +160,3 @@ class Llama:
         return encoder_decoder_forward_flops(c.d_model, c.num_layers, c.num_decoder_layers, c.d_ff, batch,
                                              encoder_len, decoder_len, logit_positions, c.vocab_size,
                                              kv_hidden=c.num_heads * c.d_kv, gated_mlp=c.is_gated_act)
-
-    @staticmethod
-    def parameters(model: torch.nn.Module) -> int:
-        return sum(p.numel() for p in model.parameters())

@@ -40,12 +40,12 @@ def workload(request, tmp_path_factory) -> Workload:
     if not timed(request.config):
         data = request.getfixturevalue("tiny_data")
         return Workload(Setup(data.tokenizer, llama, "tiny"), first_blocks(data, 8),
-                        "tiny preset, 8 x 32 tokens (quick mode)")
+                        "tiny preset, 8 x 32 tokens (quick mode)", tiny_raw(tmp_path_factory.mktemp("tiny")), data)
     raw = tiny_raw(tmp_path_factory.mktemp("small"), size="small", corpus={"documents": 400},
                    tokenizer={"vocab_size": 2048}, pretrain={"seq_len": 128, "batch_size": 32})
     data = corpus.prepare(validate_suite(raw))
     return Workload(Setup(data.tokenizer, llama, "small"), first_blocks(data, 32),
-                    "small preset, 32 x 128 tokens (the suite defaults)")
+                    "small preset, 32 x 128 tokens (the suite defaults)", raw, data)
 
 
 def pytest_terminal_summary(terminalreporter, config) -> None:

@@ -17,9 +17,12 @@ from __future__ import annotations
 import pytest
 import torch
 
-from benchmark.measure import autocast, resolve_device, resolve_precision, synchronize
+from benchmark.config import validate_suite
+from benchmark.measure import resolve_device, resolve_precision, synchronize
 from benchmark.models.kinds import ModelKind
 from benchmark.objectives.base import IGNORE
+from benchmark.plan import make_plan
+from benchmark.pretraining import Pretraining
 
 from tests.benchmarks.timing import Times
 from tests.helpers import PRETRAINING, make
@@ -64,32 +67,27 @@ def test_prepare(benchmark, workload, timings, name):
 
 @pytest.mark.parametrize("name", PRETRAINING)
 def test_training_step(benchmark, workload, timings, name):
-    """One step as the harness takes it: to device, loss, backward, clip, optimizer, FLOPs count."""
+    """The harness's own step (``Pretraining.step``): loss under autocast, backward, clip, optimizer, FLOPs count,
+    on the device and precision the harness would pick, on the batch ``test_prepare`` prepares."""
     device = resolve_device("auto")
     precision = resolve_precision("auto", device)
-    objective = make(name, workload.setup)
-    torch.manual_seed(0)
-    network = objective.build().to(device).train()
-    optimizer = torch.optim.AdamW(network.parameters(), lr=1e-4)
-    prepared = objective.prepare(workload.blocks, torch.Generator().manual_seed(0))
-    before = {k: p.detach().clone() for k, p in network.named_parameters() if p.requires_grad}
+    suite = validate_suite({**workload.raw, "objectives": [name]})
+    [job] = make_plan(suite, workload.data).jobs
+    recipe = Pretraining(suite, job, workload.data, device, precision)
+    recipe.setup()
+    batch = recipe.objective.prepare(workload.blocks, torch.Generator().manual_seed(0))
+    prepared = {k: v.to(device) for k, v in batch.items()}
+    before = {k: p.detach().clone() for k, p in recipe.network.named_parameters() if p.requires_grad}
 
     def step():
-        batch = {k: v.to(device, non_blocking=True) for k, v in prepared.items()}
-        with autocast(device, precision):
-            out = objective.loss(network, batch)
-        out.loss.backward()
-        torch.nn.utils.clip_grad_norm_(network.parameters(), 1.0)
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
-        flops = objective.flops(network, batch)
+        loss = recipe.step(prepared)
         synchronize(device)
-        return out.loss.detach(), out.loss_bearing_tokens, flops
+        return loss
 
-    loss, loss_bearing_tokens, flops = benchmark.pedantic(step, rounds=3, warmup_rounds=1, iterations=1)
+    loss = benchmark.pedantic(step, rounds=3, warmup_rounds=1, iterations=1)
     assert torch.isfinite(loss) and loss.item() > 0
-    assert loss_bearing_tokens > 0 and flops > 0
-    after = dict(network.named_parameters())
+    assert recipe.progress["loss_bearing_tokens"] > 0 and recipe.progress["flops"] > 0
+    after = dict(recipe.network.named_parameters())
     unmoved = [k for k, old in before.items() if torch.equal(after[k].detach().to(old.device), old)]
     assert not unmoved, f"weights the step did not move: {unmoved[:5]}"
     assert all(torch.isfinite(p).all() for p in after.values())

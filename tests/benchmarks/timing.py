@@ -19,6 +19,8 @@ class Workload:
     setup: Setup
     blocks: dict[str, torch.Tensor]
     describe: str  # for messages: preset and shapes
+    raw: dict  # the suite these blocks come from, as a mapping (its objectives replaced per benchmark)
+    data: object  # that suite's tokenizer and packed blocks
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,60 @@
+"""The model seam: what a model entry supplies, so that objectives, formats and FLOPs never name an architecture.
+
+A model entry is a class registered with ``@registry.models.register(name)``, one file each, built on
+Hugging Face classes. The registry refuses an entry that lacks a member below (a decoder-only entry
+needs no encoder-decoder members). ``llama.py`` is the complete example.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar, Protocol
+
+from transformers import PretrainedConfig, PreTrainedModel
+
+from benchmark.models.kinds import ModelKind
+
+
+class ModelEntry(Protocol):
+    kinds: ClassVar[tuple[ModelKind, ...]]  # what it can be built as; an objective needing another kind is skipped
+    presets: ClassVar[dict[str, dict[str, int]]]  # size name (tiny, small, base) -> its shape
+    max_positions: ClassVar[int]  # the longest block or finetuning input its positions serve
+
+    @staticmethod
+    def preset(size: str) -> dict[str, int]:
+        """The shape of ``size``; an unknown size is an ``ObjbenchError`` naming the known ones."""
+
+    @staticmethod
+    def tokenizer(shared):
+        """The tokenizer this model reads, given the suite's shared one (an entry trained from scratch uses it as
+        it is; one that brings its own vocabulary returns its own). Its special tokens set the config's ids."""
+
+    @classmethod
+    def config(cls, size: str, tokenizer, **overrides: int) -> PretrainedConfig:
+        """The decoder-stack config of a preset (``overrides`` replace shape fields, e.g. a narrower generator)."""
+
+    @classmethod
+    def build_lm(cls, kind: ModelKind, size: str, tokenizer, **overrides: int) -> PreTrainedModel:
+        """A randomly initialised language model (blocks + output projection) of ``kind``; its HF class
+        serves ``save_pretrained`` and every head class that finetuning loads from the checkpoint."""
+
+    @classmethod
+    def build_classifier(cls, checkpoint: Path | None, size: str, tokenizer, num_labels: int,
+                         kind: ModelKind) -> PreTrainedModel:
+        """A sequence classifier from a pretrained checkpoint (or random init for the untrained control)."""
+
+    @staticmethod
+    def flops_per_token(model: PreTrainedModel, context: int, vocab_outputs: int) -> float:
+        """Forward FLOPs per token over ``context`` keys with ``vocab_outputs`` logits (tested against
+        PyTorch's FLOP counter in tests/test_flops.py)."""
+
+
+class EncoderDecoderEntry(ModelEntry, Protocol):
+    """What an entry whose kinds include the encoder-decoder adds."""
+
+    @classmethod
+    def encoder_decoder_config(cls, size: str, tokenizer, **overrides: int) -> PretrainedConfig: ...
+
+    @staticmethod
+    def encoder_decoder_flops(model: PreTrainedModel, batch: int, encoder_len: int, decoder_len: int,
+                              logit_positions: int) -> float: ...
