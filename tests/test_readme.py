@@ -1,6 +1,7 @@
-"""The README's examples are the project's real files, and its commands are real commands.
+"""The examples in README.md and docs/*.md are the project's real files, and their commands are real commands.
 
-Every fenced block of README.md is checked against what it shows:
+Every fenced block of README.md and of every docs/*.md (a new doc is picked up by its name) is checked
+against what it shows, and names its doc and line when it fails:
 
 - A ``yaml`` or ``python`` block right after ``<!-- file: PATH -->`` is PATH byte for byte; after
   ``<!-- excerpt: PATH -->`` it is a contiguous run of whole lines of PATH. Every ``yaml`` block
@@ -13,7 +14,9 @@ Every fenced block of README.md is checked against what it shows:
   ``python -m pytest`` against the declared markers. A command of any other form fails, so a new
   kind of command needs a check here first.
 
-The tables of objectives, tasks and formats are checked against the registries.
+The tables of objectives, tasks and formats are checked against the registries, wherever they are;
+the README's summary against the registries' sizes; links between the docs against their targets and
+headings; the example CI workflow against the order it promises (tests, then the gate).
 """
 
 from __future__ import annotations
@@ -44,8 +47,13 @@ except ModuleNotFoundError:  # Python 3.10
     tomllib = None
 
 ROOT = Path(__file__).resolve().parent.parent
-README = (ROOT / "README.md").read_text()
+DOCS = {p.relative_to(ROOT).as_posix(): p.read_text()
+        for p in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]}
+README = DOCS["README.md"]
 MAKEFILE = (ROOT / "Makefile").read_text()
+WORKFLOW = ROOT / ".github" / "workflows" / "objbench-check.yml"
+# Linked from the docs, but written on its own: checked like any link once it exists.
+NOT_YET_WRITTEN = {"docs/architecture.md"}
 
 KIND_LABELS = {ModelKind.CAUSAL: "causal decoder", ModelKind.PREFIX: "prefix decoder", ModelKind.ENCODER: "encoder",
                ModelKind.ENCODER_DECODER: "encoder-decoder"}
@@ -53,22 +61,25 @@ KIND_LABELS = {ModelKind.CAUSAL: "causal decoder", ModelKind.PREFIX: "prefix dec
 
 @dataclass(frozen=True)
 class Block:
+    doc: str  # README.md or docs/NAME.md
     language: str
     text: str
-    line: int  # of the opening fence in README.md
+    line: int  # of the opening fence in the doc
     marker: str | None  # "file" or "excerpt"
     path: str | None
 
     def __str__(self) -> str:
-        return f"README.md:{self.line} ({self.language}{', ' + self.marker + ' ' + self.path if self.marker else ''})"
+        return f"{self.doc}:{self.line} ({self.language}{', ' + self.marker + ' ' + self.path if self.marker else ''})"
 
 
-def _blocks() -> list[Block]:
-    fence = re.compile(r"(?:^<!-- (file|excerpt): (\S+) -->\n)?^```(\w*)\n(.*?)^```$", re.M | re.S)
-    return [Block(m[3], m[4], README.count("\n", 0, m.start(3)) + 1, m[1], m[2]) for m in fence.finditer(README)]
+FENCE = re.compile(r"(?:^<!-- (file|excerpt): (\S+) -->\n)?^```(\w*)\n(.*?)^```$", re.MULTILINE | re.DOTALL)
 
 
-BLOCKS = _blocks()
+def _blocks(doc: str, text: str) -> list[Block]:
+    return [Block(doc, m[3], m[4], text.count("\n", 0, m.start(3)) + 1, m[1], m[2]) for m in FENCE.finditer(text)]
+
+
+BLOCKS = [block for doc, text in DOCS.items() for block in _blocks(doc, text)]
 
 
 def blocks(language: str, marked: bool | None = None) -> list[Block]:
@@ -85,7 +96,7 @@ def check_marked(block: Block) -> Path:
     assert path.is_file(), f"{block}: no such file"
     shipped = path.read_text()
     if block.marker == "file":
-        assert block.text == shipped, f"{block}: the README's copy differs from {block.path}; paste the file again"
+        assert block.text == shipped, f"{block}: the copy differs from {block.path}; paste the file again"
     else:
         assert block.text.endswith("\n") and ("\n" + block.text in "\n" + shipped), (
             f"{block}: not a contiguous run of whole lines of {block.path}")
@@ -93,15 +104,22 @@ def check_marked(block: Block) -> Path:
 
 
 def section(title: str) -> str:
-    """The README text from the heading ``## title`` to the next ``## `` heading."""
-    start = README.index(f"\n## {title}\n")
-    end = README.find("\n## ", start + 1)
-    return README[start:end if end >= 0 else None]
+    """The text from the heading ``## title`` to the next ``## `` heading, in the one doc that has it."""
+    found = [text for text in DOCS.values() if f"\n## {title}\n" in text]
+    assert len(found) == 1, f"{len(found)} docs have a section ## {title}"
+    text = found[0]
+    start = text.index(f"\n## {title}\n")
+    end = text.find("\n## ", start + 1)
+    return text[start:end if end >= 0 else None]
 
 
 def table_rows(header_start: str) -> dict[str, list[str]]:
-    """The rows of the markdown table whose header line starts with ``header_start``, by first cell."""
-    lines = README.splitlines()
+    """The rows of the markdown table whose header line starts with ``header_start``, by first cell;
+    the table may be in any doc, but in one only."""
+    found = [text.splitlines() for text in DOCS.values()
+             if any(line.startswith(header_start) for line in text.splitlines())]
+    assert len(found) == 1, f"{len(found)} docs have a table headed {header_start!r}"
+    lines = found[0]
     start = next(i for i, line in enumerate(lines) if line.startswith(header_start))
     rows = {}
     for line in lines[start + 2:]:
@@ -116,9 +134,30 @@ def table_rows(header_start: str) -> dict[str, list[str]]:
 
 def test_every_block_is_checked_by_a_rule_here():
     languages = {b.language for b in BLOCKS}
-    assert languages <= {"bash", "yaml", "python", ""}, languages
+    assert languages <= {"bash", "yaml", "python", "mermaid", ""}, languages
     assert all(b.marker for b in blocks("yaml")), "a yaml block needs a <!-- file: ... --> or excerpt marker"
     assert len(blocks("")) == 1, "only the layout tree is an unchecked block"
+
+
+@pytest.mark.parametrize("block", blocks("mermaid"), ids=ids(blocks("mermaid")))
+def test_diagrams_name_only_modules_and_functions_that_exist(block):
+    """A flow diagram's ``benchmark.module[.name]`` labels import: renaming a module or function breaks the test,
+    not the diagram."""
+    import importlib
+
+    named = re.findall(r"benchmark(?:\.\w+)+", block.text)
+    assert named, f"{block}: names no module"
+    for dotted in named:
+        parts = dotted.split(".")
+        for cut in range(len(parts), 0, -1):  # the longest importable prefix, then attributes below it
+            try:
+                target = importlib.import_module(".".join(parts[:cut]))
+            except ModuleNotFoundError:
+                continue
+            for attr in parts[cut:]:
+                assert hasattr(target, attr), f"{block}: {dotted} does not exist"
+                target = getattr(target, attr)
+            break
 
 
 @pytest.mark.parametrize("block", blocks("yaml"), ids=ids(blocks("yaml")))
@@ -154,7 +193,7 @@ def test_unmarked_python_blocks_run_against_a_result_store(block, tmp_path, monk
 
 
 def shipped_example(folder: str, reg) -> tuple[Block, object]:
-    """The README's one whole-file example of ``benchmark/<folder>/``, checked against the file, and the
+    """The docs' one whole-file example of ``benchmark/<folder>/``, checked against the file, and the
     entry it registers; its import line must be shown and be in the folder's ``__init__.py``."""
     shown = [b for b in blocks("python") if b.path and b.path.startswith(f"benchmark/{folder}/")]
     files = [b for b in shown if b.marker == "file"]
@@ -199,7 +238,7 @@ def _commands() -> list[tuple[str, str]]:
     for block in blocks("bash"):
         for offset, line in enumerate(block.text.splitlines(), start=1):
             if shlex.split(line, comments=True):
-                out.append((f"README.md:{block.line + offset}", line))
+                out.append((f"{block.doc}:{block.line + offset}", line))
     return out
 
 
@@ -213,7 +252,7 @@ def _pyproject() -> dict:
 
 
 def _make_variable(name: str) -> str | None:
-    found = re.search(rf"^{re.escape(name)}\s*[?:]?=\s*(.*)$", MAKEFILE, flags=re.M)
+    found = re.search(rf"^{re.escape(name)}\s*[?:]?=\s*(.*)$", MAKEFILE, flags=re.MULTILINE)
     return found[1].strip() if found else None
 
 
@@ -221,7 +260,8 @@ def check_make(where: str, args: list[str]) -> None:
     targets = [a for a in args if "=" not in a]
     assert targets, f"{where}: make with no target"
     for target in targets:
-        assert re.search(rf"^{re.escape(target)}\s*:", MAKEFILE, flags=re.M), f"{where}: no make target {target!r}"
+        found = re.search(rf"^{re.escape(target)}\s*:", MAKEFILE, flags=re.MULTILINE)
+        assert found, f"{where}: no make target {target!r}"
     for setting in (a for a in args if "=" in a):
         name = setting.split("=", 1)[0]
         assert _make_variable(name) is not None, f"{where}: the Makefile has no variable {name}"
@@ -306,7 +346,7 @@ def check_cli(where: str, argv: list[str], capsys, module: bool = False) -> None
         paths.append(("corpus.path", suite.corpus.path))
     for task, settings in suite.task_params.items():
         paths += [(f"task_params.{task}.{k}", v) for k, v in settings.items() if k.endswith("_path")]
-    for key, pattern in paths:  # relative to where objbench runs: the repository root in this README
+    for key, pattern in paths:  # relative to where objbench runs: the repository root in these docs
         assert glob.glob(str(ROOT / pattern)), f"{where}: {key} {pattern!r} matches no file"
     if getattr(args, "records", None) is not None:
         assert (ROOT / args.records).is_file(), f"{where}: no records file {args.records}"
@@ -372,7 +412,7 @@ def test_every_objective_is_in_the_table_with_its_model_kind():
     assert set(rows) == set(registry.objectives.names())
     for name, cells in rows.items():
         entry = registry.objectives.get(name)
-        kind = entry.__dict__.get("kind")
+        kind = getattr(entry, "kind", None)  # a class attribute (often a base class's), or a property
         if isinstance(kind, ModelKind):
             assert cells[1] == KIND_LABELS[kind], f"{name}: the table says {cells[1]!r}"
         else:  # chosen by a setting (the `none` control): every choice is named
@@ -396,7 +436,7 @@ def test_every_format_is_in_the_table_with_its_columns_metric_and_kinds():
         source = (ROOT / "benchmark" / "formats" / f"{name}.py").read_text()
         read = set(re.findall(r'split\["(\w+)"\]', source)) | set(re.findall(r'"(\w+)" in split\.column_names', source))
         listed = set(re.findall(r"`(\w+)`", cells[1]))
-        assert listed == read, f"{name}: the README lists {sorted(listed)}, the format reads {sorted(read)}"
+        assert listed == read, f"{name}: the table lists {sorted(listed)}, the format reads {sorted(read)}"
         assert cells[2] == f"`{fmt.primary_metric.name}`"
         assert cells[4].startswith(f"`{fmt.companion_metric.name}`: "), f"{name}: {cells[4]!r}"
         encoder = fmt().unsupported(ModelKind.ENCODER)
@@ -411,9 +451,11 @@ def test_the_quick_start_names_every_objective_of_the_quickstart_suite():
         assert f"`{name}`" in text, name
 
 
-def test_every_suite_file_named_in_the_readme_exists():
-    named = set(re.findall(r"suites/[\w.-]+\.yaml", README))
-    assert named <= {f"suites/{p.name}" for p in (ROOT / "suites").glob("*.yaml")}
+@pytest.mark.parametrize("doc", DOCS)
+def test_every_suite_file_named_in_the_docs_exists(doc):
+    named = set(re.findall(r"suites/[\w.-]+\.yaml", DOCS[doc]))
+    missing = named - {f"suites/{p.name}" for p in (ROOT / "suites").glob("*.yaml")}
+    assert not missing, f"{doc}: {sorted(missing)}"
 
 
 @pytest.mark.parametrize("path", sorted((ROOT / "suites").glob("*.yaml")), ids=lambda p: p.name)
@@ -423,16 +465,50 @@ def test_every_shipped_suite_loads_and_has_an_untrained_control(path):
     assert any(not suite.objective_entry(name).pretrains for name in suite.objectives), path.name
 
 
-def test_every_repository_path_in_the_readme_exists():
-    paths = set(re.findall(r"`((?:benchmark|tests|suites|reports)/[\w./-]+)`", README))
-    paths |= set(re.findall(r"\]\(((?:benchmark|tests|suites|reports)/[\w./-]+)\)", README))
+@pytest.mark.parametrize("doc", DOCS)
+def test_every_repository_path_in_the_docs_exists(doc):
+    text = DOCS[doc]
+    paths = set(re.findall(r"`((?:benchmark|tests|suites|reports|\.github)/[\w./-]+)`", text))
+    paths |= set(re.findall(r"\]\(((?:benchmark|tests|suites|reports)/[\w./-]+)\)", text))
     missing = sorted(p for p in paths if "<" not in p and not glob.glob(str(ROOT / p)))
-    assert not missing, missing
+    assert not missing, f"{doc}: {missing}"
+
+
+def _headings(text: str) -> set[str]:
+    """The anchors a code host gives the headings of ``text`` (fenced blocks left out)."""
+    prose = FENCE.sub("", text)
+    titles = re.findall(r"^#{1,6} +(.+?) *$", prose, flags=re.MULTILINE)
+    return {re.sub(r"[^\w\- ]", "", title.lower()).replace(" ", "-") for title in titles}
+
+
+@pytest.mark.parametrize("doc", DOCS)
+def test_every_link_between_the_docs_resolves(doc):
+    """A relative link names a file of the repository, and an anchor a heading of the doc it points to."""
+    broken = []
+    for target in re.findall(r"\]\(([^)\s]+)\)", FENCE.sub("", DOCS[doc])):
+        if re.match(r"[a-z]+:", target):  # https:, mailto:
+            continue
+        path, _, anchor = target.partition("#")
+        file = (ROOT / doc).parent / path if path else ROOT / doc
+        name = file.resolve().relative_to(ROOT).as_posix() if file.resolve().is_relative_to(ROOT) else str(file)
+        if not file.exists():
+            if name not in NOT_YET_WRITTEN:
+                broken.append(f"{target}: no such file")
+            continue
+        if anchor and anchor not in _headings(file.read_text()):
+            broken.append(f"{target}: no heading #{anchor} in {name}")
+    assert not broken, f"{doc}: {broken}"
+
+
+def test_every_doc_is_in_the_readme_index():
+    index = section("Documentation")
+    unlisted = [doc for doc in DOCS if doc.startswith("docs/") and f"]({doc})" not in index]
+    assert not unlisted, f"not linked from the README's Documentation list: {unlisted}"
 
 
 def test_the_layout_lists_the_package_modules():
-    layout = blocks("")[0].text
-    listed = set(re.findall(r"^  ([\w]+(?:\.py|/))", layout, flags=re.M))
+    layout = blocks("")[0].text  # the one unlabelled block, in whichever doc holds it
+    listed = set(re.findall(r"^  ([\w]+(?:\.py|/))", layout, flags=re.MULTILINE))
     shipped = {p.name for p in (ROOT / "benchmark").glob("*.py") if p.name not in ("__init__.py", "__main__.py")}
     shipped |= {p.name + "/" for p in (ROOT / "benchmark").iterdir() if p.is_dir() and (p / "__init__.py").is_file()}
     assert listed == shipped, f"not in the layout: {sorted(shipped - listed)}; gone: {sorted(listed - shipped)}"
@@ -441,16 +517,70 @@ def test_the_layout_lists_the_package_modules():
 
 
 def test_the_quickstart_figures_are_the_committed_reports():
-    """The counts the README quotes for the quickstart come from the committed example report's records and
+    """The counts the docs quote for the quickstart come from the committed example report's records and
     board, so they cannot drift from it."""
     example = ROOT / "reports" / "quickstart"
     records = [json.loads(line) for line in (example / "records.jsonl").read_text().splitlines() if line.strip()]
-    runs, fits = map(int, re.search(r"to run its (\d+) runs, (\d+) of them classical baseline fits", README).groups())
-    assert (runs, fits) == (len(records), sum(bool(r.get("baseline")) for r in records))
+    quoted = [(doc, m) for doc, text in DOCS.items()
+              for m in re.finditer(r"to run its (\d+) runs, (\d+) of them classical baseline fits", text)]
+    assert quoted, "no doc quotes the quickstart's runs"
+    for doc, match in quoted:
+        runs, fits = map(int, match.groups())
+        assert (runs, fits) == (len(records), sum(bool(r.get("baseline")) for r in records)), doc
     suite = load_suite(ROOT / "suites" / "quickstart.yaml")
     seeds = {r["pretrain_seed"] for r in records if not r.get("baseline")}
     decided = json.loads((example / "leaderboard.json").read_text())["decisions"]["against_control"]
-    now = next(line for line in README.splitlines() if line.startswith("| now |"))
+    rows = [line for text in DOCS.values() for line in text.splitlines() if line.startswith("| now |")]
+    assert rows, "no doc has the quickstart's | now | row"
     budget = f"{suite.pretrain.budget:.1e}".replace("e+", "e")
-    assert seeds == set(suite.pretrain.seeds) and now.startswith(f"| now | {len(seeds)} | {budget} |"), now
-    assert f"{decided['decided']} of {decided['rows']} ({decided['share']:.0%})" in now, now
+    for now in rows:
+        assert seeds == set(suite.pretrain.seeds) and now.startswith(f"| now | {len(seeds)} | {budget} |"), now
+        assert f"{decided['decided']} of {decided['rows']} ({decided['share']:.0%})" in now, now
+
+
+def test_the_top_of_the_readme_says_what_each_make_target_costs():
+    """The first screen shows make quickstart, test and test-fast, each with its cost on one line of its own
+    (``- `make TARGET`: ...``), so a new timing replaces exactly that line."""
+    top = README.splitlines()[:25]
+    for target in ("quickstart", "test", "test-fast"):
+        assert any(line.startswith(f"make {target} ") for line in top), f"make {target} is not in the first 25 lines"
+        costs = [line for line in top if line.startswith(f"- `make {target}`: ")]
+        assert len(costs) == 1, f"make {target}: {len(costs)} cost lines in the first 25 lines"
+        assert re.search(r"\d+(?:\.\d+)?(?:–\d+)? (?:s|min|minutes)\b", costs[0]), costs[0]
+
+
+NUMBER_WORDS = {2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight"}
+
+
+def test_the_readme_summary_counts_the_registries():
+    text = section("What is compared")
+    for label, reg in (("Objectives", registry.objectives), ("Tasks", registry.tasks),
+                       ("Classical baselines", registry.baselines)):
+        assert f"**{label}** ({len(reg.names())})" in text, f"the README's count of {label.lower()}"
+    assert f"in {NUMBER_WORDS[len(registry.formats.names())]} formats" in text
+    listed = text[text.index("**Objectives**"):text.index("**Models**")]
+    assert set(re.findall(r"`(\w+)`", listed)) == set(registry.objectives.names())
+    assert "`llama`" in text and set(registry.models.names()) == {"llama"}, "the summary names one model entry"
+
+
+# --- the example CI workflow ---------------------------------------------------------------------
+
+def test_the_example_workflow_runs_the_fast_tests_before_the_gate():
+    """docs/ci.md describes the workflow: install with make, make test-fast, then objbench check against
+    the committed baseline."""
+    import yaml
+
+    steps = yaml.safe_load(WORKFLOW.read_text())["jobs"]["check"]["steps"]
+    runs = [step.get("run", "") for step in steps]
+    first = {what: next((i for i, run in enumerate(runs) if what in run), None)
+             for what in ("make install", "make test-fast", "objbench check")}
+    assert None not in first.values(), first
+    assert first["make install"] < first["make test-fast"] < first["objbench check"], first
+    for i, run in enumerate(runs):
+        for line in run.splitlines():
+            words = shlex.split(line.rstrip("\\"), comments=True)
+            if words[:1] == ["make"]:
+                check_make(f"{WORKFLOW.name} step {i + 1}", [w for w in words[1:]])
+    gate = " ".join(runs[first["objbench check"]].split())
+    assert "objbench check suites/ci.yaml --baseline reports/ci/records.jsonl" in gate
+    assert (ROOT / "reports" / "ci" / "records.jsonl").is_file()
