@@ -187,3 +187,34 @@ def as_record(result: dict) -> dict:
             return {k: plain(v) for k, v in value.items()}
         return value
     return plain(result)
+
+
+HELD_OUT_TEXTS = 32  # texts whose attention describes a checkpoint
+
+
+def held_out_texts(suite, count: int = HELD_OUT_TEXTS) -> list[str]:
+    """Text no pretraining step read, the same for every objective: the test split of the suite's
+    first task that has running text (a classification text, a QA context, a translation source,
+    the grammatical sentence of a pair)."""
+    from benchmark.tasks.availability import task_splits
+
+    for name in suite.tasks:
+        test = task_splits(suite, name)[0]["test"]
+        for column in ("text", "context", "source", "good"):
+            if column in test.column_names and len(test):
+                return [str(t) for t in test[column][:count]]
+    return []
+
+
+def held_out_attention(suite, tokenizer, objective, network) -> dict | None:
+    """Attention statistics of a freshly pretrained backbone per layer and head on held-out text, for the
+    report's comparison of objectives (a record's ``pretrain.attention``); None without such text."""
+    from benchmark.objectives.base import special_token_mask
+
+    texts = held_out_texts(suite)
+    if not texts:
+        return None
+    encoded = tokenizer(texts, truncation=True, max_length=suite.pretrain.seq_len, padding=True, return_tensors="pt")
+    ids, padding = encoded["input_ids"], encoded["attention_mask"]
+    special = special_token_mask(ids, torch.tensor(sorted(tokenizer.all_special_ids)))
+    return as_record(checkpoint_attention(objective.backbone(network), objective.kind, ids, padding, special))

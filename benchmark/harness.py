@@ -93,6 +93,15 @@ def run_suite(suite: Suite, progress: bool = True, executor: Executor | None = N
     quiet_libraries()
     executor = executor or preflight(suite)
     plan = plan or make_plan(suite, prepared_data(suite))
+    networks = run_jobs(plan, executor, progress)
+    baselines = run_baselines(plan, progress)  # seconds each: here, after the networks
+    return Summary(plan, networks.ran + baselines.ran, networks.reused + baselines.reused,
+                   time.perf_counter() - start, networks.failed + baselines.failed)
+
+
+def run_jobs(plan: Plan, executor: Executor, progress: bool = False) -> JobOutcome:
+    """Every planned pretraining job with a run left to do, handed to ``executor``; what they did, in all."""
+    suite = plan.suite
     todo = [job for job in plan.jobs if not all(r.done for r in job.runs)]
     reused = sum(r.done for job in plan.jobs if job not in todo for r in job.runs)
     overall = tqdm(total=sum(not r.done for r in plan.runs), desc=f"{suite.name} runs", unit="run",
@@ -114,13 +123,12 @@ def run_suite(suite: Suite, progress: bool = True, executor: Executor | None = N
         ran, reused, failed = ran + outcome.ran, reused + outcome.reused, failed + outcome.failed
         overall.update(max(0, ran + failed - overall.n))  # engines that report whole jobs, not runs
     overall.close()
-    baselines = run_baselines(suite, plan, progress)  # seconds each: here, after the networks
-    ran, reused, failed = ran + baselines.ran, reused + baselines.reused, failed + baselines.failed
-    return Summary(plan, ran, reused, time.perf_counter() - start, failed)
+    return JobOutcome(ran, reused, failed)
 
 
-def run_baselines(suite: Suite, plan: Plan, progress: bool = False) -> JobOutcome:
+def run_baselines(plan: Plan, progress: bool = False) -> JobOutcome:
     """Fit and score every planned baseline run not yet recorded, each recorded like a run."""
+    suite = plan.suite
     todo = [b for b in plan.baseline_runs if not b.done]
     if not todo:
         return JobOutcome(0, len(plan.baseline_runs))

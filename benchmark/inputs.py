@@ -25,10 +25,10 @@ def prepared_data(suite: Suite, build: bool = True) -> corpus.PretrainingData:
     ``build=False`` only reads: a command that reports on finished runs never trains a tokenizer or
     tokenizes the corpus, and says so when the cache does not hold them.
     """
-    key = stable_hash(str(Path(suite.results_dir).resolve()), corpus.corpus_identity(suite.corpus),
-                      suite.tokenizer, suite.pretrain.seq_len)  # the identity hashes local files' contents
+    identity = corpus.corpus_identity(suite.corpus)  # hashes local files' contents: once, here
+    key = stable_hash(str(Path(suite.results_dir).resolve()), identity, suite.tokenizer, suite.pretrain.seq_len)
     if key not in _DATA:
-        _DATA[key] = corpus.prepare(suite, build=build)
+        _DATA[key] = corpus.prepare(suite, build=build, identity=identity)
     corpus.check_fills_a_batch(_DATA[key].blocks, suite)  # the batch size is not part of the data
     return _DATA[key]
 

@@ -27,8 +27,8 @@ from benchmark import files, registry
 from benchmark.cache import cache_dir, lock
 from benchmark.config import Suite
 from benchmark.data.packing import block_indices
+from benchmark.attention import held_out_attention
 from benchmark.errors import warn
-from benchmark.tasks.availability import task_splits
 from benchmark.loggers import MetricLogger
 from benchmark.measure import PeakMemory, Throughput, autocast, mfu, mfu_peak
 from benchmark.objectives.base import Setup
@@ -287,7 +287,7 @@ def pretrain(job: PretrainJob, suite: Suite, data, device: torch.device, precisi
         resumed_from = recipe.resume()
         stats = recipe.train(progress)
         stats["resumed_from_step"] = resumed_from or None
-        stats["attention"] = held_out_attention(recipe)
+        stats["attention"] = held_out_attention(suite, recipe.data.tokenizer, recipe.objective, recipe.network)
         if cached is None:
             recipe.save(job.checkpoint, stats)
         else:  # trained again only for rungs a longer ladder added: the stored checkpoint is the same one
@@ -316,35 +316,3 @@ def load_cached_stats(checkpoint: Path, results_dir: str) -> dict | None:
 
 def resume_path(checkpoint: Path | None) -> Path | None:
     return None if checkpoint is None else checkpoint.with_name(checkpoint.name + ".resume.pt")
-
-
-HELD_OUT_TEXTS = 32  # texts whose attention describes a checkpoint
-
-
-def held_out_texts(suite: Suite, count: int = HELD_OUT_TEXTS) -> list[str]:
-    """Text no pretraining step read, the same for every objective: the test split of the suite's
-    first task that has running text (a classification text, a QA context, a translation source,
-    the grammatical sentence of a pair)."""
-    for name in suite.tasks:
-        test = task_splits(suite, name)[0]["test"]
-        for column in ("text", "context", "source", "good"):
-            if column in test.column_names and len(test):
-                return [str(t) for t in test[column][:count]]
-    return []
-
-
-def held_out_attention(recipe: Pretraining) -> dict | None:
-    """Attention statistics of the pretrained backbone per layer and head on held-out text
-    (``benchmark.attention``), for the report's comparison of objectives; None without such text."""
-    from benchmark.attention import as_record, checkpoint_attention
-    from benchmark.objectives.base import special_token_mask
-
-    texts = held_out_texts(recipe.suite)
-    if not texts:
-        return None
-    tokenizer = recipe.data.tokenizer
-    encoded = tokenizer(texts, truncation=True, max_length=recipe.recipe.seq_len, padding=True, return_tensors="pt")
-    ids, padding = encoded["input_ids"], encoded["attention_mask"]
-    special = special_token_mask(ids, torch.tensor(sorted(tokenizer.all_special_ids)))
-    backbone = recipe.objective.backbone(recipe.network)
-    return as_record(checkpoint_attention(backbone, recipe.objective.kind, ids, padding, special))
