@@ -118,3 +118,19 @@ def quarantine(path: Path, quarantine_dir: Path) -> Path | None:
     except FileNotFoundError:
         return None
     return target
+
+
+def load_whole(folder: str | Path, load: Callable[[Path], Any], quarantine_dir: Path,
+               on_damage: Callable[[Path, str, Path | None], None] | None = None) -> Any:
+    """``load(folder)`` when ``folder`` is a whole published artefact; None when there is none, or when it
+    is damaged: then it is moved to ``quarantine_dir`` and ``on_damage(folder, problem, moved_to)`` is told."""
+    folder = Path(folder)
+    if not folder.exists():
+        return None
+    problem = damage(folder)
+    if problem is None:
+        return load(folder)
+    moved = quarantine(folder, quarantine_dir)
+    if on_damage is not None:
+        on_damage(folder, problem, moved)
+    return None

@@ -179,9 +179,9 @@ def make_plan(suite: Suite, data: PretrainingData) -> Plan:
     Cache keys and run ids hash the precision this machine resolves (``auto`` -> bf16 or fp32),
     so a machine that computes in fp32 never reuses another's bf16 checkpoint.
     """
+    checkpoints = cache_dir(suite.results_dir, "checkpoints")
     precision = resolve_precision(suite.precision, resolve_device(suite.device))
     jobs, skipped = [], []
-    checkpoints = cache_dir(suite.results_dir, "checkpoints")
     # what decides the weights: not the seeds (keyed apart), how often resume states are saved, or
     # whether a large budget was confirmed; compiling changes the kernels, so it is keyed when on
     # (and left out when off, so that the keys of suites from before the option stay as they were)

@@ -303,15 +303,15 @@ def load_cached_stats(checkpoint: Path, results_dir: str) -> dict | None:
     changed since it was saved) is moved to the cache's quarantine folder, named in a warning, and
     trained again.
     """
-    if not checkpoint.exists():
-        return None
-    problem = files.damage(checkpoint)
-    if problem is not None:
-        moved = files.quarantine(checkpoint, cache_dir(results_dir, "quarantine"))
-        warn(f"checkpoint {checkpoint} is damaged ({problem}); moved to {moved}; training it again")
-        return None
-    resume_path(checkpoint).unlink(missing_ok=True)  # left if a kill fell between publishing and tidying up
-    return json.loads((checkpoint / "pretrain.json").read_text())
+    stats = files.load_whole(checkpoint, lambda folder: json.loads((folder / "pretrain.json").read_text()),
+                             cache_dir(results_dir, "quarantine"), _retrained)
+    if stats is not None:
+        resume_path(checkpoint).unlink(missing_ok=True)  # left if a kill fell between publishing and tidying up
+    return stats
+
+
+def _retrained(checkpoint: Path, problem: str, moved: Path | None) -> None:
+    warn(f"checkpoint {checkpoint} is damaged ({problem}); moved to {moved}; training it again")
 
 
 def resume_path(checkpoint: Path | None) -> Path | None:

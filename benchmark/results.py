@@ -138,7 +138,8 @@ def load_or_quarantine(path: Path, results_dir: str | Path, suite: str) -> dict 
     try:
         return read_record(path)
     except DamagedRecord as err:
-        moved = files.quarantine(path, quarantine_dir(results_dir, suite))
+        aside = quarantine_dir(results_dir, suite)
+        moved = files.quarantine(path, aside)
         if moved is not None:
             warn(f"record {err.path} is damaged ({err.problem}); moved to {moved}; its run will be redone")
         return None

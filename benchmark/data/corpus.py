@@ -155,11 +155,14 @@ def prepare(suite: Suite, build: bool = True, identity: dict | None = None) -> P
     ``build=False`` nothing is built: what the cache lacks is an error. ``identity`` is the corpus's
     ``corpus_identity``, when the caller has it.
     """
-    corpus_id = stable_hash("corpus", identity or corpus_identity(suite.corpus))
+    identity = identity or corpus_identity(suite.corpus)
+    corpus_id = stable_hash("corpus", identity)
     tokenizer_id = stable_hash("tokenizer", tokenization.VERSION, corpus_id, suite.tokenizer)
     tok_path = cache_dir(suite.results_dir, "tokenizers") / tokenizer_id
     blocks_path = cache_dir(suite.results_dir, "blocks") / stable_hash(tokenizer_id, suite.pretrain.seq_len)
-    tok, blocks = _cached(tok_path, tokenization.load, suite), _cached(blocks_path, _load_blocks, suite)
+    quarantined = cache_dir(suite.results_dir, "quarantine")
+    tok = files.load_whole(tok_path, tokenization.load, quarantined, _rebuilt)
+    blocks = files.load_whole(blocks_path, _load_blocks, quarantined, _rebuilt)
     cached = (tok is not None, blocks is not None)
     if not build and not all(cached):
         raise ObjbenchError(f"suite {suite.name}: its tokenizer and packed blocks are not in "
@@ -177,9 +180,9 @@ def prepare(suite: Suite, build: bool = True, identity: dict | None = None) -> P
             for folder in (tok_path, blocks_path):
                 for leftover in files.leftovers(folder.parent, folder.name):  # a save cut short by a kill
                     files.remove(leftover)
-            if not cached[0] and _cached(tok_path, tokenization.load, suite) is None:
+            if not cached[0] and files.load_whole(tok_path, tokenization.load, quarantined, _rebuilt) is None:
                 files.publish_folder(tok_path, tok.save_pretrained)
-            if not cached[1] and _cached(blocks_path, _load_blocks, suite) is None:
+            if not cached[1] and files.load_whole(blocks_path, _load_blocks, quarantined, _rebuilt) is None:
                 files.publish_folder(blocks_path, lambda folder: torch.save(blocks.to_dict(), folder / BLOCKS_FILE))
     return PretrainingData(tok, blocks, corpus_id, tokenizer_id, *cached)
 
@@ -198,17 +201,9 @@ def _load_blocks(folder: Path) -> PackedBlocks:
     return PackedBlocks(**torch.load(folder / BLOCKS_FILE))
 
 
-def _cached(folder: Path, load, suite: Suite):
-    """A published artefact, loaded; None when it is absent, or damaged (moved aside, with a warning)."""
-    if not folder.exists():
-        return None
-    problem = files.damage(folder)
-    if problem is None:
-        return load(folder)
-    moved = files.quarantine(folder, cache_dir(suite.results_dir, "quarantine"))
-    if moved is not None:
+def _rebuilt(folder: Path, problem: str, moved: Path | None) -> None:
+    if moved is not None:  # None: another process moved it first, and said so
         warn(f"{folder} is damaged ({problem}); moved to {moved}; building it again")
-    return None
 
 
 def _pack(docs: list[list[str]], tok, seq_len: int) -> PackedBlocks:
