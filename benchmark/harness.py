@@ -153,10 +153,11 @@ def run_baselines(plan: Plan, progress: bool = False) -> JobOutcome:
                 failed += 1
                 continue
             fitted, finetune, evaluate = baseline_costs(b.baseline, cost)
-            write_record(suite.results_dir, run_record(
-                suite, here.data, b, metrics=metrics, pretrain=fitted, finetune=finetune,
-                evaluate={**evaluate, "data_checks": checks}, env=here.env, checkpoint=None, finetune_mode=None,
-                objective_params=suite.baseline_settings(b.baseline).model_dump(mode="json"), baseline=True))
+            record = run_record(suite, here.data, b, metrics=metrics, pretrain=fitted, finetune=finetune,
+                                evaluate={**evaluate, "data_checks": checks}, env=here.env, checkpoint=None,
+                                finetune_mode=None, baseline=True,
+                                objective_params=suite.baseline_settings(b.baseline).model_dump(mode="json"))
+            write_record(suite.results_dir, record)
             clear_failure(suite.results_dir, suite.name, b.run_id)
             ran += 1
     return JobOutcome(ran, len(plan.baseline_runs) - len(todo), failed)
@@ -240,11 +241,11 @@ def finish_run(suite: Suite, run: Run, pretrain_stats: dict, here: Context) -> N
     splits, checks = task_splits(suite, run.task)
     metrics, finetune_stats, eval_stats = finetune_and_evaluate(suite, run, splits, here)
     finetunes = registry.formats.get(run.task_format).finetunes
-    write_record(suite.results_dir, run_record(
-        suite, here.data, run, metrics=metrics, pretrain=pretrain_stats, finetune=finetune_stats,
-        evaluate={**eval_stats, "data_checks": checks}, env=here.env, checkpoint=run.checkpoint_key,
-        finetune_mode=suite.finetune.mode if finetunes else None,
-        objective_params=suite.objective_settings(run.objective).model_dump(mode="json")))
+    record = run_record(suite, here.data, run, metrics=metrics, pretrain=pretrain_stats, finetune=finetune_stats,
+                        evaluate={**eval_stats, "data_checks": checks}, env=here.env, checkpoint=run.checkpoint_key,
+                        finetune_mode=suite.finetune.mode if finetunes else None,
+                        objective_params=suite.objective_settings(run.objective).model_dump(mode="json"))
+    write_record(suite.results_dir, record)
     clear_failure(suite.results_dir, suite.name, run.run_id)
 
 

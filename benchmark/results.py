@@ -149,12 +149,13 @@ def write_record(results_dir: str | Path, record: dict) -> Path:
     """Store one run record; refuses to overwrite an existing one (the store is append-only)."""
     if record.get("schema_version") != SCHEMA_VERSION:
         raise ValueError(f"record has schema_version {record.get('schema_version')!r}, expected {SCHEMA_VERSION}")
+    sealed = {**record, DIGEST_KEY: content_digest(record)}  # what doctor and every read check it against
     path = record_path(results_dir, record["suite"], record["run_id"])
     if path.exists():
         raise FileExistsError(f"run {record['run_id']} is already recorded at {path}")
     for leftover in files.leftovers(path.parent, path.name):  # a write that a kill cut short
         files.remove(leftover)
-    files.write_json(path, {**record, DIGEST_KEY: content_digest(record)})
+    files.write_json(path, sealed)
     return path
 
 
