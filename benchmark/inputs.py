@@ -14,7 +14,7 @@ import transformers
 
 from benchmark.cache import stable_hash
 from benchmark.config import Suite
-from benchmark.data import corpus
+from benchmark.data import corpus, sources
 
 _DATA: dict[str, corpus.PretrainingData] = {}
 
@@ -25,12 +25,21 @@ def prepared_data(suite: Suite, build: bool = True) -> corpus.PretrainingData:
     ``build=False`` only reads: a command that reports on finished runs never trains a tokenizer or
     tokenizes the corpus, and says so when the cache does not hold them.
     """
-    identity = corpus.corpus_identity(suite.corpus)  # hashes local files' contents: once, here
-    key = stable_hash(str(Path(suite.results_dir).resolve()), identity, suite.tokenizer, suite.pretrain.seq_len)
+    key = stable_hash(str(Path(suite.results_dir).resolve()), suite.corpus, _local_files(suite), suite.tokenizer,
+                      suite.pretrain.seq_len)
     if key not in _DATA:
-        _DATA[key] = corpus.prepare(suite, build=build, identity=identity)
+        _DATA[key] = corpus.prepare(suite, build=build)
     corpus.check_fills_a_batch(_DATA[key].blocks, suite)  # the batch size is not part of the data
     return _DATA[key]
+
+
+def _local_files(suite: Suite) -> list[tuple[str, int, int]] | None:
+    """A local corpus's files by path, size and modification time: an edit is noticed without reading them
+    (the cache keys themselves hash their contents, once per load)."""
+    if suite.corpus.source != "local":
+        return None
+    return [(str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in sources.resolve_files(suite.corpus.path,
+                                                                                               "corpus.path")]
 
 
 def quiet_libraries() -> None:

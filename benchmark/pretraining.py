@@ -262,10 +262,6 @@ class Pretraining:
         files.publish_folder(checkpoint, write)
 
 
-UNTRAINED = {"cache_hit": None, "steps": 0, "tokens": 0, "loss_bearing_tokens": 0, "flops": 0.0, "parameters": None,
-             "loss_curve": []}
-
-
 def pretrain(job: PretrainJob, suite: Suite, data, device: torch.device, precision: str, progress: bool = False,
              loggers: Sequence[MetricLogger] = ()) -> dict:
     """Pretrain one (model, objective, seed) and save it, or load what an earlier run saved.
@@ -274,7 +270,8 @@ def pretrain(job: PretrainJob, suite: Suite, data, device: torch.device, precisi
     one waited), restore an interrupted run's state, train, publish, drop the resume state.
     """
     if job.checkpoint is None:
-        return {"objective": job.objective, **UNTRAINED}
+        return {"objective": job.objective, "cache_hit": None, "steps": 0, "tokens": 0, "loss_bearing_tokens": 0,
+                "flops": 0.0, "parameters": None, "loss_curve": []}
     with lock(suite.results_dir, "checkpoint-" + job.key):
         cached = load_cached_stats(job.checkpoint, suite.results_dir)
         if cached is not None and all(load_cached_stats(r.checkpoint, suite.results_dir) is not None

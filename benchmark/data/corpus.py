@@ -147,16 +147,14 @@ def _texts(rows, cfg: CorpusConfig) -> Iterator[str]:
         yield from (text or "" for text in batch["text"])
 
 
-def prepare(suite: Suite, build: bool = True, identity: dict | None = None) -> PretrainingData:
+def prepare(suite: Suite, build: bool = True) -> PretrainingData:
     """Tokenizer and packed blocks for ``suite``, from the cache when they are there and whole.
 
     What is missing or damaged is built in memory and checked (the corpus must fill at least one
     batch) before anything is written; then, under the data's lock, it is published. With
-    ``build=False`` nothing is built: what the cache lacks is an error. ``identity`` is the corpus's
-    ``corpus_identity``, when the caller has it.
+    ``build=False`` nothing is built: what the cache lacks is an error.
     """
-    identity = identity or corpus_identity(suite.corpus)
-    corpus_id = stable_hash("corpus", identity)
+    corpus_id = stable_hash("corpus", corpus_identity(suite.corpus))
     tokenizer_id = stable_hash("tokenizer", tokenization.VERSION, corpus_id, suite.tokenizer)
     tok_path = cache_dir(suite.results_dir, "tokenizers") / tokenizer_id
     blocks_path = cache_dir(suite.results_dir, "blocks") / stable_hash(tokenizer_id, suite.pretrain.seq_len)
