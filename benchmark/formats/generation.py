@@ -22,6 +22,7 @@ import torch
 from benchmark.formats.likelihood import gold_logprobs
 from benchmark.formats.training import pad
 from benchmark.measure import autocast
+from benchmark.models.base import lm_head
 from benchmark.models.kinds import ModelKind, attention_mask
 from benchmark.objectives.base import IGNORE
 
@@ -102,7 +103,7 @@ def reference_logprob(model, sources: list[str], targets: list[str], tokenizer, 
             else:  # position t predicts token t + 1
                 hidden = model.base_model(**batch).last_hidden_state[:, :-1]
                 bearing = labels[:, 1:] != IGNORE
-                logits, gold = model.get_output_embeddings()(hidden[bearing]), labels[:, 1:][bearing]
+                logits, gold = lm_head(model)(hidden[bearing]), labels[:, 1:][bearing]
         total += gold_logprobs(logits, gold).double().sum().cpu()
         count += len(gold)
     return (float(total) / count if count else None), count

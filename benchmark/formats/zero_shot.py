@@ -34,6 +34,7 @@ from benchmark.formats.items import ITEMS_KEY, mean_items
 from benchmark.formats.likelihood import mean_or_none
 from benchmark.measure import PeakMemory, Throughput, autocast
 from benchmark.metric_spec import MetricSpec
+from benchmark.models.base import lm_head
 from benchmark.models.kinds import ModelKind, attention_mask
 
 
@@ -91,7 +92,7 @@ def pseudo_log_likelihood(model, ids: list[list[int]], pad_id: int, mask_id: int
         with autocast(device, precision):
             hidden = model.base_model(input_ids=inputs, attention_mask=attention_mask(ModelKind.ENCODER, padding))
         at_mask = hidden.last_hidden_state[torch.arange(len(chunk)), p.to(device)]
-        logits = model.get_output_embeddings()(at_mask).float()
+        logits = lm_head(model)(at_mask).float()
         scores.index_add_(0, s, F.log_softmax(logits, -1).gather(-1, targets.to(device)[:, None]).squeeze(-1).cpu())
     return scores
 

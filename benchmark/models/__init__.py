@@ -1,3 +1,3 @@
 """Model entries: one file each, registered with ``@registry.models.register``."""
 
-from benchmark.models import llama  # noqa: F401
+from benchmark.models import bert, gpt2, llama, t5  # noqa: F401

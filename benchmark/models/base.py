@@ -58,3 +58,25 @@ class EncoderDecoderEntry(ModelEntry, Protocol):
     @staticmethod
     def encoder_decoder_flops(model: PreTrainedModel, batch: int, encoder_len: int, decoder_len: int,
                               logit_positions: int) -> float: ...
+
+
+def lm_head(network: PreTrainedModel):
+    """The whole language-model head of ``network``: final hidden states -> vocabulary logits.
+
+    BERT-style heads transform before they project (BERT's ``cls``, RoBERTa's ``lm_head``: dense,
+    GELU, LayerNorm, then the tied decoder); elsewhere the head is the output projection itself.
+    """
+    for name in ("cls", "lm_head"):
+        head = getattr(network, name, None)
+        if head is not None:
+            return head
+    return network.get_output_embeddings()
+
+
+def sequence_classifier(head_class: type[PreTrainedModel], checkpoint: Path | None, config: PretrainedConfig,
+                        num_labels: int) -> PreTrainedModel:
+    """``head_class`` on a pretrained checkpoint, or randomly initialised from ``config`` (the untrained control)."""
+    if checkpoint is None:
+        config.num_labels = num_labels
+        return head_class._from_config(config, attn_implementation="sdpa")
+    return head_class.from_pretrained(checkpoint, num_labels=num_labels, attn_implementation="sdpa")

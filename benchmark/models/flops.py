@@ -53,3 +53,12 @@ def encoder_decoder_forward_flops(hidden: int, encoder_layers: int, decoder_laye
     return (batch * encoder_len * (encoder + cross_per_encoder_token)
             + batch * decoder_len * (decoder + cross_per_decoder_token)
             + 2 * hidden * vocab_size * logit_positions)
+
+
+def t5_encoder_decoder_flops(model, batch: int, encoder_len: int, decoder_len: int, logit_positions: int) -> float:
+    """Forward FLOPs of a Transformers T5 ``model`` (any feed-forward) over one padded batch; ``logit_positions``
+    is the number of target positions in the batch that get logits."""
+    c = model.config
+    return encoder_decoder_forward_flops(c.d_model, c.num_layers, c.num_decoder_layers, c.d_ff, batch, encoder_len,
+                                         decoder_len, logit_positions, c.vocab_size, kv_hidden=c.num_heads * c.d_kv,
+                                         gated_mlp=c.is_gated_act)

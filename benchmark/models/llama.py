@@ -21,17 +21,11 @@ from transformers import (
 
 from benchmark import registry
 from benchmark.errors import ObjbenchError
-from benchmark.models.flops import encoder_decoder_forward_flops, forward_flops_per_token
+from benchmark.models.flops import forward_flops_per_token, t5_encoder_decoder_flops
 from benchmark.models.kinds import ModelKind
+from benchmark.models.sizes import SHAPES, lookup
 
-PRESETS: dict[str, dict[str, int]] = {
-    # ~1M parameters with the default 2k vocabulary: tests and CI.
-    "tiny": dict(hidden_size=128, num_hidden_layers=2, num_attention_heads=4, intermediate_size=512),
-    # ~10M: the size of cramming-style and BabyLM-strict small baselines.
-    "small": dict(hidden_size=320, num_hidden_layers=6, num_attention_heads=5, intermediate_size=1280),
-    # ~100M: BERT-base / GPT-2-small width and depth.
-    "base": dict(hidden_size=768, num_hidden_layers=12, num_attention_heads=12, intermediate_size=3072),
-}
+PRESETS = SHAPES  # the shared table: Llama is the family the others are matched to
 
 
 @registry.models.register("llama")
@@ -56,9 +50,7 @@ class Llama:
 
     @staticmethod
     def preset(size: str) -> dict[str, int]:
-        if size not in PRESETS:
-            raise ObjbenchError(f"model llama has no size {size!r} (known: {', '.join(PRESETS)})")
-        return PRESETS[size]
+        return lookup("llama", PRESETS, size)
 
     @classmethod
     def config(cls, size: str, tokenizer, max_positions: int | None = None, **overrides: int) -> LlamaConfig:
@@ -149,14 +141,4 @@ class Llama:
         return forward_flops_per_token(c.hidden_size, c.num_hidden_layers, c.intermediate_size, context,
                                        vocab_outputs, kv_hidden=kv)
 
-    @staticmethod
-    def encoder_decoder_flops(model: PreTrainedModel, batch: int, encoder_len: int, decoder_len: int,
-                              logit_positions: int) -> float:
-        """Forward FLOPs of the encoder-decoder ``model`` over one padded batch.
-
-        ``logit_positions`` is the number of target positions in the batch that get logits.
-        """
-        c = model.config
-        return encoder_decoder_forward_flops(c.d_model, c.num_layers, c.num_decoder_layers, c.d_ff, batch,
-                                             encoder_len, decoder_len, logit_positions, c.vocab_size,
-                                             kv_hidden=c.num_heads * c.d_kv, gated_mlp=c.is_gated_act)
+    encoder_decoder_flops = staticmethod(t5_encoder_decoder_flops)

@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 from pydantic import BaseModel, ConfigDict
 
+from benchmark.models.base import lm_head
 from benchmark.models.flops import training_flops
 from benchmark.models.kinds import ModelKind, attention_mask
 
@@ -108,7 +109,7 @@ def token_cross_entropy(network, hidden: torch.Tensor, labels: torch.Tensor) -> 
     of a small model, and an objective that predicts 15% of tokens should pay for 15%.
     """
     where = labels != IGNORE
-    logits = network.get_output_embeddings()(hidden[where])
+    logits = lm_head(network)(hidden[where])
     targets = labels[where]
     return LossOutput(F.cross_entropy(logits.float(), targets), int(targets.numel()))
 
@@ -117,8 +118,14 @@ def lm_training_flops(setup: Setup, network, batch_shape: torch.Size, logit_posi
     """Training FLOPs of one pass of a decoder stack over a batch, with ``logit_positions`` outputs."""
     batch, seq = batch_shape
     per_token = setup.model.flops_per_token(network, context=seq, vocab_outputs=0)
-    head = 2 * network.config.hidden_size * network.config.vocab_size * logit_positions
-    return training_flops(per_token * batch * seq + head)
+    return training_flops(per_token * batch * seq + head_flops(setup, network, seq) * logit_positions)
+
+
+def head_flops(setup: Setup, network, context: int) -> float:
+    """Forward FLOPs of the LM head at one position: the entry's count with logits less its count without."""
+    per_token = setup.model.flops_per_token
+    return per_token(network, context=context, vocab_outputs=network.config.vocab_size) - per_token(
+        network, context=context, vocab_outputs=0)
 
 
 class PretrainingObjective(ABC):

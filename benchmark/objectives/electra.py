@@ -8,10 +8,11 @@ from pydantic import Field
 from torch import nn
 
 from benchmark import registry
+from benchmark.models.base import lm_head
 from benchmark.models.flops import training_flops
 from benchmark.models.kinds import ModelKind
 from benchmark.objectives.base import (
-    IGNORE, LossOutput, Params, PretrainingObjective, Setup, hidden_states, special_token_mask,
+    IGNORE, LossOutput, Params, PretrainingObjective, Setup, head_flops, hidden_states, special_token_mask,
 )
 from benchmark.objectives.mlm import MLMParams, bert_masking, masking_statistics
 
@@ -44,6 +45,7 @@ class ProjectedOutput(nn.Module):
         self.shared = shared
         same = width == shared.embedding_dim
         self.project = nn.Identity() if same else nn.Linear(width, shared.embedding_dim, bias=False)
+        self.bias = None  # no output bias: a head that links its decoder's bias (BERT's) links none
 
     def forward(self, hidden: torch.Tensor) -> torch.Tensor:
         return F.linear(self.project(hidden), self.shared.weight)
@@ -58,6 +60,12 @@ class ElectraNetworks(nn.Module):
         self.discriminator = discriminator
         # D(x, t) = sigmoid(w^T h_t): one logit per token (Clark et al. 2020, sec. 2)
         self.replaced_head = nn.Linear(discriminator.config.hidden_size, 1)
+        # The discriminator predicts no token: what its LM head holds beyond the tied embeddings (BERT's
+        # transform) is frozen, as unused weights, so that nothing (weight decay included) moves them.
+        tied = {id(p) for p in discriminator.get_input_embeddings().parameters()}
+        for parameter in lm_head(discriminator).parameters():
+            if id(parameter) not in tied:
+                parameter.requires_grad_(False)
         if share_embeddings:
             shared, width = discriminator.get_input_embeddings(), generator.config.hidden_size
             generator.set_input_embeddings(ProjectedEmbedding(shared, width))
@@ -135,7 +143,7 @@ class Electra(PretrainingObjective):
         original = torch.where(selected, labels, masked_ids)
 
         generator_hidden = hidden_states(network.generator, masked_ids, self.kind)
-        generator_logits = network.generator.get_output_embeddings()(generator_hidden[selected])
+        generator_logits = lm_head(network.generator)(generator_hidden[selected])
         generator_loss = F.cross_entropy(generator_logits.float(), labels[selected])
 
         with torch.no_grad():
@@ -164,6 +172,8 @@ class Electra(PretrainingObjective):
         blocks = self.setup.model.flops_per_token
 
         generator_forward = blocks(generator, context=seq, vocab_outputs=0) * tokens
+        # a head that transforms before it projects (BERT's) pays for the transform at every masked token
+        generator_forward += (head_flops(self.setup, generator, seq) - 2 * generator_width * vocab) * masked
         if self.params.share_embeddings:
             if generator_width != width:  # the down- and up-projections around the generator
                 generator_forward += 2 * width * generator_width * (tokens + masked)
