@@ -29,7 +29,9 @@ class Suite(Strict):
 
     name: str
     models: list[str] = Field(min_length=1)
-    size: str = "tiny"  # model preset, looked up on each model entry
+    # model preset(s), looked up on each model entry; a list compares objectives within each size
+    # and asks whether their ordering holds across sizes: [tiny, small]
+    size: str | list[str] = "tiny"
     objectives: list[str] = Field(min_length=1)
     tasks: list[str] = Field(min_length=1)
     exclude: list[str] = Field(default_factory=list)  # "model/objective/task" globs, e.g. "*/clm/*"
@@ -74,6 +76,20 @@ class Suite(Strict):
         check_folder(path, info.field_name)
         return path
 
+    @field_validator("size")
+    @classmethod
+    def _sizes(cls, size: str | list[str]) -> str | list[str]:
+        if isinstance(size, list):
+            if not size:
+                raise ValueError("an empty list of sizes")
+            cls._unique(size)
+        return size
+
+    @property
+    def sizes(self) -> list[str]:
+        """Every size the suite runs, in its order."""
+        return [self.size] if isinstance(self.size, str) else list(self.size)
+
     @field_validator("models", "objectives", "tasks", "baselines")
     @classmethod
     def _unique(cls, names: list[str]) -> list[str]:
@@ -111,7 +127,8 @@ class Suite(Strict):
             raise ValueError(f"exclude: {self.exclude} leaves no (model, objective, task) to run")
         for name in self.models:
             entry = registry.models.get(name)
-            entry.preset(self.size)  # raises on an unknown size
+            for size in self.sizes:
+                entry.preset(size)  # raises on an unknown size
             for key, length in (("pretrain.seq_len", self.pretrain.seq_len),
                                 ("finetune.max_length", self.finetune.max_length)):
                 if length > entry.max_positions:
@@ -131,7 +148,18 @@ class Suite(Strict):
                     reg.get(name).Params(**settings.get(name, {}))
                 except ValidationError as err:
                     raise ValueError(f"{field}.{name}.{_first_error(err)}") from None
+        lacking = {(m, o) for m in self.models for o in self.objectives
+                   if self.objective_kind(o) not in registry.models.get(m).kinds}
+        if all(self.excluded(*triple) or triple[:2] in lacking for triple in triples):
+            raise ValueError("no model can be built as its objectives need: " + "; ".join(
+                f"objective {o} needs a {self.objective_kind(o)} and model {m} cannot be one" for m, o in sorted(lacking)))
         return self
+
+    def objective_kind(self, name: str) -> str:
+        """The model kind objective (or variant) ``name`` pretrains, with this suite's settings (a kind set by a
+        setting, as the control's, is read from it)."""
+        kind = self.objective_entry(name).kind
+        return str(kind) if isinstance(kind, str) else str(self.objective_settings(name).kind)
 
     def objective_entry(self, name: str):
         """The registered objective class behind ``name`` (a variant's base objective)."""

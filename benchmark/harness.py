@@ -263,7 +263,7 @@ def finetune_and_evaluate(suite: Suite, run: Run, splits, here: Context):
     then score the test split."""
     fmt = registry.formats.get(run.task_format)()
     entry = registry.models.get(run.model)
-    setup = Setup(entry.tokenizer(here.data.tokenizer), entry, suite.size)
+    setup = Setup(entry.tokenizer(here.data.tokenizer), entry, run.job.size)
     seed = init_seed(run.pretrain_seed, run.seed)
     torch.manual_seed(seed)
     model = fmt.build(entry, run.checkpoint, setup, splits["train"], run.job.kind)

@@ -52,6 +52,7 @@ class PretrainJob:
     """One (model, objective, pretraining seed): pretrained once, finetuned by every run below it."""
 
     model: str
+    size: str  # the model entry's preset
     objective: str
     seed: int
     kind: ModelKind  # what the objective pretrains; finetuning builds the same kind
@@ -90,6 +91,7 @@ class Run:
 
     # what a record names the run by, alike for a baseline run
     model = property(lambda self: self.job.model)
+    size = property(lambda self: self.job.size)
     objective = property(lambda self: self.job.objective)
     pretrain_seed = property(lambda self: self.job.seed)
     finetune_seed = property(lambda self: self.seed)
@@ -116,6 +118,7 @@ class BaselineRun:
     done: bool
     finetune_seed: int = 0  # the suite's first: a baseline has no finetuning, its record names one all the same
     fraction = None  # no checkpoint behind it
+    size = None  # it builds no network
 
     @property
     def objective(self) -> str:
@@ -194,9 +197,9 @@ def make_plan(suite: Suite, data: PretrainingData) -> Plan:
     if ladder:
         pretrain_recipe["schedule"] = "wsd"
     finetune_recipe = suite.finetune.model_dump(exclude={"seeds"})
-    for model_name in suite.models:
+    for size, model_name in ((s, m) for s in suite.sizes for m in suite.models):
         model = registry.models.get(model_name)
-        setup = Setup(model.tokenizer(data.tokenizer), model, suite.size)
+        setup = Setup(model.tokenizer(data.tokenizer), model, size)
         for objective_name in suite.objectives:
             params = suite.objective_settings(objective_name)
             objective = suite.build_objective(objective_name, setup)
@@ -213,10 +216,10 @@ def make_plan(suite: Suite, data: PretrainingData) -> Plan:
             tokens_per_step = suite.pretrain.tokens_per_step
             for seed in suite.pretrain.seeds:
                 base = suite.variants.get(objective_name, {}).get("objective", objective_name)
-                key = stable_hash("checkpoint", model_name, suite.size, base, params, data.tokenizer_id,
+                key = stable_hash("checkpoint", model_name, size, base, params, data.tokenizer_id,
                                   pretrain_recipe, steps, seed, precision)
                 job = PretrainJob(
-                    model=model_name, objective=objective_name, seed=seed, kind=objective.kind, key=key, steps=steps,
+                    model=model_name, size=size, objective=objective_name, seed=seed, kind=objective.kind, key=key, steps=steps,
                     tokens=None if steps is None else steps * tokens_per_step,
                     flops=None if steps is None else steps * per_step, flops_per_step=per_step,
                     checkpoint=checkpoints / key if objective.pretrains else None, cached=not objective.pretrains,

@@ -64,7 +64,7 @@ class Pretraining:
     def setup(self) -> None:
         """A freshly initialised network (seeded by the job), its optimizer, schedule and corruption generator."""
         entry = registry.models.get(self.job.model)
-        setup = Setup(entry.tokenizer(self.data.tokenizer), entry, self.suite.size)
+        setup = Setup(entry.tokenizer(self.data.tokenizer), entry, self.job.size)
         self.objective = self.suite.build_objective(self.job.objective, setup)
         recipe, job = self.recipe, self.job
         torch.manual_seed(job.seed)
@@ -156,10 +156,10 @@ class Pretraining:
         began = time.perf_counter() - self.progress["elapsed_s"]
         deadline = began + recipe.budget if recipe.budget_unit == "seconds" else math.inf
         bar = tqdm(total=job.steps, initial=self.progress["step"], unit="step", disable=not progress, leave=False,
-                   desc=f"pretrain {job.model}/{job.objective} seed {job.seed}")
+                   desc=f"pretrain {job.model}-{job.size}/{job.objective} seed {job.seed}")
         branches = {rung.branch_at: rung for rung in job.rungs}
         for sink in self.loggers:
-            sink.start(f"{job.model}/{job.objective}/seed{job.seed}", self.suite.model_dump(mode="json"))
+            sink.start(f"{job.model}-{job.size}/{job.objective}/seed{job.seed}", self.suite.model_dump(mode="json"))
         with PeakMemory(self.device) as memory:
             while (self.progress["step"] < job.steps) if job.steps is not None else (time.perf_counter() < deadline):
                 running.append(self.train_step())

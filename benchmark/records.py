@@ -36,7 +36,7 @@ def run_record(suite: Suite, data, run, *, metrics: dict, pretrain: dict, finetu
         "suite": suite.name,
         "created_at": _now(),
         "model": run.model,
-        "size": suite.size,
+        "size": run.size,  # None for a baseline: it builds no network
         "objective": run.objective,
         **kind,
         "objective_params": objective_params,

@@ -8,6 +8,8 @@ every family are matched to Llama's by non-embedding parameters.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -113,3 +115,20 @@ def test_a_kind_the_family_lacks_is_refused(model, tiny_data):
     for kind in lacking:
         with pytest.raises(ObjbenchError, match="cannot be built as"):
             entry.build_lm(kind, "tiny", tiny_data.tokenizer)
+
+
+def test_the_readme_table_gives_each_family_its_parameters(tiny_data):
+    """The README's size table is each preset's count of non-embedding parameters, to three significant digits."""
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    header = next(line for line in readme.splitlines() if line.strip().startswith("| size | llama"))
+    families = [cell.split()[0] for cell in header.strip().strip("|").split("|")[1:]]
+    for line in readme.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if not cells or cells[0] not in ("tiny", "small", "base"):
+            continue
+        for family, shown in zip(families, cells[1:]):
+            entry = registry.models.get(family)
+            with torch.device("meta"):
+                network = entry.build_lm(entry.kinds[0], cells[0], tiny_data.tokenizer)
+            assert float(shown.rstrip("M")) == pytest.approx(non_embedding_parameters(network) / 1e6, rel=5e-3), \
+                (family, cells[0])

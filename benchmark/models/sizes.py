@@ -15,7 +15,7 @@ SHAPES: dict[str, dict[str, int]] = {
     "tiny": {"hidden_size": 128, "num_hidden_layers": 2, "num_attention_heads": 4, "intermediate_size": 512},
     # ~10M: the size of cramming-style and BabyLM-strict small baselines.
     "small": {"hidden_size": 320, "num_hidden_layers": 6, "num_attention_heads": 5, "intermediate_size": 1280},
-    # ~85M: BERT-base / GPT-2-small width and depth.
+    # ~113M: BERT-base / GPT-2-small width and depth (gated, so a third more MLP than BERT-base).
     "base": {"hidden_size": 768, "num_hidden_layers": 12, "num_attention_heads": 12, "intermediate_size": 3072},
 }
 

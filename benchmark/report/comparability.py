@@ -14,8 +14,9 @@ from typing import Any
 
 from benchmark.errors import ObjbenchError
 
-# Top-level record fields every run of one table must share.
-SHARED_FIELDS = ("schema_version", "corpus_id", "tokenizer_id", "size")
+# Top-level record fields every run of one table must share; the model size, every run of one model (a suite
+# of several sizes compares objectives within each, and names each model with its size).
+SHARED_FIELDS = ("schema_version", "corpus_id", "tokenizer_id")
 RECIPE_SECTIONS = ("pretrain", "finetune")  # config sections whose every key must match, but these:
 NOT_RECIPE = {"seeds", "resume_every_steps", "allow_large_budget"}  # they change no weight
 # Recipe keys added after records were first written: a record without one ran with this value.
@@ -31,6 +32,8 @@ def _field_values(records: list[dict]) -> Iterable[tuple[str, list[Any]]]:
     """(field, its value in each record it applies to), for every field that must agree."""
     for name in SHARED_FIELDS:
         yield name, [r.get(name) for r in records]
+    for model in sorted({r.get("model") for r in records if not r.get("baseline")}, key=str):
+        yield "size", [r.get("size") for r in records if r.get("model") == model and not r.get("baseline")]
     yield "environment.precision", [(r.get("environment") or {}).get("precision") for r in records]
     for section in RECIPE_SECTIONS:
         keys = sorted({k for r in records for k in ((r.get("config") or {}).get(section) or {}) if k not in NOT_RECIPE})
@@ -65,3 +68,16 @@ def check_comparable(records: list[dict], allow_incomparable: bool = False) -> l
         raise ObjbenchError(f"runs are not comparable: {found[0]}{more}; "
                             "report them in one table only with --allow-incomparable")
     return found
+
+
+def by_model_and_size(records: list[dict]) -> list[dict]:
+    """The records as the report compares them: within a model at one size. A suite that lists several sizes names
+    each of its models with the size (``gpt2-small``), keeping the entry's name as ``family``; a suite of one
+    size keeps its names, so two sizes in its records are refused as incomparable, not split."""
+    out = []
+    for r in records:
+        sizes = (r.get("config") or {}).get("size")
+        if isinstance(sizes, list) and len(sizes) > 1 and r.get("size") and not r.get("baseline"):
+            r = {**r, "model": f"{r['model']}-{r['size']}", "family": r["model"]}
+        out.append(r)
+    return out

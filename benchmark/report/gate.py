@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from benchmark.report.comparability import check_comparable
+from benchmark.report.comparability import by_model_and_size, check_comparable
 from benchmark.report.compare import CELL
 from benchmark.report.metrics import primary_metric
 from benchmark.report.runs import by_seed, final_rung
@@ -235,6 +235,7 @@ class Gate:
 def check_records(baseline: list[dict], current: list[dict], tolerances: dict[str, float] | None = None,
                   mfu_drop: float | None = None, allow_incomparable: bool = False) -> Gate:
     """The gate on two record sets of one suite. Tolerances default to the current records' ``check`` config."""
+    baseline, current = by_model_and_size(baseline), by_model_and_size(current)
     differences = check_comparable(baseline + current, allow_incomparable)
     check = (current[0].get("config") or {}).get("check") or {} if current else {}
     tolerances = dict(check.get("tolerance") or {}) if tolerances is None else tolerances

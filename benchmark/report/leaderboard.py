@@ -22,10 +22,11 @@ from benchmark.report import markdown, page, plots
 from benchmark.report.attention_view import attention_by_entry, attention_section
 from benchmark.report.claims import check_claims
 from benchmark.report.claims_section import claims_section
-from benchmark.report.comparability import check_comparable
+from benchmark.report.comparability import by_model_and_size, check_comparable
 from benchmark.report.compare import Replication, compare_boards
 from benchmark.report.decisions import decisions_of
 from benchmark.report.ladder import Ladder, build_ladder
+from benchmark.report.model_axis import model_axis_sections
 from benchmark.report.provenance import collect
 from benchmark.report.runs import final_rung
 from benchmark.report.sections import report_sections
@@ -121,8 +122,18 @@ def board_of(records: list[dict], reference: str | None = None, allow_incomparab
              confidence: float = CONFIDENCE) -> Leaderboard:
     """The leaderboard of ``records`` alone (no files written): what comparisons of two reports read. Like every
     board, it holds the final rung of a compute ladder only."""
+    records = by_model_and_size(records)
     check_comparable(records, allow_incomparable)
     return build_leaderboard(pd.DataFrame([flatten(r) for r in records]), reference, confidence)
+
+
+def suite_sizes(records: list[dict]) -> list[str]:
+    """The sizes the records' suite lists, in its order (one, for a suite of one size)."""
+    for r in records:
+        size = (r.get("config") or {}).get("size")
+        if isinstance(size, list):
+            return size
+    return []
 
 
 def _seed_sets(records: list[dict]) -> str:
@@ -152,13 +163,14 @@ def render_report(records: list[dict], suite: str, reports_dir: str | Path = "re
     """
     if not records:
         raise ObjbenchError(f"no records to report for suite {suite!r}")
+    written, records = records, by_model_and_size(records)
     differences = check_comparable(records, allow_incomparable)
     every_rung = pd.DataFrame([flatten(r) for r in records])
     df = final_rung(every_rung)
     board = build_leaderboard(every_rung, reference, confidence)  # every rung informs the noise priors
     costs = cost_table(df)
     ladder = build_ladder(every_rung, board)
-    provenance = collect(records, suite, differences)
+    provenance = collect(written, suite, differences)
     replication = replication_of(records, board, replica, reference, allow_incomparable) if replica else None
 
     checks = check_claims(records, priors=board.priors, confidence=board.confidence)
@@ -176,14 +188,15 @@ def render_report(records: list[dict], suite: str, reports_dir: str | Path = "re
         data["failed_runs"] = [{k: v for k, v in f.items() if k != "traceback"} for f in failures]
     sections = report_sections(suite, board, costs, provenance, figures, differences, replication, failures or [],
                                ladder=ladder, heatmap=heatmap, curves=curves, claims=claims_section(checks),
-                               attention=attention_section(attention, attention_figure), decisions=decisions)
+                               attention=attention_section(attention, attention_figure), decisions=decisions,
+                               model_axis=model_axis_sections(board, df, suite_sizes(written)))
     files.write_text(out / "README.md", markdown.render(sections, out))
     files.write_text(out / "index.html", page.render(sections, data))
     csv = board.rows.assign(pretrain_seeds=board.rows["pretrain_seeds"].map(json.dumps),
                             finetune_seeds=board.rows["finetune_seeds"].map(json.dumps))
     files.write_text(out / "leaderboard.csv", csv.to_csv(index=False))
     files.write_text(out / "leaderboard.json", json.dumps(data, indent=1, sort_keys=True, allow_nan=False) + "\n")
-    write_records_file(out / RECORDS, records)
+    write_records_file(out / RECORDS, written)
     if replica:
         write_records_file(out / REPLICA, replica)
     elif (out / REPLICA).exists():  # a replication from an earlier report does not describe these records

@@ -280,13 +280,14 @@ def report_sections(suite: str, board: Leaderboard, costs: pd.DataFrame, provena
                     replication: Replication | None = None, failures: list[dict] | None = None,
                     ladder: Ladder | None = None, heatmap: Path | None = None,
                     curves: Path | None = None, claims: Section | None = None,
-                    attention: Section | None = None, decisions: Decisions | None = None) -> list[Section]:
+                    attention: Section | None = None, decisions: Decisions | None = None,
+                    model_axis: list[Section] | None = None) -> list[Section]:
     """Every section of a report in reading order; ``figures`` are (PNG file, caption) for the figures section,
     ``heatmap`` and ``curves`` the PNGs that open the report and show the compute ladder."""
     failures = failures or []
     sections = [_head(suite, board, costs, differences, ladder, len(failures)), _heatmap(heatmap),
                 _leaderboard(board, provenance, ladder), _notices(board), _failed(failures), _controls(board),
-                _decisions(decisions),
+                _decisions(decisions), *(model_axis or []),
                 _curves(board, ladder, curves), claims, _reference(board), _replication(replication), _details(board),
                 _costs(costs, board), attention, _figures(figures), _provenance(provenance)]
     return [section for section in sections if section is not None]
