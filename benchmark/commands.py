@@ -53,8 +53,8 @@ def plan_command(args) -> int:
 
 
 def fetch_command(args) -> int:
-    """Read the suite's corpus and every task once: Hub datasets land in the local datasets cache
-    (``HF_HOME``), local files are checked, and later runs need no network."""
+    """Read the suite's corpus and every task once, and fetch its published checkpoints: Hub datasets and models
+    land in the local Hugging Face cache (``HF_HOME``), local files are checked, and later runs need no network."""
     from benchmark.data import corpus
 
     suite = _suite(args)
@@ -62,6 +62,11 @@ def fetch_command(args) -> int:
     for name in suite.tasks:
         splits = suite.build_task(name).load(suite.corpus)
         print(f"task {name}: " + ", ".join(f"{len(split)} {split_name}" for split_name, split in splits.items()))
+    if suite.pretrained:
+        from benchmark.models.published import check_checkpoints_available
+
+        check_checkpoints_available({name: spec.path for name, spec in suite.pretrained.items()})
+        print(f"published checkpoints: {', '.join(suite.pretrained)}")
     print(f"suite {suite.name}: everything it reads is cached; it can now run offline (HF_HUB_OFFLINE=1)")
     return 0
 

@@ -9,6 +9,7 @@ Every default lives in a field declaration, with the reason for it beside it.
 from __future__ import annotations
 
 import fnmatch
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -19,7 +20,15 @@ from benchmark import registry
 from benchmark.corpus_config import CorpusConfig, Strict
 from benchmark.errors import ObjbenchError
 from benchmark.paths import check_folder, check_name
-from benchmark.recipe_config import CheckConfig, ExecutorConfig, FinetuneConfig, PretrainConfig, TokenizerConfig
+from benchmark.recipe_config import (
+    HUB_ID,
+    CheckConfig,
+    ExecutorConfig,
+    FinetuneConfig,
+    PretrainConfig,
+    PublishedConfig,
+    TokenizerConfig,
+)
 
 Scalar = bool | int | float | str
 
@@ -52,6 +61,9 @@ class Suite(Strict):
     # Classical baselines (TF-IDF + LR, n-gram and HMM LMs, ...), each on every task whose format
     # it serves, on the same splits, recorded like any run and marked as a baseline on the board.
     baselines: list[str] = Field(default_factory=list)
+    # Published checkpoints, finetuned only: {bert_small: {path: google/bert_uncased_L-4_H-512_A-8,
+    # objective: mlm, kind: encoder}}; each is a model of its own on the board, on every task.
+    pretrained: dict[str, PublishedConfig] = Field(default_factory=dict)
     baseline_params: dict[str, dict[str, Scalar]] = Field(default_factory=dict)
     check: CheckConfig = Field(default_factory=CheckConfig)  # regression gate: tolerances per task and for speed
     executor: ExecutorConfig = Field(default_factory=ExecutorConfig)  # where runs go: local, ray or slurm
@@ -62,6 +74,23 @@ class Suite(Strict):
     @classmethod
     def _safe_name(cls, name: str) -> str:
         return check_name(name)  # it names the suite's folders under results_dir and reports_dir
+
+    @field_validator("pretrained")
+    @classmethod
+    def _checkpoints(cls, pretrained: dict[str, PublishedConfig]) -> dict[str, PublishedConfig]:
+        for name, spec in pretrained.items():
+            check_name(name)
+            if name in registry.models:
+                raise ValueError(f"{name}: the name of a registered model; pick another")
+            if spec.objective not in registry.objectives:
+                raise ValueError(f"{name}.objective: {registry.objectives.unknown_message(spec.objective)}")
+            local = Path(spec.path).expanduser()
+            if local.exists():
+                if not (local / "config.json").is_file():
+                    raise ValueError(f"{name}.path: {spec.path} is not a checkpoint (no config.json)")
+            elif not re.match(HUB_ID, spec.path):
+                raise ValueError(f"{name}.path: {spec.path} is neither a folder nor a Hugging Face Hub id")
+        return pretrained
 
     @field_validator("variants", "task_variants")
     @classmethod

@@ -30,6 +30,7 @@ from benchmark.executors import Executor, executor_for
 from benchmark.inputs import prepared_data, quiet_libraries
 from benchmark.launchers import Launcher, launcher_for
 from benchmark.measure import environment, resolve_device, resolve_precision
+from benchmark.models.published import PublishedEntry, check_checkpoints_available
 from benchmark.objectives.base import Setup
 from benchmark.plan import Plan, PretrainJob, Run, make_plan
 from benchmark.pretraining import load_cached_stats, pretrain
@@ -75,9 +76,10 @@ class Context:
 
 def preflight(suite: Suite, suite_file: str | None = None) -> Executor:
     """Everything that can stop a suite before anything runs, checked once: hardware that cannot serve the
-    precision, task data that cannot be read (every missing Hub dataset named at once), an executor whose
-    optional package is missing. Returns that executor."""
+    precision, task data that cannot be read (every missing Hub dataset named at once), a published checkpoint
+    that cannot be had, an executor whose optional package is missing. Returns that executor."""
     check_tasks_available(suite, suite_file=suite_file)
+    check_checkpoints_available({name: spec.path for name, spec in suite.pretrained.items()})
     resolve_precision(suite.precision, resolve_device(suite.device))
     return executor_for(suite)
 
@@ -249,6 +251,13 @@ def finish_run(suite: Suite, run: Run, pretrain_stats: dict, here: Context) -> N
     clear_failure(suite.results_dir, suite.name, run.run_id)
 
 
+def model_entry(job: PretrainJob):
+    """The model entry ``job`` finetunes: a registered family's, or the published checkpoint's own."""
+    if job.published:
+        return PublishedEntry(job.model, job.checkpoint, job.kind)
+    return registry.models.get(job.model)
+
+
 def init_seed(pretrain_seed: int, finetune_seed: int) -> int:
     """The seed of everything random in one finetuning run: the task head, the whole network of an
     untrained control (whose pretraining seed would otherwise change nothing), and the order of the
@@ -262,7 +271,7 @@ def finetune_and_evaluate(suite: Suite, run: Run, splits, here: Context):
     """Finetune from the run's checkpoint with the suite's one recipe (unless the task is zero-shot),
     then score the test split."""
     fmt = registry.formats.get(run.task_format)()
-    entry = registry.models.get(run.model)
+    entry = model_entry(run.job)
     setup = Setup(entry.tokenizer(here.data.tokenizer), entry, run.job.size)
     seed = init_seed(run.pretrain_seed, run.seed)
     torch.manual_seed(seed)

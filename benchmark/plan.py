@@ -16,6 +16,7 @@ from benchmark.data.packing import block_indices
 from benchmark.errors import ObjbenchError
 from benchmark.measure import resolve_device, resolve_precision
 from benchmark.models.kinds import ModelKind
+from benchmark.models.published import checkpoint_folder
 from benchmark.objectives.base import Setup
 from benchmark.results import BASELINE_GROUP, has_record
 
@@ -52,7 +53,7 @@ class PretrainJob:
     """One (model, objective, pretraining seed): pretrained once, finetuned by every run below it."""
 
     model: str
-    size: str  # the model entry's preset
+    size: str | None  # the model entry's preset (None: a published checkpoint)
     objective: str
     seed: int
     kind: ModelKind  # what the objective pretrains; finetuning builds the same kind
@@ -65,6 +66,7 @@ class PretrainJob:
     cached: bool
     runs: list[Run] = field(default_factory=list)
     rungs: list[Rung] = field(default_factory=list)  # a compute ladder's rungs below the whole budget
+    published: dict | None = None  # a published checkpoint: its path and the source of its compute
 
 
 @dataclass
@@ -92,16 +94,18 @@ class Run:
     # what a record names the run by, alike for a baseline run
     model = property(lambda self: self.job.model)
     size = property(lambda self: self.job.size)
+    published = property(lambda self: self.job.published)
     objective = property(lambda self: self.job.objective)
     pretrain_seed = property(lambda self: self.job.seed)
     finetune_seed = property(lambda self: self.seed)
 
     @property
     def fraction(self) -> float | None:
-        """The share of the budget behind this run's checkpoint (None for the untrained controls)."""
+        """The share of the budget behind this run's checkpoint (None for the untrained controls and published
+        checkpoints: neither was pretrained on this suite's budget)."""
         if self.rung is not None:
             return self.rung.fraction
-        return 1.0 if self.job.checkpoint is not None else None
+        return 1.0 if self.job.checkpoint is not None and not self.job.published else None
 
 
 @dataclass
@@ -119,6 +123,7 @@ class BaselineRun:
     finetune_seed: int = 0  # the suite's first: a baseline has no finetuning, its record names one all the same
     fraction = None  # no checkpoint behind it
     size = None  # it builds no network
+    published = None
 
     @property
     def objective(self) -> str:
@@ -228,33 +233,49 @@ def make_plan(suite: Suite, data: PretrainingData) -> Plan:
                     job.rungs = make_rungs(suite, job, checkpoints)
                 if objective.pretrains:  # whether it is whole is found when it is loaded (and by `doctor`)
                     job.cached = job.checkpoint.exists() and all(r.checkpoint.exists() for r in job.rungs)
-                for task_name in suite.tasks:
-                    if suite.excluded(model_name, objective_name, task_name):
-                        skipped.append((f"{model_name}/{objective_name}/{task_name}", "excluded by the suite"))
-                        continue
-                    task_format = suite.task_entry(task_name).format
-                    fmt = registry.formats.get(task_format)
-                    reason = fmt().unsupported(objective.kind)
-                    if reason:
-                        skipped.append((f"{model_name}/{objective_name}/{task_name}", f"{objective.kind}: {reason}"))
-                        continue
-                    task_params = suite.task_settings(task_name)
-                    # zero-shot scoring has no randomness: more finetuning seeds would repeat one number
-                    ft_seeds = suite.finetune.seeds if fmt.finetunes else suite.finetune.seeds[:1]
-                    on_rungs = suite.pretrain.ladder_tasks is None or task_name in suite.pretrain.ladder_tasks
-                    for rung in [*(job.rungs if on_rungs else []), None]:
-                        for ft_seed in ft_seeds:
-                            run_id = stable_hash("run", RUN_KEY_VERSION, rung.key if rung else key, task_name,
-                                                 task_params, finetune_recipe, ft_seed, precision)
-                            job.runs.append(Run(job, task_name, task_format, ft_seed, run_id,
-                                                has_record(suite.results_dir, suite.name, run_id), rung))
+                add_runs(suite, job, finetune_recipe, precision, skipped)
                 if job.runs:
                     jobs.append(job)
+    for name, spec in suite.pretrained.items():  # finetuned only, one pretraining run each, a model of its own
+        job = PretrainJob(model=name, size=None, objective=spec.objective, seed=suite.pretrain.seeds[0],
+                          kind=ModelKind(spec.kind), key=stable_hash("published", name, spec.path), steps=None,
+                          tokens=spec.tokens, flops=spec.flops, flops_per_step=0.0,
+                          checkpoint=checkpoint_folder(spec.path) or Path(spec.path), cached=True,
+                          published={"path": spec.path, "source": spec.source})
+        add_runs(suite, job, finetune_recipe, precision, skipped)
+        if job.runs:
+            jobs.append(job)
     if not jobs:
         reasons = sorted({reason for _, reason in skipped})
         raise ObjbenchError(f"suite {suite.name} plans no runs: every (model, objective, task) is skipped "
                             f"({'; '.join(reasons)})")
     return Plan(suite, jobs, skipped, plan_baselines(suite, data, precision, skipped))
+
+
+def add_runs(suite: Suite, job: PretrainJob, finetune_recipe: dict, precision: str,
+             skipped: list[tuple[str, str]]) -> None:
+    """The job's runs: each task its format serves and the suite does not exclude, at each rung and finetuning seed."""
+    for task_name in suite.tasks:
+        where = f"{job.model}/{job.objective}/{task_name}"
+        if suite.excluded(job.model, job.objective, task_name):
+            skipped.append((where, "excluded by the suite"))
+            continue
+        task_format = suite.task_entry(task_name).format
+        fmt = registry.formats.get(task_format)
+        reason = fmt().unsupported(job.kind)
+        if reason:
+            skipped.append((where, f"{job.kind}: {reason}"))
+            continue
+        task_params = suite.task_settings(task_name)
+        # zero-shot scoring has no randomness: more finetuning seeds would repeat one number
+        ft_seeds = suite.finetune.seeds if fmt.finetunes else suite.finetune.seeds[:1]
+        on_rungs = suite.pretrain.ladder_tasks is None or task_name in suite.pretrain.ladder_tasks
+        for rung in [*(job.rungs if on_rungs else []), None]:
+            for ft_seed in ft_seeds:
+                run_id = stable_hash("run", RUN_KEY_VERSION, rung.key if rung else job.key, task_name, task_params,
+                                     finetune_recipe, ft_seed, precision)
+                job.runs.append(Run(job, task_name, task_format, ft_seed, run_id,
+                                    has_record(suite.results_dir, suite.name, run_id), rung))
 
 
 def plan_baselines(suite: Suite, data: PretrainingData, precision: str,

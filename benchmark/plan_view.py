@@ -18,8 +18,8 @@ def plan_lines(plan: Plan, data: PretrainingData) -> Iterator[str]:
         steps = "-" if job.steps is None else job.steps
         tokens = "-" if job.tokens is None else f"{job.tokens:.3g}"
         flops = "-" if job.flops is None else f"{job.flops:.3g}"
-        state = "n/a" if job.checkpoint is None else ("cached" if job.cached else "to train")
-        model = job.model if len(suite.sizes) == 1 else f"{job.model}-{job.size}"
+        state = "n/a" if job.checkpoint is None else "published" if job.published else "cached" if job.cached else "to train"
+        model = job.model if len(suite.sizes) == 1 or job.size is None else f"{job.model}-{job.size}"
         yield (f"{model + '/' + job.objective:<28} {job.seed:>4} {steps:>7} {tokens:>10} {flops:>10} {state:>10}  "
                f"{len(job.runs)} ({sum(r.done for r in job.runs)} recorded)")
         for rung in job.rungs:  # a ladder's checkpoints below the budget, each a branch off the main run

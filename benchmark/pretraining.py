@@ -155,11 +155,12 @@ class Pretraining:
         running = []
         began = time.perf_counter() - self.progress["elapsed_s"]
         deadline = began + recipe.budget if recipe.budget_unit == "seconds" else math.inf
+        model = job.model if len(self.suite.sizes) == 1 else f"{job.model}-{job.size}"  # as the report names it
         bar = tqdm(total=job.steps, initial=self.progress["step"], unit="step", disable=not progress, leave=False,
-                   desc=f"pretrain {job.model}-{job.size}/{job.objective} seed {job.seed}")
+                   desc=f"pretrain {model}/{job.objective} seed {job.seed}")
         branches = {rung.branch_at: rung for rung in job.rungs}
         for sink in self.loggers:
-            sink.start(f"{job.model}-{job.size}/{job.objective}/seed{job.seed}", self.suite.model_dump(mode="json"))
+            sink.start(f"{model}/{job.objective}/seed{job.seed}", self.suite.model_dump(mode="json"))
         with PeakMemory(self.device) as memory:
             while (self.progress["step"] < job.steps) if job.steps is not None else (time.perf_counter() < deadline):
                 running.append(self.train_step())
@@ -272,6 +273,10 @@ def pretrain(job: PretrainJob, suite: Suite, data, device: torch.device, precisi
     if job.checkpoint is None:
         return {"objective": job.objective, "cache_hit": None, "steps": 0, "tokens": 0, "loss_bearing_tokens": 0,
                 "flops": 0.0, "parameters": None, "loss_curve": []}
+    if job.published:  # pretrained elsewhere: what its source says it cost, or unknown
+        return {"objective": job.objective, "cache_hit": None, "steps": None, "tokens": job.tokens,
+                "flops": job.flops, "parameters": None, "loss_curve": [], "published": job.published["path"],
+                "compute_source": job.published["source"] or "unknown"}
     with lock(suite.results_dir, "checkpoint-" + job.key):
         cached = load_cached_stats(job.checkpoint, suite.results_dir)
         if cached is not None and all(load_cached_stats(r.checkpoint, suite.results_dir) is not None

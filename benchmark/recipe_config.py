@@ -164,3 +164,26 @@ class ExecutorConfig(Strict):
         if stray:
             raise ValueError(f"{', '.join(stray)}: not a setting of the {self.kind} executor")
         return self
+
+
+HUB_ID = r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$"  # "gpt2", "google/electra-small-discriminator"
+
+
+class PublishedConfig(Strict):
+    """A checkpoint pretrained elsewhere (BERT, ELECTRA, GPT-2, T5, RoBERTa, ...), finetuned and evaluated with the
+    suite's recipe, seeds and metrics beside the checkpoints the suite pretrains, and kept apart from them: it is
+    its own model on the board, so it is never an untrained control's pair nor in a budget-matched verdict."""
+
+    path: str  # a Hugging Face Hub id, or a local folder written by save_pretrained (with its tokenizer)
+    objective: str  # the registered objective it was pretrained with, as the board names it (mlm, electra, clm)
+    kind: Literal["causal_decoder", "prefix_decoder", "encoder", "encoder_decoder"]
+    # Its pretraining compute where a paper or model card gives it, with that source; "unknown" otherwise.
+    flops: float | None = Field(None, gt=0)
+    tokens: float | None = Field(None, gt=0)
+    source: str | None = None
+
+    @model_validator(mode="after")
+    def _cited(self) -> PublishedConfig:
+        if (self.flops is not None or self.tokens is not None) and not self.source:
+            raise ValueError("source: pretraining compute needs its source (a paper or model card)")
+        return self

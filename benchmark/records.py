@@ -51,8 +51,10 @@ def run_record(suite: Suite, data, run, *, metrics: dict, pretrain: dict, finetu
         "finetune_seed": run.finetune_seed,
         "checkpoint": checkpoint,
         "rung": run.fraction,  # share of the budget behind the checkpoint (None: untrained controls, baselines)
-        "corpus_id": data.corpus_id,
-        "tokenizer_id": data.tokenizer_id,
+        # a published checkpoint read another corpus, and reads with its own tokenizer
+        "corpus_id": None if run.published else data.corpus_id,
+        "tokenizer_id": f"published:{run.published['path']}" if run.published else data.tokenizer_id,
+        **({"published": run.published} if run.published else {}),  # its path and the source of its compute
         "metrics": metrics,
         "pretrain": pretrain,
         "finetune": finetune,

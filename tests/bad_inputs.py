@@ -146,6 +146,14 @@ CATALOGUE: list[BadInput] = [
     BadInput("unknown size", "validation", override("size=huge"), "size"),
     BadInput("unknown size in a list", "validation", lambda tmp: suite(tmp, size=["tiny", "huge"]), "no size 'huge'"),
     BadInput("a size listed twice", "validation", lambda tmp: suite(tmp, size=["tiny", "tiny"]), "listed twice"),
+    BadInput("pretrained folder that is not a checkpoint", "validation", lambda tmp: (tmp / "empty").mkdir() or suite(
+        tmp, pretrained={"mine": {"path": "empty", "objective": "mlm", "kind": "encoder"}}), "is not a checkpoint"),
+    BadInput("pretrained path that is neither a folder nor a Hub id", "validation", lambda tmp: suite(
+        tmp, pretrained={"mine": {"path": "no/such/folder", "objective": "mlm", "kind": "encoder"}}),
+        "neither a folder nor a Hugging Face Hub id"),
+    BadInput("pretrained compute without its source", "validation", lambda tmp: (tmp / "c").mkdir() or (
+        tmp / "c" / "config.json").write_text("{}") and suite(tmp, pretrained={"mine": {
+            "path": "c", "objective": "mlm", "kind": "encoder", "flops": 1e18}}), "needs its source"),
     BadInput("unknown model family", "validation", override("models=[gpt3]"), "models: unknown model 'gpt3'"),
     BadInput("model lacking the objective's kind", "validation", lambda tmp: suite(tmp, models=["bert"],
              objectives=["clm"]), "objective clm needs a causal_decoder and model bert cannot be one"),

@@ -39,11 +39,12 @@ def test_budgets_are_matched_within_a_size_and_each_model_size_has_its_control(t
                 assert suite.pretrain.budget <= job.flops < suite.pretrain.budget + job.flops_per_step
     keys = [j.key for j in plan.jobs if j.checkpoint is not None]
     assert len(keys) == len(set(keys)), "two (model, size) cells share a checkpoint"
-    small, tiny = ([j for j in plan.jobs if (j.model, j.size, j.objective) == ("llama", s, "clm")][0]
+    small, tiny = (next(j for j in plan.jobs if (j.model, j.size, j.objective) == ("llama", s, "clm"))
                    for s in ("small", "tiny"))
     assert small.steps < tiny.steps  # a bigger model: fewer steps of the same compute
 
 
+@pytest.mark.slow  # 32 runs, half of them on the small preset
 def test_a_mixed_suite_runs_end_to_end_and_reports_the_model_axis(tmp_path):
     suite = validate_suite(mixed_raw(tmp_path))
     summary = run_suite(suite, progress=False)
@@ -57,7 +58,7 @@ def test_a_mixed_suite_runs_end_to_end_and_reports_the_model_axis(tmp_path):
     assert sum(line.startswith("| clm |") for line in grid.splitlines()) == 2  # one row per task
     across = readme[readme.index("## Does the ordering hold"):]
     across = across[:across.index("\n## ", 3)]
-    pairs = [line for line in across.splitlines() if line.startswith("| gpt2 |") or line.startswith("| llama |")]
+    pairs = [line for line in across.splitlines() if line.startswith(("| gpt2 |", "| llama |"))]
     assert len(pairs) == 2 * 2 * 3  # families x tasks x C(3, 2) pairs of pretrained objectives
     assert all(line.rstrip(" |").endswith(("yes", "no")) for line in pairs)
     assert "gpt2 at tiny:" in across and "llama at tiny:" in across

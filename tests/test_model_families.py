@@ -132,3 +132,16 @@ def test_the_readme_table_gives_each_family_its_parameters(tiny_data):
                 network = entry.build_lm(entry.kinds[0], cells[0], tiny_data.tokenizer)
             assert float(shown.rstrip("M")) == pytest.approx(non_embedding_parameters(network) / 1e6, rel=5e-3), \
                 (family, cells[0])
+
+
+@pytest.mark.parametrize("model", FAMILIES)
+def test_every_family_classifies_with_a_head_the_probe_can_find(model, setups, tiny_data):
+    from benchmark.formats.training import classifier_head
+
+    setup, entry = setups[model], registry.models.get(model)
+    torch.manual_seed(0)
+    classifier = entry.build_classifier(None, "tiny", setup.tokenizer, 3, entry.kinds[0])
+    ids = first_blocks(tiny_data, 2)["input_ids"][:, :16]
+    ids[:, -1] = setup.tokenizer.eos_token_id
+    assert classifier(input_ids=ids).logits.shape == (2, 3)
+    assert sum(p.numel() for p in classifier_head(classifier).parameters()) > 0

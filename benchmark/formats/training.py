@@ -58,12 +58,14 @@ def untie_output_head(model) -> torch.nn.Module:
 
 
 def classifier_head(model) -> torch.nn.Module:
-    """The layers a sequence classifier adds on its backbone: Llama's linear ``score``; T5's
-    ``classification_head`` (dense, tanh, linear: T5's own head, which the probe trains whole)."""
-    for name in ("score", "classification_head"):
+    """The layers a sequence classifier adds on its backbone: Llama's and GPT-2's linear ``score``; T5's
+    ``classification_head`` (dense, tanh, linear: T5's own head, which the probe trains whole); BERT's,
+    ELECTRA's and RoBERTa's ``classifier`` (BERT's pooler belongs to its backbone)."""
+    for name in ("score", "classification_head", "classifier"):
         if hasattr(model, name):
             return getattr(model, name)
-    raise TypeError(f"{type(model).__name__} has no classification head named score or classification_head")
+    raise TypeError(f"{type(model).__name__} has no classification head named score, classification_head or "
+                    f"classifier")
 
 
 def trainable_parameters(model, mode: str, head: torch.nn.Module) -> list[torch.nn.Parameter]:

@@ -275,6 +275,9 @@ def cost_rows(costs: pd.DataFrame, board: Leaderboard) -> tuple[list[str], list[
             text = quantity(value) if _missing(std) or std == 0 else f"{quantity(value)} ± {quantity(std)}"
             if untrained and (_missing(value) or value == 0):
                 text = "no pretraining"
+            source = c.get("compute_source")
+            if isinstance(source, str) and column in ("flops", "tokens"):  # a published checkpoint's stated compute
+                text = "unknown" if _missing(value) or source == "unknown" else f"{text} ({source})"
             row.append(Cell(text, None if _missing(value) else float(value)))
         rows.append(row)
     return headers, rows

@@ -17,6 +17,7 @@ from benchmark.errors import ObjbenchError
 # Top-level record fields every run of one table must share; the model size, every run of one model (a suite
 # of several sizes compares objectives within each, and names each model with its size).
 SHARED_FIELDS = ("schema_version", "corpus_id", "tokenizer_id")
+PUBLISHED_OWN = ("corpus_id", "tokenizer_id")
 RECIPE_SECTIONS = ("pretrain", "finetune")  # config sections whose every key must match, but these:
 NOT_RECIPE = {"seeds", "resume_every_steps", "allow_large_budget"}  # they change no weight
 # Recipe keys added after records were first written: a record without one ran with this value.
@@ -30,8 +31,8 @@ def _shown(value: Any) -> str:
 
 def _field_values(records: list[dict]) -> Iterable[tuple[str, list[Any]]]:
     """(field, its value in each record it applies to), for every field that must agree."""
-    for name in SHARED_FIELDS:
-        yield name, [r.get(name) for r in records]
+    for name in SHARED_FIELDS:  # a published checkpoint brings its own corpus and tokenizer, and is shown apart
+        yield name, [r.get(name) for r in records if not (r.get("published") and name in PUBLISHED_OWN)]
     for model in sorted({r.get("model") for r in records if not r.get("baseline")}, key=str):
         yield "size", [r.get("size") for r in records if r.get("model") == model and not r.get("baseline")]
     yield "environment.precision", [(r.get("environment") or {}).get("precision") for r in records]

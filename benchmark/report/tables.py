@@ -234,4 +234,6 @@ def cost_table(df: pd.DataFrame) -> pd.DataFrame:
     kind = df.groupby(ENTRY)["pretrain.peak_memory_kind"].first() if "pretrain.peak_memory_kind" in df else None
     if kind is not None:
         table = table.join(kind.rename("peak_memory_kind"))
+    if "pretrain.compute_source" in df:  # a published checkpoint: where its compute comes from, or "unknown"
+        table = table.join(df.groupby(ENTRY)["pretrain.compute_source"].first().rename("compute_source"))
     return table.reset_index()
