@@ -30,7 +30,7 @@ from benchmark.executors import Executor, executor_for
 from benchmark.inputs import prepared_data, quiet_libraries
 from benchmark.launchers import Launcher, launcher_for
 from benchmark.measure import environment, resolve_device, resolve_precision
-from benchmark.models.published import PublishedEntry, check_checkpoints_available
+from benchmark.models.published import PublishedEntry, check_checkpoints_available, checkpoint_folder
 from benchmark.objectives.base import Setup
 from benchmark.plan import Plan, PretrainJob, Run, make_plan
 from benchmark.pretraining import load_cached_stats, pretrain
@@ -254,7 +254,7 @@ def finish_run(suite: Suite, run: Run, pretrain_stats: dict, here: Context) -> N
 def model_entry(job: PretrainJob):
     """The model entry ``job`` finetunes: a registered family's, or the published checkpoint's own."""
     if job.published:
-        return PublishedEntry(job.model, job.checkpoint, job.kind)
+        return PublishedEntry(job.model, checkpoint_folder(job.published["path"]), job.kind)
     return registry.models.get(job.model)
 
 
@@ -275,7 +275,8 @@ def finetune_and_evaluate(suite: Suite, run: Run, splits, here: Context):
     setup = Setup(entry.tokenizer(here.data.tokenizer), entry, run.job.size)
     seed = init_seed(run.pretrain_seed, run.seed)
     torch.manual_seed(seed)
-    model = fmt.build(entry, run.checkpoint, setup, splits["train"], run.job.kind)
+    checkpoint = entry.folder if run.published else run.checkpoint  # a Hub id's, in the Hugging Face cache
+    model = fmt.build(entry, checkpoint, setup, splits["train"], run.job.kind)
     finetune_stats = {"steps": 0, "examples": 0}  # a zero-shot format scores the pretrained model as it is
     if fmt.finetunes:
         finetune_stats = fmt.finetune(model, splits["train"], setup.tokenizer, suite.finetune, run.job.kind, seed,

@@ -16,7 +16,6 @@ from benchmark.data.packing import block_indices
 from benchmark.errors import ObjbenchError
 from benchmark.measure import resolve_device, resolve_precision
 from benchmark.models.kinds import ModelKind
-from benchmark.models.published import checkpoint_folder
 from benchmark.objectives.base import Setup
 from benchmark.results import BASELINE_GROUP, has_record
 
@@ -240,7 +239,7 @@ def make_plan(suite: Suite, data: PretrainingData) -> Plan:
         job = PretrainJob(model=name, size=None, objective=spec.objective, seed=suite.pretrain.seeds[0],
                           kind=ModelKind(spec.kind), key=stable_hash("published", name, spec.path), steps=None,
                           tokens=spec.tokens, flops=spec.flops, flops_per_step=0.0,
-                          checkpoint=checkpoint_folder(spec.path) or Path(spec.path), cached=True,
+                          checkpoint=Path(spec.path), cached=True,  # a Hub id is found in the cache when it runs
                           published={"path": spec.path, "source": spec.source})
         add_runs(suite, job, finetune_recipe, precision, skipped)
         if job.runs:

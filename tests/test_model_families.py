@@ -141,7 +141,7 @@ def test_every_family_classifies_with_a_head_the_probe_can_find(model, setups, t
     setup, entry = setups[model], registry.models.get(model)
     torch.manual_seed(0)
     classifier = entry.build_classifier(None, "tiny", setup.tokenizer, 3, entry.kinds[0])
-    ids = first_blocks(tiny_data, 2)["input_ids"][:, :16]
+    ids = first_blocks(tiny_data, 2)["input_ids"][:, :16].clone()  # the shared blocks stay as they are
     ids[:, -1] = setup.tokenizer.eos_token_id
     assert classifier(input_ids=ids).logits.shape == (2, 3)
     assert sum(p.numel() for p in classifier_head(classifier).parameters()) > 0

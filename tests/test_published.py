@@ -10,7 +10,7 @@ import pytest
 from benchmark.config import validate_suite
 from benchmark.data import corpus
 from benchmark.errors import ObjbenchError
-from benchmark.harness import preflight, run_suite
+from benchmark.harness import model_entry, preflight, run_suite
 from benchmark.report.leaderboard import write_report
 from benchmark.results import iter_records
 from tests.helpers import tiny_raw
@@ -112,4 +112,4 @@ def test_a_hub_id_resolves_through_the_hugging_face_cache(tmp_path, checkpoints,
     suite = validate_suite(raw)
     preflight(suite)
     job = next(j for j in make_plan(suite, corpus.prepare(suite)).jobs if j.model == "hub_bert")
-    assert job.checkpoint == repo / "snapshots" / commit
+    assert model_entry(job).folder == repo / "snapshots" / commit
