@@ -36,6 +36,7 @@ def published_raw(tmp_path, checkpoints, **changes) -> dict:
                                  "synthetic_minimal_pairs": {"test_size": 16}}, **changes)
 
 
+@pytest.mark.slow  # ten finetuning and scoring runs, five checkpoints written
 def test_published_checkpoints_are_finetuned_and_shown_apart(tmp_path, checkpoints):
     suite = validate_suite(published_raw(tmp_path, checkpoints))
     summary = run_suite(suite, progress=False)
