@@ -12,6 +12,7 @@ from typing import ClassVar, Protocol
 
 from transformers import PretrainedConfig, PreTrainedModel
 
+from benchmark.errors import ObjbenchError
 from benchmark.models.kinds import ModelKind
 
 
@@ -58,6 +59,14 @@ class EncoderDecoderEntry(ModelEntry, Protocol):
     @staticmethod
     def encoder_decoder_flops(model: PreTrainedModel, batch: int, encoder_len: int, decoder_len: int,
                               logit_positions: int) -> float: ...
+
+
+def buildable_kind(family: str, kinds: tuple[ModelKind, ...], kind: ModelKind | str) -> ModelKind:
+    """``kind`` as a ModelKind, refused in one line where the family cannot be built as it."""
+    kind = ModelKind(kind)
+    if kind not in kinds:
+        raise ObjbenchError(f"model {family} cannot be built as {kind}")
+    return kind
 
 
 def lm_head(network: PreTrainedModel):

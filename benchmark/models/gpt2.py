@@ -13,8 +13,7 @@ from pathlib import Path
 from transformers import GPT2Config, GPT2ForSequenceClassification, GPT2LMHeadModel, PreTrainedModel
 
 from benchmark import registry
-from benchmark.errors import ObjbenchError
-from benchmark.models.base import sequence_classifier
+from benchmark.models.base import buildable_kind, sequence_classifier
 from benchmark.models.flops import forward_flops_per_token
 from benchmark.models.kinds import ModelKind
 from benchmark.models.sizes import SHAPES, lookup, plain_mlp
@@ -58,9 +57,7 @@ class GPT2:
 
     @classmethod
     def build_lm(cls, kind: ModelKind, size: str, tokenizer, **overrides: int) -> PreTrainedModel:
-        kind = ModelKind(kind)
-        if kind not in cls.kinds:
-            raise ObjbenchError(f"model gpt2 cannot be built as {kind}")
+        kind = buildable_kind("gpt2", cls.kinds, kind)
         config = cls.config(size, tokenizer, **overrides)
         config.objbench_kind = str(kind)
         return GPT2LMHeadModel._from_config(config, attn_implementation="sdpa")

@@ -20,7 +20,7 @@ from transformers import (
 )
 
 from benchmark import registry
-from benchmark.errors import ObjbenchError
+from benchmark.models.base import buildable_kind
 from benchmark.models.flops import forward_flops_per_token, t5_encoder_decoder_flops
 from benchmark.models.kinds import ModelKind
 from benchmark.models.sizes import SHAPES, lookup
@@ -98,9 +98,7 @@ class Llama:
     @classmethod
     def build_lm(cls, kind: ModelKind, size: str, tokenizer, **overrides: int) -> PreTrainedModel:
         """A language model (blocks + tied output projection) for ``kind``, randomly initialised."""
-        kind = ModelKind(kind)
-        if kind not in cls.kinds:
-            raise ObjbenchError(f"model llama cannot be built as {kind}")
+        kind = buildable_kind("llama", cls.kinds, kind)
         if kind is ModelKind.ENCODER_DECODER:
             config = cls.encoder_decoder_config(size, tokenizer, **overrides)
             config.objbench_kind = str(kind)

@@ -14,8 +14,7 @@ from pathlib import Path
 from transformers import PreTrainedModel, T5Config, T5ForConditionalGeneration, T5ForSequenceClassification
 
 from benchmark import registry
-from benchmark.errors import ObjbenchError
-from benchmark.models.base import sequence_classifier
+from benchmark.models.base import buildable_kind, sequence_classifier
 from benchmark.models.flops import forward_flops_per_token, t5_encoder_decoder_flops
 from benchmark.models.kinds import ModelKind
 from benchmark.models.sizes import SHAPES, lookup, plain_mlp
@@ -62,9 +61,7 @@ class T5:
 
     @classmethod
     def build_lm(cls, kind: ModelKind, size: str, tokenizer, **overrides: int) -> PreTrainedModel:
-        kind = ModelKind(kind)
-        if kind not in cls.kinds:
-            raise ObjbenchError(f"model t5 cannot be built as {kind}")
+        kind = buildable_kind("t5", cls.kinds, kind)
         config = cls.encoder_decoder_config(size, tokenizer, **overrides)
         config.objbench_kind = str(kind)
         return T5ForConditionalGeneration._from_config(config, attn_implementation="sdpa")
