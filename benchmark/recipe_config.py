@@ -13,8 +13,21 @@ Seed = Annotated[int, Field(ge=0, lt=2**32)]  # what torch.manual_seed and the b
 
 
 class TokenizerConfig(Strict):
-    algorithm: Literal["bpe", "wordpiece"] = "bpe"
+    # byte_bpe: byte-level BPE (GPT-2's), lossless and cased: any text decodes back to itself.
+    # bpe, wordpiece: the normalising tokenizers of earlier records (lower case, no accents kept).
+    algorithm: Literal["byte_bpe", "bpe", "wordpiece"] = "byte_bpe"
     vocab_size: int = Field(2048, ge=256)  # subwords matter: the synthetic lexicon is larger than this
+    # An existing tokenizer instead of one trained on the corpus: a Hub id (from the local cache) or a
+    # folder written by save_pretrained. Special tokens it lacks are added after its own ids.
+    pretrained: str | None = None
+
+    @model_validator(mode="after")
+    def _trained_or_existing(self) -> TokenizerConfig:
+        trained = sorted({"algorithm", "vocab_size"} & self.model_fields_set)
+        if self.pretrained is not None and trained:
+            raise ValueError(f"{', '.join(trained)}: a setting of a trained tokenizer; tokenizer.pretrained "
+                             f"{self.pretrained!r} is used as it is")
+        return self
 
 
 # The largest budget per unit that a suite may ask for without ``allow_large_budget``: far past

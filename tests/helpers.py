@@ -20,7 +20,7 @@ TINY_SUITE = {
     "tasks": ["synthetic_topic"],
     "device": "cpu",
     "corpus": {"documents": 120},
-    "tokenizer": {"vocab_size": 400},
+    "tokenizer": {"vocab_size": 640},  # byte-level: ~2 tokens per synthetic word, as the vocabulary grows past the bytes
     "pretrain": {"budget_unit": "steps", "budget": 3, "seq_len": 32, "batch_size": 8, "seeds": [0]},
     "finetune": {"epochs": 1, "batch_size": 16, "max_length": 32, "seeds": [0]},
     "task_params": {"synthetic_topic": {"train_size": 32, "test_size": 32}},

@@ -155,7 +155,12 @@ def prepare(suite: Suite, build: bool = True) -> PretrainingData:
     ``build=False`` nothing is built: what the cache lacks is an error.
     """
     corpus_id = stable_hash("corpus", corpus_identity(suite.corpus))
-    tokenizer_id = stable_hash("tokenizer", tokenization.VERSION, corpus_id, suite.tokenizer)
+    existing = tokenization.existing(suite.tokenizer.pretrained) if suite.tokenizer.pretrained else None
+    # An existing tokenizer is known by its content, not its name: a Hub id's files may change.
+    identity = {"pretrained": suite.tokenizer.pretrained,
+                "sha256": stable_hash(existing.backend_tokenizer.to_str(), sorted(existing.get_vocab().items()))} \
+        if existing is not None else suite.tokenizer
+    tokenizer_id = stable_hash("tokenizer", tokenization.VERSION, corpus_id, identity)
     tok_path = cache_dir(suite.results_dir, "tokenizers") / tokenizer_id
     blocks_path = cache_dir(suite.results_dir, "blocks") / stable_hash(tokenizer_id, suite.pretrain.seq_len)
     quarantined = cache_dir(suite.results_dir, "quarantine")
@@ -167,7 +172,9 @@ def prepare(suite: Suite, build: bool = True) -> PretrainingData:
                             f"{cache_dir(suite.results_dir, 'blocks').parent}; `objbench run` or `objbench plan` "
                             "makes them (or report a records file with --records, or every stored run with --all-runs)")
     docs = documents(suite) if None in (tok, blocks) else None
-    if tok is None:
+    if tok is None and existing is not None:
+        tok = existing
+    elif tok is None:
         tok = tokenization.train_tokenizer((" ".join(doc) for doc in docs), suite.tokenizer.vocab_size,
                                            suite.tokenizer.algorithm)
     if blocks is None:
@@ -205,7 +212,10 @@ def _rebuilt(folder: Path, problem: str, moved: Path | None) -> None:
 
 
 def _pack(docs: list[list[str]], tok, seq_len: int) -> PackedBlocks:
-    flat = [s for doc in docs for s in doc]
+    # A sentence after the first of its document keeps the space before it, as the text has it: a
+    # byte-level tokenizer spells a word with its leading space, and the tokenizer was trained on the
+    # sentences joined by spaces (the normalising tokenizers drop the space).
+    flat = [s if i == 0 else " " + s for doc in docs for i, s in enumerate(doc)]
     ids = tok(flat, add_special_tokens=False)["input_ids"]
     nested, i = [], 0
     for doc in docs:
