@@ -198,19 +198,26 @@ def qa_test_split():
     return task(task.Params()).load(CorpusConfig())["test"].select(range(8))
 
 
-def test_a_head_on_the_gold_span_scores_higher_and_cut_spans_are_counted(tiny_setup, qa_test_split):
+def test_a_head_on_the_gold_span_scores_higher_over_windows_and_each_question_is_scored_once(tiny_setup,
+                                                                                             qa_test_split):
     tok, fmt = tiny_setup.tokenizer, registry.formats.get("extractive_qa")()
     data = extractive_qa.encode(qa_test_split, tok, RECIPE.max_length)
-    kept = data["gold"][:, 0] >= 0
-    assert 0 < int(kept.sum()) < len(qa_test_split)  # at 48 tokens some answers lie past the cut
+    held = data["gold"][:, 0] >= 0
+    assert len(data["gold"]) > len(qa_test_split)  # at 48 tokens contexts take several windows
+    assert data["outside"] == 0 and set(data["example"][held].tolist()) == set(range(len(qa_test_split)))
+    first = torch.tensor([bool(h) and int(e) not in data["example"][:i][held[:i]].tolist()
+                          for i, (h, e) in enumerate(zip(held, data["example"]))])
     results = {}
     for peak in (0.0, 20.0):
         head = GoldSpanHead(data, tok.pad_token_id, peak)
         results[peak] = fmt.evaluate(head, qa_test_split, tok, RECIPE, ModelKind.ENCODER, CPU, "fp32")
     (flat, flat_stats), (perfect, perfect_stats) = results[0.0], results[20.0]
-    assert flat["span_logprob"] == pytest.approx(float((-2 * data["context_length"][kept].double().log()).mean()))
+    # One span per question: its first window that holds the answer, a uniform head's log p = -2 log(length).
+    assert flat["span_logprob"] == pytest.approx(float((-2 * data["context_length"][first].double().log()).mean()))
     assert -1e-6 < perfect["span_logprob"] <= 0 and perfect["span_logprob"] > flat["span_logprob"]
-    assert flat_stats["span_logprob_skipped"] == perfect_stats["span_logprob_skipped"] == int((~kept).sum())
+    assert perfect["exact_match"] == 1.0  # the peaked window wins over every other window of its question
+    assert flat_stats["span_logprob_skipped"] == perfect_stats["span_logprob_skipped"] == 0
+    assert perfect_stats["answers_outside_windows"] == 0 and perfect_stats["windows"] == len(data["gold"])
 
 
 # --- translation and closed-book generation -------------------------------------------------------
