@@ -53,7 +53,8 @@ def test_translation_scores_are_sacrebleus():
     assert scores["bleu"] == pytest.approx(sacrebleu.corpus_bleu(hypotheses, [references]).score)
     assert scores["chrf"] == pytest.approx(sacrebleu.corpus_chrf(hypotheses, [references]).score)
     assert 0 < scores["bleu"] < 100 and 0 < scores["chrf"] < 100
-    assert translation_scores(references, references) == pytest.approx({"bleu": 100.0, "chrf": 100.0})
+    assert translation_scores(references, references) == pytest.approx(
+        {"bleu": 100.0, "chrf": 100.0, "bleu_lc": 100.0, "chrf_lc": 100.0})
 
 
 # --- zero-shot scoring ---------------------------------------------------------------------------

@@ -10,12 +10,15 @@
 The reference's per-token log-likelihood under teacher forcing (the companion metric of the
 formats built on this module) reads exactly the batches finetuning trains on.
 
-Decoding is greedy: the most probable token each step, until ``[EOS]`` or ``max_new_tokens``.
+Decoding is greedy: the most probable token each step, until ``[EOS]`` or ``max_new_tokens``, each
+row on its own: a batch stops when its last row has stopped.
 Decoder-only models decode with a key-value cache over left-padded prompts; the prompt of a
 prefix decoder is read bidirectionally in one pass, then every new token attends causally.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import torch
 
@@ -116,29 +119,40 @@ def _trim(rows: torch.Tensor, pad_value: int) -> torch.Tensor:
 
 
 @torch.no_grad()
-def greedy_decode(model, sources: list[str], tokenizer, kind: ModelKind, max_length: int, max_new_tokens: int,
-                  batch_size: int, device: torch.device, precision: str) -> list[list[int]]:
-    """Generated token ids (without the closing ``[EOS]``) for each source text."""
+def greedy_decode(model, sources: list[str], tokenizer, kind: ModelKind, max_length: int,
+                  max_new_tokens: int | Sequence[int], batch_size: int, device: torch.device,
+                  precision: str) -> list[list[int]]:
+    """Generated token ids (without the closing ``[EOS]``) for each source text, at most ``max_new_tokens``
+    (one cap for all, or one per source). A row of exactly its cap's length was cut by it.
+
+    Sources are decoded in batches of similar length (the order of the output is the sources'),
+    and a batch stops once every row has written ``[EOS]`` or reached its cap, so one long
+    output does not hold up a batch of short ones.
+    """
     kind = ModelKind(kind)
     prompts = [prompt_ids(s, tokenizer, kind, max_length) for s in tokenize(sources, tokenizer)]
+    caps = [max_new_tokens] * len(prompts) if isinstance(max_new_tokens, int) else list(max_new_tokens)
     model.to(device).eval()
-    out: list[list[int]] = []
+    out: list[list[int]] = [[] for _ in prompts]
+    by_length = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
     for start in range(0, len(prompts), batch_size):
-        chunk = prompts[start:start + batch_size]
+        rows = by_length[start:start + batch_size]
+        chunk, chunk_caps = [prompts[i] for i in rows], [caps[i] for i in rows]
         with autocast(device, precision):
             if kind is ModelKind.ENCODER_DECODER:
                 ids = pad(chunk, tokenizer.pad_token_id).to(device)
                 generated = model.generate(input_ids=ids, attention_mask=(ids != tokenizer.pad_token_id).long(),
-                                           max_new_tokens=max_new_tokens, do_sample=False, num_beams=1,
+                                           max_new_tokens=max(chunk_caps), do_sample=False, num_beams=1,
                                            eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id)
                 generated = generated[:, 1:]  # drop the decoder start token
             else:
-                generated = _decode_decoder_only(model, chunk, tokenizer, kind, max_new_tokens, device)
-        out += [_until_eos(row, tokenizer.eos_token_id) for row in generated.tolist()]
+                generated = _decode_decoder_only(model, chunk, tokenizer, kind, chunk_caps, device)
+        for i, cap, row in zip(rows, chunk_caps, generated.tolist()):
+            out[i] = _until_eos(row, tokenizer.eos_token_id)[:cap]
     return out
 
 
-def _decode_decoder_only(model, prompts: list[list[int]], tokenizer, kind: ModelKind, max_new_tokens: int,
+def _decode_decoder_only(model, prompts: list[list[int]], tokenizer, kind: ModelKind, caps: list[int],
                          device: torch.device) -> torch.Tensor:
     ids = pad(prompts, tokenizer.pad_token_id, left=True).to(device)
     real = ids != tokenizer.pad_token_id
@@ -153,11 +167,12 @@ def _decode_decoder_only(model, prompts: list[list[int]], tokenizer, kind: Model
     next_position = positions[:, -1:] + 1
     generated = []
     done = torch.zeros(rows, dtype=torch.bool, device=device)
-    for _ in range(max_new_tokens):
+    cap = torch.tensor(caps, device=device)
+    for step in range(max(caps)):
         token = out.logits[:, -1].argmax(-1)
         token = torch.where(done, tokenizer.eos_token_id, token)
         generated.append(token)
-        done |= token == tokenizer.eos_token_id
+        done |= (token == tokenizer.eos_token_id) | (cap <= step + 1)
         if bool(done.all()):
             break
         keys = torch.cat([keys, torch.ones(rows, 1, dtype=torch.bool, device=device)], 1)

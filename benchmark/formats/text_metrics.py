@@ -3,7 +3,7 @@
 None of them fetches metric code at run time (``evaluate.load`` would): the SQuAD answer
 normalisation is a few lines, written out here as the official SQuAD v1.1 script defines it
 (with its max over every gold answer of a question), and BLEU and chrF are sacrebleu's own
-implementations with its default settings, except that both compare lower-cased text (below).
+implementations with their default settings: cased, on the detokenised text a model writes.
 """
 
 from __future__ import annotations
@@ -60,25 +60,26 @@ def answer_item_scores(predictions: list[str], references: Sequence[str | Sequen
 
 
 def translation_scores(hypotheses: list[str], references: list[str]) -> dict[str, float]:
-    """Corpus BLEU and chrF (0..100); see :func:`sacrebleu_scores`."""
+    """Corpus BLEU and chrF (0..100), cased, and their lower-cased variants; see :func:`sacrebleu_scores`."""
     return sacrebleu_scores(hypotheses, references)[0]
 
 
 def chrf_metric() -> CHRF:
     """sacrebleu's chrF as the benchmark scores it (see :func:`sacrebleu_scores`)."""
-    return CHRF(lowercase=True)
+    return CHRF()
 
 
 def sacrebleu_scores(hypotheses: list[str], references: list[str]) -> tuple[dict[str, float], dict[str, str]]:
-    """Corpus BLEU and chrF (0..100), and the sacrebleu signature of each, which a record keeps beside them.
+    """Corpus BLEU and chrF (0..100) on text as written, their lower-cased variants ``bleu_lc`` and
+    ``chrf_lc`` beside them, and the sacrebleu signature of each, which a record keeps beside them.
 
     sacrebleu's defaults (BLEU: 13a tokenisation, exponential smoothing; chrF: character 6-grams,
-    beta 2), on lower-cased text: the benchmark's tokenizers lower-case what they read, so no model
-    can write a capital, and cased scores would measure the tokenizer rather than the objective.
+    beta 2), cased, as WMT reports them: a model that writes the wrong case, or a tokenizer that
+    cannot write a capital, loses for it. The lower-cased variants show how much of a score is case.
     ``force``: the synthetic languages write a space before the full stop; that is their
     spelling, not a sign of tokenised input, which sacrebleu would otherwise warn about.
     """
-    bleu, chrf = BLEU(force=True, lowercase=True), chrf_metric()
-    scores = {"bleu": float(bleu.corpus_score(hypotheses, [references]).score),
-              "chrf": float(chrf.corpus_score(hypotheses, [references]).score)}
-    return scores, {"bleu": str(bleu.get_signature()), "chrf": str(chrf.get_signature())}
+    metrics = {"bleu": BLEU(force=True), "chrf": chrf_metric(),
+               "bleu_lc": BLEU(force=True, lowercase=True), "chrf_lc": CHRF(lowercase=True)}
+    scores = {name: float(metric.corpus_score(hypotheses, [references]).score) for name, metric in metrics.items()}
+    return scores, {name: str(metric.get_signature()) for name, metric in metrics.items()}

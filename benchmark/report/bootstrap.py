@@ -40,7 +40,7 @@ def metric_on(items: dict, index: np.ndarray) -> np.ndarray:
         return (np.stack(scores) * present).sum(0) / present.sum(0)
     if kind == "chrf":
         summed = np.asarray(items["stats"], dtype=np.int64)[index].sum(-2)
-        metric = CHRF(lowercase=True)  # as text_metrics.chrf_metric scores it (tests/test_bootstrap.py checks)
+        metric = CHRF()  # as text_metrics.chrf_metric scores it (tests/test_bootstrap.py checks)
         flat = summed.reshape(-1, summed.shape[-1])
         return np.array([metric._compute_score_from_stats(list(row)).score for row in flat]).reshape(summed.shape[:-1])
     raise ValueError(f"unknown test-item kind {kind!r}")
