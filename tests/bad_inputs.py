@@ -84,6 +84,13 @@ def local_text_task(task: str, files: dict[str, str], **params) -> Callable[[Pat
     return build
 
 
+def pretrained_tokenizer_of_something_else(tmp: Path) -> list[str]:
+    """A folder that holds a model's config and no tokenizer, named as the suite's tokenizer."""
+    (tmp / "not-a-tokenizer").mkdir()
+    (tmp / "not-a-tokenizer" / "config.json").write_text(json.dumps({"model_type": "llama"}))
+    return suite(tmp, tokenizer={"pretrained": "not-a-tokenizer"})
+
+
 GOOD_CSV = "text,label\n" + "".join(f"the cat sat number {i},{'ab'[i % 2]}\n" for i in range(12))
 
 
@@ -211,6 +218,14 @@ CATALOGUE: list[BadInput] = [
              local_text_task("local_extractive_qa", {"qa.csv": "question,context,answer,at\nWho?,Ann sings.,Ann,4\n"},
                              train_path="qa.csv", test_path="qa.csv", answer_start_column="at"),
              "qa.csv, row 1, column 'at': the answer 'Ann' is not at offset 4 of the context"),
+    BadInput("SQuAD-layout answer whose offset does not match its text", "data",
+             local_text_task("local_extractive_qa", {"qa.jsonl": json.dumps(
+                 {"question": "Who sings?", "context": "Ann sings. Bob hums.",
+                  "answers": {"text": ["Bob"], "answer_start": [0]}}) + "\n"},
+                 train_path="qa.jsonl", test_path="qa.jsonl", answer_column="answers"),
+             "qa.jsonl, row 1, column 'answers': the answer 'Bob' is not at offset 0 of the context"),
+    BadInput("tokenizer.pretrained that is not a tokenizer", "data", pretrained_tokenizer_of_something_else,
+             "tokenizer.pretrained: 'not-a-tokenizer' is not a tokenizer"),
     BadInput("empty translation target", "data",
              local_text_task("local_translation", {"mt.csv": "source,target\neins,one\nzwei,\n"},
                              train_path="mt.csv", test_path="mt.csv"),

@@ -102,15 +102,16 @@ def test_the_extractive_qa_format_scores_against_every_gold_answer(hub_mirror, t
     assert 0.0 <= metrics["exact_match"] <= metrics["f1"] <= 1.0 and stats["examples"] == 2
 
 
-def test_answers_all_lost_to_truncation_are_one_clear_error(hub_mirror, tiny_setup):
-    late = [{"text": ["company"], "answer_start": [CONTEXT.index("company")]}] * 2
+def test_answers_no_window_holds_whole_are_one_clear_error(hub_mirror, tiny_setup):
+    # At 12 tokens a window holds a few context tokens and overlaps the next by one: a long answer fits in none.
+    late = [{"text": ["Gustave Eiffel's company"], "answer_start": [CONTEXT.index("Gustave")]}] * 2
     write_hub_mirror(hub_mirror, "rajpurkar/squad", {"plain_text": {"train": squad_rows(2, late),
                                                                     "validation": squad_rows(2, late)}})
     train = load("squad")["train"]
     fmt = registry.formats.get("extractive_qa")()
     model = fmt.build(registry.models.get("llama"), None, tiny_setup, train, ModelKind.CAUSAL)
     short = RECIPE.model_copy(update={"max_length": 12})
-    with pytest.raises(ObjbenchError, match=r"every training answer lies past the first 12 tokens.*finetune\.max_length"):
+    with pytest.raises(ObjbenchError, match=r"no training answer fits whole in a window of 12 tokens.*finetune\.max_length"):
         fmt.finetune(model, train, tiny_setup.tokenizer, short, ModelKind.CAUSAL, 0, CPU, "fp32")
 
 
@@ -131,13 +132,15 @@ def test_wmt16_reads_translation_records_in_either_direction(hub_mirror):
         assert source.startswith("train sentence") and target == source.replace("sentence", "propoziția")
 
 
-def test_translation_scores_are_lower_cased_and_carry_sacrebleu_signatures():
+def test_translation_scores_are_cased_with_lower_cased_variants_and_carry_sacrebleu_signatures():
     scores, signatures = sacrebleu_scores(["the cat sat on the mat ."], ["The cat sat on the Mat ."])
-    assert scores == pytest.approx({"bleu": 100.0, "chrf": 100.0})  # no model writes capitals: the tokenizer drops them
-    assert signatures["bleu"].startswith("nrefs:1|case:lc|") and "|tok:13a|" in signatures["bleu"]
-    assert signatures["chrf"].startswith("nrefs:1|case:lc|") and "|nc:6|" in signatures["chrf"]
+    assert scores["bleu_lc"] == pytest.approx(100.0) and scores["chrf_lc"] == pytest.approx(100.0)
+    assert scores["bleu"] < 60 and scores["chrf"] < 90  # a wrong case costs, as in WMT's cased scores
+    assert signatures["bleu"].startswith("nrefs:1|case:mixed|") and "|tok:13a|" in signatures["bleu"]
+    assert signatures["chrf"].startswith("nrefs:1|case:mixed|") and "|nc:6|" in signatures["chrf"]
+    assert signatures["chrf_lc"].startswith("nrefs:1|case:lc|")
     assert re.search(r"\|version:\d+\.\d+", signatures["bleu"])
-    assert text_metrics.translation_scores(["a b c d"], ["A B C D"]) == pytest.approx({"bleu": 100.0, "chrf": 100.0})
+    assert text_metrics.translation_scores(["Ţară şi câine"], ["Ţară şi câine"])["chrf"] == pytest.approx(100.0)
 
 
 def test_the_translation_format_records_the_signatures(tiny_setup):
@@ -148,8 +151,9 @@ def test_the_translation_format_records_the_signatures(tiny_setup):
     torch.manual_seed(0)
     model = fmt.build(registry.models.get("llama"), None, tiny_setup, split, ModelKind.CAUSAL)
     metrics, stats = fmt.evaluate(model, split, tiny_setup.tokenizer, RECIPE, ModelKind.CAUSAL, CPU, "fp32")
-    assert set(metrics) == {"bleu", "chrf", "ref_token_logprob"}
-    assert stats["bleu_signature"].startswith("nrefs:1|case:lc|") and stats["chrf_signature"].startswith("nrefs:1|")
+    assert set(metrics) == {"bleu", "chrf", "bleu_lc", "chrf_lc", "ref_token_logprob"}
+    assert stats["bleu_signature"].startswith("nrefs:1|case:mixed|") and stats["chrf_signature"].startswith("nrefs:1|")
+    assert stats["max_new_tokens"]["ceiling"] == RECIPE.max_length and stats["cut_by_cap"] in (0, 1)
 
 
 # --- BLiMP ---------------------------------------------------------------------------------------

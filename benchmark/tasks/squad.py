@@ -28,7 +28,8 @@ class SQuAD:
     so ``validation`` serves as the test split; train comes from ``train``. Finetuning learns each
     question's first gold span; a validation question has up to several gold answers (by different
     annotators), and exact match and F1 take the best of them after SQuAD's answer normalisation,
-    as the official evaluation script does. The dataset's character offsets are used as given.
+    as the official evaluation script does. Every answer must be the context's text at its character
+    offset: a row where it is not stops the run before training, with one line naming its question id.
     """
 
     Params = SQuADParams
@@ -46,6 +47,5 @@ class SQuAD:
                                   p.subset_seed)
             where, ids = f"squad ({source_split})", data["id"]
             splits[split] = rows.extractive_qa(sources.select_columns(data, columns, where), columns, where,
-                                               lambda i, ids=ids: f"{sources.SQUAD}, question id {ids[i]}",
-                                               check_spans=False)
+                                               lambda i, ids=ids: f"{sources.SQUAD}, question id {ids[i]}")
         return datasets.DatasetDict(splits)
