@@ -212,10 +212,7 @@ def _rebuilt(folder: Path, problem: str, moved: Path | None) -> None:
 
 
 def _pack(docs: list[list[str]], tok, seq_len: int) -> PackedBlocks:
-    # A sentence after the first of its document keeps the space before it, as the text has it: a
-    # byte-level tokenizer spells a word with its leading space, and the tokenizer was trained on the
-    # sentences joined by spaces (the normalising tokenizers drop the space).
-    flat = [s if i == 0 else " " + s for doc in docs for i, s in enumerate(doc)]
+    flat = [s for doc in docs for s in doc]
     ids = tok(flat, add_special_tokens=False)["input_ids"]
     nested, i = [], 0
     for doc in docs:

@@ -34,9 +34,12 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int, algorithm: str = "byt
         tok = Tokenizer(models.BPE())  # no unknown token: the 256 bytes are all in the alphabet
         trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=list(SPECIAL_TOKENS), show_progress=False,
                                       initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
-        # No prefix space: a text decodes to exactly itself. Offsets leave out the space a token carries.
+        # Every text is read with a space before it (RoBERTa's add_prefix_space), so that a word is the
+        # same tokens at the start of a text as after a space; decoding strips that one space again,
+        # so a text decodes to exactly itself. Offsets leave out the space a token carries.
+        tok.normalizer = normalizers.Prepend(" ")
         tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-        tok.decoder = decoders.ByteLevel()
+        tok.decoder = decoders.Sequence([decoders.ByteLevel(), decoders.Strip(" ", 1, 0)])
         tok.post_processor = processors.ByteLevel(trim_offsets=True)
         tok.train_from_iterator(texts, trainer=trainer)
         return wrap(tok)
