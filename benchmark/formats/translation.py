@@ -77,9 +77,10 @@ class Translation:
         return training.train(model, head, len(split), make_batch, recipe, seed, device, precision)
 
     def evaluate(self, model, split, tokenizer, recipe, kind: ModelKind, device: torch.device, precision: str):
-        """Corpus BLEU and chrF (cased; ``bleu_lc`` and ``chrf_lc`` lower-cased) of greedy translations of ``split["source"]`` against ``split["target"]``, and
-        the references' teacher-forced log-likelihood per token (``ref_token_logprob``). The statistics
-        cover both passes; ``reference_tokens`` and ``reference_logprob_s`` are the teacher-forced pass's."""
+        """Corpus BLEU and chrF (cased; ``bleu_lc`` and ``chrf_lc`` lower-cased) of greedy translations of
+        ``split["source"]`` against ``split["target"]``, and the references' teacher-forced log-likelihood
+        per token (``ref_token_logprob``). The statistics cover both passes; ``reference_tokens`` and
+        ``reference_logprob_s`` are the teacher-forced pass's."""
         sources, references = list(split["source"]), list(split["target"])
         meter = Throughput(device, warmup=0)
         with PeakMemory(device) as memory:
