@@ -194,3 +194,26 @@ def test_a_cap_shorter_than_the_copy_cuts_it_and_is_counted(wiki_tokenizer):
     assert [len(ids) for ids in generated] == caps
     assert [tok.decode(ids) for ids in generated] == [tok.decode(tok(s, add_special_tokens=False)["input_ids"][:5])
                                                       for s in sources]
+
+
+def test_a_suite_with_a_pretrained_tokenizer_packs_with_it_and_knows_it_by_its_content(tmp_path):
+    from benchmark.config import validate_suite
+    from benchmark.data import corpus
+    from benchmark.errors import ObjbenchError
+    from tests.helpers import tiny_raw
+
+    trained = corpus.prepare(validate_suite(tiny_raw(tmp_path)))
+    trained.tokenizer.save_pretrained(tmp_path / "existing")
+    raw = tiny_raw(tmp_path, tokenizer={"pretrained": str(tmp_path / "existing")})
+    data = corpus.prepare(validate_suite(raw))
+    assert data.tokenizer_id != trained.tokenizer_id and not data.tokenizer_cached
+    assert data.tokenizer.get_vocab() == trained.tokenizer.get_vocab()
+    assert torch.equal(data.blocks.input_ids, trained.blocks.input_ids)  # the same tokenizer packs the same blocks
+    again = corpus.prepare(validate_suite(raw))
+    assert again.tokenizer_cached and again.tokenizer_id == data.tokenizer_id
+    changed = PreTrainedTokenizerFast.from_pretrained(str(tmp_path / "existing"))
+    changed.add_tokens(["glenundon"])
+    changed.save_pretrained(tmp_path / "existing")  # the same path, other content: another tokenizer
+    assert corpus.prepare(validate_suite(raw)).tokenizer_id != data.tokenizer_id
+    with pytest.raises(ObjbenchError, match="vocab_size: a setting of a trained tokenizer"):
+        validate_suite(tiny_raw(tmp_path, tokenizer={"pretrained": "gpt2", "vocab_size": 512}))
