@@ -50,7 +50,8 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int, algorithm: str = "byt
         tok.decoder = decoders.Metaspace()
     elif algorithm == "wordpiece":
         tok = Tokenizer(models.WordPiece(unk_token=UNK))
-        trainer = trainers.WordPieceTrainer(vocab_size=vocab_size, special_tokens=list(SPECIAL_TOKENS), show_progress=False)
+        trainer = trainers.WordPieceTrainer(vocab_size=vocab_size, special_tokens=list(SPECIAL_TOKENS),
+                                            show_progress=False)
         tok.decoder = decoders.WordPiece()
     else:
         raise ValueError(f"unknown tokenizer algorithm {algorithm!r}")
@@ -84,8 +85,8 @@ def existing(path: str) -> PreTrainedTokenizerFast:
         tok = AutoTokenizer.from_pretrained(path)
     except Exception as err:  # noqa: BLE001 (a missing file, a folder of something else, an id not cached: one line)
         detail = " ".join(str(err).split())[:200]
-        raise ObjbenchError(f"tokenizer.pretrained: {path!r} is not a tokenizer that can be loaded "
-                            f"(a folder written by save_pretrained, or a Hub id in the local cache): {detail}") from None
+        raise ObjbenchError(f"tokenizer.pretrained: {path!r} is not a tokenizer that can be loaded (a folder "
+                            f"written by save_pretrained, or a Hub id in the local cache): {detail}") from None
     if not getattr(tok, "is_fast", False):
         raise ObjbenchError(f"tokenizer.pretrained: {path!r} has no fast (Rust) tokenizer; the tasks need the "
                             "character offsets only a fast tokenizer gives")

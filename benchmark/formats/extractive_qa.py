@@ -6,7 +6,8 @@ question-answering examples). A linear head scores every token as the span's sta
 end (transformers' ``*ForQuestionAnswering``), trained with cross-entropy on the gold start and
 end tokens of every window that holds the answer. The predicted span is the best-scoring
 start <= end no longer than ``MAX_ANSWER_TOKENS`` inside a window's context, over all the
-question's windows, cut from the original context's characters through the tokens' offsets. Attention as in ``classification.py``: causal for a causal decoder (the question
+question's windows, cut from the original context's characters through the tokens' offsets.
+Attention as in ``classification.py``: causal for a causal decoder (the question
 comes first, so every context token has read it), bidirectional for encoders and prefix
 decoders; an encoder-decoder uses T5's span head (encoder reads the input, the decoder reads
 it shifted right and is scored). Metrics: SQuAD exact match and token F1 (0..1), each the best
@@ -55,7 +56,7 @@ def encode(split, tokenizer, max_length: int) -> dict:
     is one row, with ``example`` (which question it belongs to), the window's token span and
     character offsets, and ``gold``: the answer's token span in that window, or (-1, -1) where the
     window does not hold the whole answer. ``outside``: how many examples' answers lie whole in no
-    window (an answer longer than the overlap between windows); 0 for SQuAD at 128 tokens and up.
+    window (an answer longer than the overlap between windows); 0 on the SQuAD test sample at 128 tokens.
     """
     questions = tokenizer(list(split["question"]), add_special_tokens=False)["input_ids"]
     contexts = tokenizer(list(split["context"]), add_special_tokens=False, return_offsets_mapping=True)
