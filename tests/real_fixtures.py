@@ -29,7 +29,7 @@ def columns(records: list[dict]) -> dict[str, list]:
 
 def texts() -> list[str]:
     """Every text of every fixture: what a model would read or write, for round-trip checks."""
-    out = [line for line in lines("wikitext/train.txt") + lines("wikitext/validation.txt")]
+    out = lines("wikitext/train.txt") + lines("wikitext/validation.txt")
     for split in ("train", "validation"):
         for r in rows(f"squad/{split}.jsonl"):
             out += [r["question"], r["context"], *r["answers"]["text"]]

@@ -43,7 +43,7 @@ def test_the_default_tokenizer_decodes_every_real_text_back_to_itself(wiki_token
     assert wiki_tokenizer.unk_token_id not in {token for row in ids for token in row}
 
 
-def test_an_existing_tokenizer_gets_the_special_tokens_it_lacks_after_its_own_ids(wiki_tokenizer, tmp_path):
+def test_an_existing_tokenizer_gets_the_special_tokens_it_lacks_after_its_own_ids(tmp_path):
     own = tokenization.train_tokenizer(["a few words of text to learn from"] * 20, 300)
     # A tokenizer saved without the project's roles: only an end token.
     plain = PreTrainedTokenizerFast(tokenizer_object=own.backend_tokenizer, eos_token="[EOS]")
@@ -151,9 +151,9 @@ class CopyModel(torch.nn.Module):
     """A decoder that knows the answer: it writes its prompt's source back, then ``[EOS]``, through the key-value
     cache interface that greedy decoding drives (a copy task, whose right output is the input)."""
 
-    def __init__(self, vocab: int, sep: int, eos: int, pad: int):
+    def __init__(self, vocab: int, eos: int, pad: int):
         super().__init__()
-        self.vocab, self.sep, self.eos, self.pad = vocab, sep, eos, pad
+        self.vocab, self.eos, self.pad = vocab, eos, pad
 
     def _logits(self, tokens: list[int]) -> torch.Tensor:
         return torch.nn.functional.one_hot(torch.tensor(tokens), self.vocab).float()[:, None, :]
@@ -173,7 +173,7 @@ def test_a_copy_of_real_romanian_scores_cased_chrf_100_and_no_output_reaches_its
     sources = [r["translation"]["ro"] for r in rows("wmt16_ro_en/validation.jsonl")]
     assert sum(any(ord(c) > 127 for c in s) for s in sources) > 90
     tok, max_length = wiki_tokenizer, 512
-    model = CopyModel(len(tok), tok.sep_token_id, tok.eos_token_id, tok.pad_token_id)
+    model = CopyModel(len(tok), tok.eos_token_id, tok.pad_token_id)
     caps, ceiling = translation.new_token_caps(sources, tok, ModelKind.CAUSAL, max_length)
     generated = generation.greedy_decode(model, sources, tok, ModelKind.CAUSAL, max_length, caps, 16, CPU, "fp32")
     assert all(len(ids) < cap for ids, cap in zip(generated, caps))  # each stopped at [EOS], none at its cap
@@ -188,7 +188,7 @@ def test_a_copy_of_real_romanian_scores_cased_chrf_100_and_no_output_reaches_its
 def test_a_cap_shorter_than_the_copy_cuts_it_and_is_counted(wiki_tokenizer):
     sources = [r["translation"]["ro"] for r in rows("wmt16_ro_en/validation.jsonl")][:8]
     tok = wiki_tokenizer
-    model = CopyModel(len(tok), tok.sep_token_id, tok.eos_token_id, tok.pad_token_id)
+    model = CopyModel(len(tok), tok.eos_token_id, tok.pad_token_id)
     caps = [5] * len(sources)
     generated = generation.greedy_decode(model, sources, tok, ModelKind.CAUSAL, 512, caps, 4, CPU, "fp32")
     assert [len(ids) for ids in generated] == caps

@@ -54,13 +54,14 @@ def encode(split, tokenizer, max_length: int) -> dict:
 
     A context longer than one window is read in overlapping windows (:func:`windows`); each window
     is one row, with ``example`` (which question it belongs to), the window's token span and
-    character offsets, and ``gold``: the answer's token span in that window, or (-1, -1) where the
-    window does not hold the whole answer. ``outside``: how many examples' answers lie whole in no
+    character offsets, ``gold``: the answer's token span in that window, or (-1, -1) where the
+    window does not hold the whole answer, and ``scored``: whether it is its question's first window
+    that holds it (the one ``span_logprob`` scores). ``outside``: how many examples' answers lie whole in no
     window (an answer longer than the overlap between windows); 0 on the SQuAD test sample at 128 tokens.
     """
     questions = tokenizer(list(split["question"]), add_special_tokens=False)["input_ids"]
     contexts = tokenizer(list(split["context"]), add_special_tokens=False, return_offsets_mapping=True)
-    rows, example, context_start, offsets, gold = [], [], [], [], []
+    rows, example, context_start, offsets, gold, scored = [], [], [], [], [], []
     outside = 0
     for i, (question, answer, start_char) in enumerate(zip(questions, split["answer"], split["answer_start"])):
         question = question[:max_length // 2]
@@ -76,13 +77,15 @@ def encode(split, tokenizer, max_length: int) -> dict:
             context_start.append(len(question) + 1)
             offsets.append(context_offsets[window])
             whole = bool(inside) and first <= inside[0] and inside[-1] < first + room
+            scored.append(whole and not held)
             held |= whole
             shift = len(question) + 1 - first
             gold.append((inside[0] + shift, inside[-1] + shift) if whole else (-1, -1))
         outside += not held
     return {"input_ids": training.pad(rows, tokenizer.pad_token_id), "example": torch.tensor(example),
             "context_start": torch.tensor(context_start), "context_length": torch.tensor([len(o) for o in offsets]),
-            "offsets": offsets, "gold": torch.tensor(gold), "outside": outside}
+            "offsets": offsets, "gold": torch.tensor(gold), "scored": torch.tensor(scored, dtype=torch.bool),
+            "outside": outside}
 
 
 def _inputs(input_ids: torch.Tensor, pad_id: int, kind: ModelKind) -> dict:
@@ -174,13 +177,7 @@ class ExtractiveQA:
         data = encode(split, tokenizer, recipe.max_length)
         model.to(device).eval()
         spans, scores, logprobs = [], [], []
-        example, gold = data["example"], data["gold"]
-        has_gold = gold[:, 0] >= 0
-        first_window = torch.zeros(len(gold), dtype=torch.bool)  # per question, the window whose gold span is scored
-        seen = set()
-        for row in torch.nonzero(has_gold).flatten().tolist():
-            first_window[row] = int(example[row]) not in seen
-            seen.add(int(example[row]))
+        example, gold, first_window = data["example"], data["gold"], data["scored"]
         meter = Throughput(device, warmup=1)
         with PeakMemory(device) as memory:
             for index in torch.arange(len(gold)).split(recipe.batch_size * 4):
@@ -197,10 +194,10 @@ class ExtractiveQA:
                 logprobs.append(span_logprobs(start_logits[scored], end_logits[scored], context_start[scored],
                                               context_length[scored], gold[index][scored]))
                 meter.step(tokens=int(batch["input_ids"].numel()), samples=len(index))
-        spans, scores = torch.cat(spans), torch.cat(scores)
-        best_window = [-1] * len(split)
-        for row, (i, score) in enumerate(zip(example.tolist(), scores.tolist())):
-            if best_window[i] < 0 or score > scores[best_window[i]]:
+        spans, scores = torch.cat(spans), torch.cat(scores).tolist()
+        best_window = [-1] * len(split)  # per question, its window with the best-scoring span (the first on a tie)
+        for row, i in enumerate(example.tolist()):
+            if best_window[i] < 0 or scores[row] > scores[best_window[i]]:
                 best_window[i] = row
         predictions = []
         for context, row in zip(split["context"], best_window):
