@@ -53,6 +53,10 @@ class Setup:
 class LossOutput(NamedTuple):
     loss: torch.Tensor
     loss_bearing_tokens: int  # tokens whose prediction contributed to the loss
+    # The loss as a sum of terms, each a mean over its own items (``Objective.loss_items`` counts them):
+    # a batch split over devices or micro-batches weights each part's terms by its share of the items,
+    # so that the split batch's gradient is the whole batch's. None: parts are weighted by their rows.
+    terms: tuple[torch.Tensor, ...] | None = None
 
 
 class Objective(Protocol):
@@ -74,6 +78,9 @@ class Objective(Protocol):
         """Packed ``input_ids`` [batch, seq] (plus ``document_ids``, ``sentence_ids``) -> inputs and labels."""
 
     def loss(self, network: torch.nn.Module, batch: dict[str, torch.Tensor]) -> LossOutput: ...
+
+    def loss_items(self, batch: dict[str, torch.Tensor]) -> tuple[int, ...]:
+        """How many items (target tokens, labelled rows) each of the loss's ``terms`` is a mean over, in ``batch``."""
 
     def flops(self, network: torch.nn.Module, batch: dict[str, torch.Tensor]) -> float:
         """Training FLOPs (forward + backward of every network trained) for this batch."""
@@ -111,7 +118,13 @@ def token_cross_entropy(network, hidden: torch.Tensor, labels: torch.Tensor) -> 
     where = labels != IGNORE
     logits = lm_head(network)(hidden[where])
     targets = labels[where]
-    return LossOutput(F.cross_entropy(logits.float(), targets), int(targets.numel()))
+    loss = F.cross_entropy(logits.float(), targets)
+    return LossOutput(loss, int(targets.numel()), (loss,))
+
+
+def labelled(labels: torch.Tensor) -> int:
+    """How many of ``labels`` carry a loss: the items of a cross-entropy term."""
+    return int((labels != IGNORE).sum())
 
 
 def lm_training_flops(setup: Setup, network, batch_shape: torch.Size, logit_positions: int) -> float:
@@ -174,8 +187,12 @@ class DecoderStackObjective(PretrainingObjective):
     def loss(self, network, batch: dict[str, torch.Tensor]) -> LossOutput:
         hidden = hidden_states(network, batch["input_ids"], self.kind, prefix_lengths=batch.get("prefix_lengths"))
         if self.may_hold_no_targets and not (batch["labels"] != IGNORE).any():
-            return LossOutput(hidden.sum() * 0.0, 0)
+            zero = hidden.sum() * 0.0
+            return LossOutput(zero, 0, (zero,))
         return token_cross_entropy(network, hidden, batch["labels"])
+
+    def loss_items(self, batch: dict[str, torch.Tensor]) -> tuple[int, ...]:
+        return (labelled(batch["labels"]),)
 
     def flops(self, network, batch: dict[str, torch.Tensor]) -> float:
         return lm_training_flops(self.setup, network, batch["input_ids"].shape, int((batch["labels"] != IGNORE).sum()))
@@ -225,6 +242,9 @@ class EncoderDecoderObjective(PretrainingObjective):
         if getattr(network.config, "scale_decoder_outputs", False):
             decoded = decoded * network.config.d_model ** -0.5  # what T5 does before its tied output projection
         return token_cross_entropy(network, decoded, batch["labels"])
+
+    def loss_items(self, batch: dict[str, torch.Tensor]) -> tuple[int, ...]:
+        return (labelled(batch["labels"]),)
 
     def flops(self, network, batch: dict[str, torch.Tensor]) -> float:
         """Training FLOPs of an encoder-decoder batch, from the shapes the model actually runs on.

@@ -156,8 +156,14 @@ class Electra(PretrainingObjective):
         discriminator_hidden = hidden_states(network.discriminator, corrupted, self.kind)
         replaced_logits = network.replaced_head(discriminator_hidden[judged]).squeeze(-1)
         discriminator_loss = F.binary_cross_entropy_with_logits(replaced_logits.float(), replaced[judged].float())
-        loss = generator_loss + self.params.discriminator_weight * discriminator_loss
-        return LossOutput(loss, int(judged.sum()))
+        weighted = self.params.discriminator_weight * discriminator_loss
+        return LossOutput(generator_loss + weighted, int(judged.sum()), (generator_loss, weighted))
+
+    def loss_items(self, batch: dict[str, torch.Tensor]) -> tuple[int, ...]:
+        """The generator's masked positions, and the discriminator's judged (non-special) tokens."""
+        selected = batch["labels"] != IGNORE
+        original = torch.where(selected, batch["labels"], batch["input_ids"])
+        return int(selected.sum()), int((~special_token_mask(original, self.setup.special_ids)).sum())
 
     def flops(self, network: ElectraNetworks, batch: dict[str, torch.Tensor]) -> float:
         input_ids, labels = batch["input_ids"], batch["labels"]

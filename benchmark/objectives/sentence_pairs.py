@@ -131,7 +131,11 @@ class SentencePairObjective(PretrainingObjective):
         labelled = int((labels != IGNORE).sum())
         # a batch without a single pair still trains the head's graph, with zero weight
         sentence = F.cross_entropy(logits, labels, ignore_index=IGNORE) if labelled else logits.sum() * 0.0
-        return LossOutput(mlm.loss + sentence, mlm.loss_bearing_tokens + labelled)
+        return LossOutput(mlm.loss + sentence, mlm.loss_bearing_tokens + labelled, (mlm.loss, sentence))
+
+    def loss_items(self, batch: dict[str, torch.Tensor]) -> tuple[int, ...]:
+        """The masked tokens, and the rows whose pair is labelled."""
+        return int((batch["labels"] != IGNORE).sum()), int((batch["sentence_labels"] != IGNORE).sum())
 
     def flops(self, network: SentencePairNetwork, batch: dict[str, torch.Tensor]) -> float:
         """The encoder with MLM logits at the masked positions, plus the sentence head on every row."""
