@@ -51,6 +51,7 @@ def _parser() -> argparse.ArgumentParser:
             p.add_argument("--max-seeds", type=int, metavar="K", help="with --until-decided: at most K pretraining "
                            "seeds per entry (required with it)")
             _executor_flags(p)
+            _parallel_flags(p)
     ins = sub.add_parser("inspect", help="write attention heat maps (PNG and HTML) of a checkpoint for one text")
     ins.add_argument("target", help="a checkpoint folder, or the id (or a prefix of it) of a recorded run")
     ins.add_argument("--text", required=True, help="the sentence to look at")
@@ -132,6 +133,34 @@ def _executor_flags(p: argparse.ArgumentParser) -> None:
                        help="slurm: an extra #SBATCH flag, e.g. --sbatch account=nlp (repeatable)")
 
 
+# Flags that spread one pretraining job over several devices (pretrain.parallel.KEY=VALUE does the same).
+_PARALLEL_FLAGS = {"nproc_per_node": "devices", "nodes": "nodes", "gpus_per_node": "devices",
+                   "parallel": "strategy", "micro_batch_size": "micro_batch_size"}
+
+
+def _parallel_flags(p: argparse.ArgumentParser) -> None:
+    group = p.add_argument_group("one pretraining job over several devices (torch.distributed; finetuning stays "
+                                 "one process per run)")
+    group.add_argument("--nproc-per-node", type=int, metavar="N",
+                       help="local: each pretraining job as N processes on this machine, one GPU each (or a "
+                            "share of the cores), started by torchrun's agent")
+    group.add_argument("--nodes", type=int, metavar="M", help="slurm: each pretraining job over M machines")
+    group.add_argument("--gpus-per-node", type=int, metavar="G",
+                       help="slurm: G processes per machine, one GPU each (finetuning runs take one GPU each)")
+    group.add_argument("--parallel", choices=["ddp", "fsdp"],
+                       help="ddp (default): a copy of the network per device; fsdp: the network sharded over them")
+    group.add_argument("--micro-batch-size", type=int, metavar="ROWS",
+                       help="rows per forward pass on one device; the rest of its share is accumulated")
+
+
+def _parallel_overrides(args: argparse.Namespace) -> list[str]:
+    overrides = [f"pretrain.parallel.{key}={getattr(args, flag)}" for flag, key in _PARALLEL_FLAGS.items()
+                 if getattr(args, flag, None) is not None]
+    if getattr(args, "gpus_per_node", None) is not None:
+        overrides.append("executor.gpus_per_job=1")  # one GPU per rank, and per finetuning run
+    return overrides
+
+
 def _executor_overrides(args: argparse.Namespace) -> list[str]:
     """The executor flags given, as suite overrides: the suite file's block is the default."""
     overrides = [f"executor.{key}={getattr(args, flag)}" for flag, key in _EXECUTOR_FLAGS.items()
@@ -150,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = _parse(argv)
         if hasattr(args, "overrides"):  # the executor flags given, as overrides before the user's own
-            args.overrides = [*_executor_overrides(args), *args.overrides]
+            args.overrides = [*_executor_overrides(args), *_parallel_overrides(args), *args.overrides]
         return args.handler(args)
     except ObjbenchError as err:
         print(f"objbench: error: {' '.join(str(err).split())}", file=sys.stderr)  # one line, whatever it quotes

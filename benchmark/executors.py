@@ -21,6 +21,7 @@ project.
 from __future__ import annotations
 
 import concurrent.futures
+import copy
 import functools
 import importlib.util
 import multiprocessing
@@ -166,6 +167,15 @@ def in_worker(work: Callable[..., Any], cwd: str, threads: int, suite: Any, job:
         return Escaped(error)
 
 
+def in_rank(work: Callable[..., Any], cwd: str, threads: int, suite: Any, job: Any) -> Any:
+    """A unit of work as one task (one rank) of a multi-task Slurm job: torch.distributed's variables
+    set from Slurm's (the first node is the rendezvous), then :func:`in_worker`."""
+    import submitit
+
+    submitit.helpers.TorchDistributedEnvironment().export(set_cuda_visible_devices=False)
+    return in_worker(work, cwd, threads, suite, job)
+
+
 def _returned(value: Any) -> Any:
     if isinstance(value, Escaped):
         raise value.error
@@ -248,6 +258,21 @@ class SlurmExecutor:
             self.parameters["slurm_partition"] = partition
         self.threads = cpus_per_job
         self.poll_s = poll_s
+        self.ranks = 1
+
+    def ranked(self, nodes: int, tasks_per_node: int) -> SlurmExecutor:
+        """This executor for units of ``nodes`` x ``tasks_per_node`` ranks: each unit one Slurm job of that
+        many tasks (one per device, each with ``gpus_per_job`` GPUs of its node), every task a rank of
+        one torch.distributed job; the unit's outcome is rank 0's."""
+        other = copy.copy(self)
+        other.parameters = {**self.parameters, "nodes": nodes, "tasks_per_node": tasks_per_node,
+                            "gpus_per_node": self.parameters["gpus_per_node"] * tasks_per_node}
+        other.ranks = nodes * tasks_per_node
+        return other
+
+    def description(self, name: str = "objbench-pretrain_job") -> dict[str, Any]:
+        """The job description submitit turns into ``#SBATCH`` lines: its parameters, as given to it."""
+        return {"name": name, **self.parameters, "cluster": self.cluster, "ranks": self.ranks}
 
     def map(self, work: Callable[..., Outcome], suite: Any, jobs: Sequence[Any], *, progress: bool = False,
             on_run: Callable[[Any, Any], None] | None = None,
@@ -259,15 +284,15 @@ class SlurmExecutor:
         executor = submitit.AutoExecutor(folder=self.folder / "%j", cluster=self.cluster)
         executor.update_parameters(name=f"objbench-{getattr(work, '__name__', 'work')}", **self.parameters)
         n = len(jobs)
-        submitted = executor.map_array(in_worker, [work] * n, [os.getcwd()] * n, [self.threads] * n,
-                                       [suite] * n, list(jobs))
+        submitted = executor.map_array(in_worker if self.ranks == 1 else in_rank, [work] * n, [os.getcwd()] * n,
+                                       [self.threads] * n, [suite] * n, list(jobs))
         pending = dict(zip(submitted, jobs))
         try:
             while pending:
                 for array_task in [t for t in pending if t.done()]:
                     job = pending.pop(array_task)
                     try:
-                        value = array_task.result()
+                        value = array_task.results()[0]  # a job of several tasks (ranks): rank 0's
                     except (submitit.core.utils.FailedJobError, submitit.core.utils.UncompletedJobError) as error:
                         first = next((line for line in str(error).splitlines() if line.strip()), "")
                         yield _lost(on_lost, job, f"Slurm job {array_task.job_id} ended without a result "

@@ -21,19 +21,19 @@ from dataclasses import dataclass, replace
 import torch
 from tqdm.auto import tqdm
 
-from benchmark import registry
+from benchmark import distributed, registry
 from benchmark.cache import lock
 from benchmark.config import Suite
 from benchmark.data import corpus
 from benchmark.errors import ObjbenchError
-from benchmark.executors import Executor, executor_for
+from benchmark.executors import Executor, SerialExecutor, executor_for
 from benchmark.inputs import prepared_data, quiet_libraries
 from benchmark.launchers import Launcher, launcher_for
 from benchmark.measure import environment, resolve_device, resolve_precision
 from benchmark.models.published import PublishedEntry, check_checkpoints_available, checkpoint_folder
 from benchmark.objectives.base import Setup
 from benchmark.plan import Plan, PretrainJob, Run, make_plan
-from benchmark.pretraining import load_cached_stats, pretrain
+from benchmark.pretraining import load_cached_stats, pretrain, settled
 from benchmark.records import baseline_costs, failure_record, run_record
 from benchmark.results import clear_failure, has_record, write_failure, write_record
 from benchmark.tasks.availability import check_tasks_available, task_splits
@@ -80,7 +80,9 @@ def preflight(suite: Suite, suite_file: str | None = None) -> Executor:
     that cannot be had, an executor whose optional package is missing. Returns that executor."""
     check_tasks_available(suite, suite_file=suite_file)
     check_checkpoints_available({name: spec.path for name, spec in suite.pretrained.items()})
-    resolve_precision(suite.precision, resolve_device(suite.device))
+    device = resolve_device(suite.device)
+    resolve_precision(suite.precision, device)
+    distributed.check_layout(suite.pretrain.parallel, device, suite.executor.kind)
     return executor_for(suite)
 
 
@@ -116,8 +118,8 @@ def run_jobs(plan: Plan, executor: Executor, progress: bool = False) -> JobOutco
     def on_lost(job: PretrainJob, reason: str) -> JobOutcome:
         return lost_job(suite, job, reason)
 
-    if executor.in_waves:
-        outcomes = in_waves(executor, suite, todo, on_lost)
+    if executor.in_waves or suite.pretrain.parallel.world_size > 1:
+        outcomes = in_waves(executor, suite, todo, on_lost, progress)
     else:
         outcomes = executor.map(run_job, suite, todo, progress=progress, on_run=on_run, on_lost=on_lost)
     ran = failed = 0
@@ -165,11 +167,19 @@ def run_baselines(plan: Plan, progress: bool = False) -> JobOutcome:
     return JobOutcome(ran, len(plan.baseline_runs) - len(todo), failed)
 
 
-def in_waves(executor: Executor, suite: Suite, jobs: list[PretrainJob], on_lost) -> Iterator[JobOutcome]:
-    """Two batches for engines that schedule batches: every pretraining job, then every run whose
-    checkpoint exists, one unit each. A job whose pretraining failed has its runs recorded as
-    failed in the first wave and is left out of the second."""
-    yield from executor.map(pretrain_job, suite, jobs, on_lost=on_lost)
+def in_waves(executor: Executor, suite: Suite, jobs: list[PretrainJob], on_lost,
+             progress: bool = False) -> Iterator[JobOutcome]:
+    """Two batches: every pretraining job, then every run whose checkpoint exists, one unit each. For
+    engines that schedule batches, and for jobs over several devices: on this machine each such job
+    takes every device in turn (from this process), then the runs spread over the workers. A job
+    whose pretraining failed has its runs recorded as failed in the first wave and is left out of
+    the second."""
+    parallel = suite.pretrain.parallel
+    if not executor.in_waves:  # the local executor: its workers would each start a whole job
+        yield from SerialExecutor().map(pretrain_job, suite, jobs, progress=progress)
+    else:
+        ranked = executor.ranked(parallel.nodes, parallel.devices) if parallel.world_size > 1 else executor
+        yield from ranked.map(pretrain_job, suite, jobs, on_lost=on_lost)
     trained = [job for job in jobs if job.checkpoint is None or job.checkpoint.exists()]
     runs = [replace(job, runs=[run]) for job in trained for run in job.runs
             if not has_record(suite.results_dir, suite.name, run.run_id)]
@@ -195,9 +205,13 @@ def _fail_runs(suite: Suite, job: PretrainJob, phase: str, error: Exception) -> 
 
 
 def pretrain_here(suite: Suite, job: PretrainJob, progress: bool = False) -> dict:
-    """Pretrain (or load) ``job``'s checkpoint in this process: what a launcher runs, once per process."""
+    """Pretrain (or load) ``job``'s checkpoint in this process: what a launcher runs, once per process
+    (each a rank of the job's process group when there are several; rank 0's statistics, else {})."""
+    quiet_libraries()
     here = Context.of(suite)
-    return pretrain(job, suite, here.data, here.device, here.precision, progress)
+    with distributed.joined(suite.pretrain.parallel, here.device.type) as world:
+        device = distributed.device_of(world, here.device)
+        return pretrain(job, suite, here.data, device, here.precision, progress, world=world)
 
 
 def run_job(suite: Suite, job: PretrainJob, progress: bool = False,
@@ -207,11 +221,15 @@ def run_job(suite: Suite, job: PretrainJob, progress: bool = False,
     quiet_libraries()
     if not pretrain_only and all(has_record(suite.results_dir, suite.name, r.run_id) for r in job.runs):
         return JobOutcome(ran=0, reused=len(job.runs))
-    try:
-        pretrain_stats = (launcher or launcher_for(suite)).launch(pretrain_here, suite, job, progress)
+    launcher = launcher or launcher_for(suite)
+    try:  # a job over several processes starts none when its checkpoint is done
+        pretrain_stats = (launcher.processes > 1 and settled(job, suite)) or launcher.launch(pretrain_here, suite,
+                                                                                            job, progress)
     except ObjbenchError:
         raise  # the user's to fix, the same for every job: one line, not a failure per run
     except Exception as error:  # contained: this job's runs fail, the others go on
+        if not distributed.main_process():
+            raise  # a rank of a Slurm job: rank 0 records the job's failure
         return _fail_runs(suite, job, "pretraining", error)
     if pretrain_only:
         return JobOutcome(0, 0)

@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
+from benchmark.distributed import TorchrunLauncher, in_job
+
 T = TypeVar("T")
 
 
@@ -33,5 +35,10 @@ class InProcess:
 
 
 def launcher_for(suite: Any) -> Launcher:
-    """The launcher a suite's jobs run under; one process per job until a suite asks for more."""
-    return InProcess()
+    """The launcher a suite's jobs run under: one process, or ``pretrain.parallel.devices`` ranks started
+    here by torchrun's agent. A process that is already a rank of a job (a task of a multi-task Slurm
+    job) runs its share in place."""
+    parallel = suite.pretrain.parallel
+    if parallel.world_size == 1 or in_job():
+        return InProcess()
+    return TorchrunLauncher(parallel.devices)

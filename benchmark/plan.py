@@ -190,12 +190,13 @@ def make_plan(suite: Suite, data: PretrainingData) -> Plan:
     precision = resolve_precision(suite.precision, resolve_device(suite.device))
     jobs, skipped = [], []
     # what decides the weights: not the seeds (keyed apart), how often resume states are saved, or
-    # whether a large budget was confirmed; compiling changes the kernels, so it is keyed when on
+    # whether a large budget was confirmed, nor over how many devices it is spread (the same global
+    # batch, schedule and data: tests/test_distributed.py); compiling changes the kernels, so it is keyed when on
     # (and left out when off, so that the keys of suites from before the option stay as they were)
     # A ladder's rungs change no weight of the final checkpoint, but its schedule (WSD) does.
     ladder = suite.pretrain.ladder
     pretrain_recipe = suite.pretrain.model_dump(exclude={"seeds", "resume_every_steps", "allow_large_budget",
-                                                         "ladder", "ladder_tasks"}
+                                                         "ladder", "ladder_tasks", "parallel"}
                                                 | (set() if suite.pretrain.compile else {"compile"})
                                                 | (set() if ladder else {"decay_fraction"}))
     if ladder:

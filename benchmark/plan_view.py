@@ -13,6 +13,13 @@ def plan_lines(plan: Plan, data: PretrainingData) -> Iterator[str]:
     yield (f"suite {suite.name}: {len(plan.runs)} runs in {len(plan.jobs)} pretraining jobs "
            f"({sum(r.done for r in plan.runs)} already recorded), {len(plan.baseline_runs)} baseline runs; "
            f"corpus {len(data.blocks)} blocks of {suite.pretrain.seq_len}")
+    parallel, batch = suite.pretrain.parallel, suite.pretrain.batch_size
+    if parallel.world_size > 1 or parallel.micro_batch_size:
+        share = -(-batch // parallel.world_size)
+        micro = f", in forward passes of {parallel.micro_batch_size}" if parallel.micro_batch_size else ""
+        yield (f"each pretraining job: {parallel.world_size} process(es) ({parallel.nodes} node(s) x "
+               f"{parallel.devices}), {parallel.strategy if parallel.world_size > 1 else 'one process'}; "
+               f"the global batch of {batch} rows, up to {share} per device{micro}")
     yield f"{'model/objective':<28} {'seed':>4} {'steps':>7} {'tokens':>10} {'FLOPs':>10} {'checkpoint':>10}  runs"
     for job in plan.jobs:
         steps = "-" if job.steps is None else job.steps

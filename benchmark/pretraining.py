@@ -5,12 +5,16 @@ precision) and the training state (network, optimizer, schedule, corruption gene
 One :meth:`~Pretraining.snapshot` / :meth:`~Pretraining.restore` pair, under the key names below,
 serves both an interrupted run's resume state on disk and a ladder rung's branch in memory.
 
+A job may be one process or several (``benchmark.distributed``): every rank runs this same recipe
+on its rows of each global batch, and only rank 0 writes (checkpoints, resume states, logs).
+
 :func:`pretrain` is the cache around it: a checkpoint is trained under a file lock (lock, check
 again, train, publish by one rename), so two processes on one suite train each checkpoint once.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import json
@@ -23,11 +27,12 @@ import torch
 from tqdm.auto import tqdm
 from transformers import get_cosine_schedule_with_warmup
 
-from benchmark import files, registry
+from benchmark import distributed, files, registry
+from benchmark.attention import held_out_attention
 from benchmark.cache import cache_dir, lock
 from benchmark.config import Suite
 from benchmark.data.packing import block_indices
-from benchmark.attention import held_out_attention
+from benchmark.distributed import SINGLE, World
 from benchmark.errors import warn
 from benchmark.loggers import MetricLogger
 from benchmark.measure import PeakMemory, Throughput, autocast, mfu, mfu_peak
@@ -55,10 +60,10 @@ class Pretraining:
     """One (model, objective, seed) pretrained on the suite's packed stream within its budget."""
 
     def __init__(self, suite: Suite, job: PretrainJob, data, device: torch.device, precision: str,
-                 loggers: Sequence[MetricLogger] = ()):
+                 loggers: Sequence[MetricLogger] = (), world: World = SINGLE):
         self.suite, self.job, self.data, self.device, self.precision = suite, job, data, device, precision
-        self.recipe = suite.pretrain
-        self.loggers = list(loggers)
+        self.recipe, self.world = suite.pretrain, world
+        self.loggers = list(loggers) if world.is_main else []  # one run, logged once
         self.resume_file = resume_path(job.checkpoint)
 
     def setup(self) -> None:
@@ -71,6 +76,9 @@ class Pretraining:
         self.network = self.objective.build().to(self.device).train()
         if recipe.compile:
             self.network.compile()  # in place: the weights keep their names, so the checkpoint is saved as ever
+        # What a step calls: the objective's loss, replicated or sharded over the job's devices (FSDP
+        # shards the network's parameters in place, so the optimizer is made after it).
+        self.module = distributed.wrap(self.objective, self.network, self.world)
         # On a GPU, AdamW's fused kernel: one launch for every parameter (tests/benchmarks/test_gpu_levers.py).
         self.optimizer = torch.optim.AdamW(self.network.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay,
                                            betas=(0.9, 0.98), fused=True if self.device.type == "cuda" else None)
@@ -87,61 +95,120 @@ class Pretraining:
         self.progress = {"step": 0, "flops": 0.0, "loss_bearing_tokens": 0, "curve": [], "elapsed_s": 0.0}
 
     def snapshot(self, copied: bool = True) -> dict:
-        """Everything a step reads or changes; ``copied=False`` for a snapshot written to disk at once."""
+        """Everything a step reads or changes, in memory; ``copied=False`` for one written to disk at once.
+
+        This rank's own state: its shards under FSDP (:meth:`save_resume` writes the whole state)."""
         network = self.network.state_dict()
         optimizer = self.optimizer.state_dict()
         return {NETWORK_KEY: {k: v.detach().clone() for k, v in network.items()} if copied else network,
-                OPTIMIZER_KEY: copy.deepcopy(optimizer) if copied else optimizer,
-                SCHEDULE_KEY: copy.deepcopy(self.schedule.state_dict()),
+                OPTIMIZER_KEY: copy.deepcopy(optimizer) if copied else optimizer, **self._counters()}
+
+    def _counters(self) -> dict:
+        return {SCHEDULE_KEY: copy.deepcopy(self.schedule.state_dict()),
                 CORRUPTION_RNG_KEY: self.corruption_gen.get_state(), TORCH_RNG_KEY: torch.get_rng_state(),
                 PROGRESS_KEY: copy.deepcopy(self.progress)}
 
-    def restore(self, state: dict) -> None:
-        self.network.load_state_dict(state[NETWORK_KEY])
-        self.optimizer.load_state_dict(state[OPTIMIZER_KEY])
+    def restore(self, state: dict, whole: bool = False) -> None:
+        """Put back a :meth:`snapshot`, or (``whole``) a resume state in the single process's layout."""
+        if whole:
+            distributed.load_full_state(self.module, self.optimizer, self.world, state[NETWORK_KEY],
+                                        state[OPTIMIZER_KEY])
+        else:
+            self.network.load_state_dict(state[NETWORK_KEY])
+            self.optimizer.load_state_dict(state[OPTIMIZER_KEY])
         self.schedule.load_state_dict(state[SCHEDULE_KEY])
         self.corruption_gen.set_state(state[CORRUPTION_RNG_KEY])
         torch.set_rng_state(state[TORCH_RNG_KEY])
         self.progress = copy.deepcopy(state[PROGRESS_KEY])
 
+    def save_resume(self) -> None:
+        """The whole training state on disk, in the single process's layout, so that a job of any size
+        resumes it; every rank takes part (FSDP gathers its shards), rank 0 writes."""
+        network, optimizer = distributed.full_state(self.module, self.optimizer, self.world)
+        if self.world.is_main:
+            state = {NETWORK_KEY: network, OPTIMIZER_KEY: optimizer, **self._counters()}
+            files.publish(self.resume_file, lambda tmp: torch.save(state, tmp))
+
     def resume(self) -> int:
         """Continue an interrupted run exactly where it stopped; returns the step it resumes from (0: none).
 
         A resume state that cannot be read is moved to quarantine, named in a warning, and the run
-        starts again from step 0.
+        starts again from step 0. Rank 0 decides; every rank then reads the same file.
         """
-        if not self.resume_file.is_file():
+        readable = None
+        if self.world.is_main and self.resume_file.is_file():
+            try:
+                torch.load(self.resume_file, weights_only=False, mmap=True)
+                readable = True
+            except Exception as err:  # torch raises several types for a cut-short or foreign file
+                moved = files.quarantine(self.resume_file, cache_dir(self.suite.results_dir, "quarantine"))
+                warn(f"resume state {self.resume_file} cannot be read ({type(err).__name__}); moved to {moved}; "
+                     "starting from step 0")
+        if not self.world.broadcast(readable):
             return 0
-        try:
-            state = torch.load(self.resume_file, weights_only=False)
-        except Exception as err:  # torch raises several types for a cut-short or foreign file
-            moved = files.quarantine(self.resume_file, cache_dir(self.suite.results_dir, "quarantine"))
-            warn(f"resume state {self.resume_file} cannot be read ({type(err).__name__}); moved to {moved}; "
-                 "starting from step 0")
-            return 0
-        self.restore(state)
+        self.restore(torch.load(self.resume_file, weights_only=False), whole=True)
         return self.progress["step"]
 
     def next_batch(self) -> dict[str, torch.Tensor]:
-        """The prepared batch of step ``progress["step"]`` (its blocks, corrupted by the objective), on the device."""
+        """The prepared global batch of step ``progress["step"]`` (its blocks, corrupted by the objective).
+
+        Every rank prepares the whole batch with the same generator, so the corruption is the single
+        process's whatever the job's size; :meth:`step` then takes this rank's rows of it.
+        """
         blocks = self.data.blocks
         index = block_indices(self.progress["step"], len(blocks), self.recipe.batch_size, self.job.seed)
-        batch = self.objective.prepare(blocks.select(index).to_dict(), self.corruption_gen)
-        return {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
+        return self.objective.prepare(blocks.select(index).to_dict(), self.corruption_gen)
 
     def step(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        """One optimizer step on ``batch``, counted in the progress; returns its loss."""
-        with autocast(self.device, self.precision):
-            out = self.objective.loss(self.network, batch)
-        out.loss.backward()
+        """One optimizer step on the global ``batch``, counted in the progress; returns its loss.
+
+        This rank computes its rows, in micro-batches where asked. Each part's loss terms are
+        weighted by the part's share of each term's items in the global batch (times the ranks,
+        which the gradient average divides out), so the step's gradient is the global batch's loss's,
+        however the batch is split; only the order of the sums differs from one process.
+        """
+        world, rows = self.world, len(batch["input_ids"])
+        parts = world.micro_batches(rows)
+        split = len(parts) > 1 or world.distributed
+        whole = self.objective.loss_items(batch) if split and hasattr(self.objective, "loss_items") else None
+        total, bearing = torch.zeros((), device=self.device), 0
+        for i, part in enumerate(parts):
+            inputs = {k: v[part.start:part.stop].to(self.device, non_blocking=True) for k, v in batch.items()}
+            with distributed.gradient_sync(self.module, sync=i == len(parts) - 1):
+                with autocast(self.device, self.precision):
+                    out = self.module(inputs)
+                loss, shares = self.weighted(out, inputs, whole, len(part) / rows)
+                (loss * world.size if world.size > 1 else loss).backward()
+            total = total + sum(t.detach().float() * w for t, w in shares)
+            bearing += out.loss_bearing_tokens
+        if world.distributed:  # the job's loss and targets, for the curve and the record
+            total, bearing = self._summed(total, bearing)
         torch.nn.utils.clip_grad_norm_(self.network.parameters(), self.recipe.grad_clip)
         self.optimizer.step()
         self.optimizer.zero_grad(set_to_none=True)
         p = self.progress
         p["step"] += 1
-        p["flops"] += self.objective.flops(self.network, batch)
-        p["loss_bearing_tokens"] += out.loss_bearing_tokens
-        return out.loss.detach()
+        p["flops"] += self.objective.flops(self.network, batch)  # of the global batch: the whole job's FLOPs
+        p["loss_bearing_tokens"] += bearing
+        return total
+
+    def weighted(self, out, inputs: dict[str, torch.Tensor], whole: tuple[int, ...] | None,
+                 row_share: float) -> tuple[torch.Tensor, list[tuple[torch.Tensor, float]]]:
+        """A part's loss for backward, and its terms with their weights: each term by the part's share of
+        that term's items in the global batch (``whole``); by its share of the rows where the objective
+        gives no terms or counts no items; the loss itself when the batch is not split."""
+        if row_share == 1.0:
+            return out.loss, [(out.loss, 1.0)]
+        if out.terms is None or whole is None:
+            return out.loss * row_share, [(out.loss, row_share)]
+        shares = [(term, items / total if total else 0.0)
+                  for term, items, total in zip(out.terms, self.objective.loss_items(inputs), whole, strict=True)]
+        return sum(term * w for term, w in shares), shares
+
+    def _summed(self, loss: torch.Tensor, bearing: int) -> tuple[torch.Tensor, int]:
+        both = self.world.sum(torch.stack([loss.double(), torch.tensor(float(bearing), device=loss.device,
+                                                                        dtype=torch.float64)]))
+        return both[0].float(), round(both[1].item())
 
     def train_step(self) -> torch.Tensor:
         return self.step(self.next_batch())
@@ -156,13 +223,14 @@ class Pretraining:
         began = time.perf_counter() - self.progress["elapsed_s"]
         deadline = began + recipe.budget if recipe.budget_unit == "seconds" else math.inf
         model = job.model if len(self.suite.sizes) == 1 else f"{job.model}-{job.size}"  # as the report names it
-        bar = tqdm(total=job.steps, initial=self.progress["step"], unit="step", disable=not progress, leave=False,
+        bar = tqdm(total=job.steps, initial=self.progress["step"], unit="step", leave=False,
+                   disable=not (progress and self.world.is_main),
                    desc=f"pretrain {model}/{job.objective} seed {job.seed}")
         branches = {rung.branch_at: rung for rung in job.rungs}
         for sink in self.loggers:
             sink.start(f"{model}/{job.objective}/seed{job.seed}", self.suite.model_dump(mode="json"))
         with PeakMemory(self.device) as memory:
-            while (self.progress["step"] < job.steps) if job.steps is not None else (time.perf_counter() < deadline):
+            while self.progress["step"] < job.steps if job.steps is not None else self.before(deadline):
                 running.append(self.train_step())
                 self.schedule.step()
                 # Tokens are block tokens taken from the stream, whatever the objective feeds the network
@@ -181,12 +249,16 @@ class Pretraining:
                 p = self.progress
                 if recipe.resume_every_steps and p["step"] % recipe.resume_every_steps == 0 and p["step"] != job.steps:
                     p["elapsed_s"] = time.perf_counter() - began
-                    files.publish(self.resume_file, lambda tmp: torch.save(self.snapshot(copied=False), tmp))
+                    self.save_resume()
         bar.close()
         stats = self.statistics(meter, memory, time.perf_counter() - began, peak)
         for sink in self.loggers:
             sink.finish(stats)
         return stats
+
+    def before(self, deadline: float) -> bool:
+        """Whether a clock budget has time left: rank 0's clock decides for every rank, so all stop together."""
+        return self.world.broadcast(time.perf_counter() < deadline)
 
     def log_point(self, loss: float) -> None:
         """A point of the loss curve, kept with the run and handed to every metric logger."""
@@ -205,7 +277,8 @@ class Pretraining:
         goes on as if it had never branched. The branch's FLOPs are added to the run's ``ladder_flops``;
         a rung saved before a resume is not made again.
         """
-        if load_cached_stats(rung.checkpoint, self.suite.results_dir) is not None:
+        made = load_cached_stats(rung.checkpoint, self.suite.results_dir) is not None if self.world.is_main else None
+        if self.world.broadcast(made):
             return
         saved = self.snapshot()
         began, losses = time.perf_counter(), []
@@ -224,8 +297,9 @@ class Pretraining:
                  "loss_curve": [*p["curve"], {"step": p["step"], "tokens": tokens, "flops": p["flops"], "loss": loss}],
                  "branch_wall_s": time.perf_counter() - began}
         branch_flops = p["flops"] - saved[PROGRESS_KEY]["flops"]
-        with lock(self.suite.results_dir, "checkpoint-" + rung.key):
-            self.save(rung.checkpoint, stats)
+        network = self.plain_network()
+        with lock(self.suite.results_dir, "checkpoint-" + rung.key) if self.world.is_main else contextlib.nullcontext():
+            self.save(rung.checkpoint, stats, network)
         self.restore(saved)
         self.progress["ladder_flops"] = self.progress.get("ladder_flops", 0.0) + branch_flops
 
@@ -233,20 +307,24 @@ class Pretraining:
         """What a pretraining run records: its cost in steps, tokens, loss-bearing tokens, FLOPs, time and memory,
         and its speed as MFU: steady-state model FLOP/s over the device's peak, with the peak's source
         (``measure.mfu_peak``: "datasheet" or "measured")."""
-        p, recipe, job = self.progress, self.recipe, self.job
+        p, recipe, job, world = self.progress, self.recipe, self.job, self.world
         tokens = p["step"] * recipe.tokens_per_step
-        rates = meter.summary()
+        rates = meter.summary()  # the whole job's: every step takes a global batch
         flops_per_s = rates["tokens_per_s"] * p["flops"] / tokens if rates["tokens_per_s"] and tokens else None
+        per_device = {"tokens_per_s_per_device": rates["tokens_per_s"] / world.size if rates["tokens_per_s"] else None,
+                      "parallel": {"strategy": world.strategy, "world_size": world.size,
+                                   "micro_batch_size": world.micro_batch_size}} if world.distributed or \
+            world.micro_batch_size else {}
         return {
-            **rates, "flops_per_s": flops_per_s, "peak_flops_per_s": peak[0], "peak_source": peak[1],
-            "mfu": mfu(flops_per_s, peak[0]),
+            **rates, **per_device, "flops_per_s": flops_per_s, "peak_flops_per_s": peak[0], "peak_source": peak[1],
+            "mfu": mfu(flops_per_s, peak[0] * world.size),  # over every device's peak: one number per job
             "steps": p["step"],  # totals over the whole run; the meter's rates cover this process's share
             "tokens": tokens, "samples": p["step"] * recipe.batch_size, "wall_s": wall_s,
             "objective": job.objective, "kind": str(self.objective.kind),
             "loss_bearing_tokens": p["loss_bearing_tokens"], "flops": p["flops"],
             "flops_per_token": p["flops"] / tokens if tokens else None,
             "parameters": sum(t.numel() for t in self.network.parameters()),
-            "peak_memory_bytes": memory.peak_bytes, "peak_memory_kind": memory.kind,
+            "peak_memory_bytes": world.max(memory.peak_bytes), "peak_memory_kind": memory.kind,  # the fullest device
             "final_loss": p["curve"][-1]["loss"] if p["curve"] else None, "loss_curve": p["curve"],
             "epochs_over_data": p["step"] * recipe.batch_size / len(self.data.blocks),
             # A ladder's decay branches: spent beside this checkpoint's own FLOPs, on the rungs' checkpoints.
@@ -254,22 +332,72 @@ class Pretraining:
             "rungs": [{"fraction": r.fraction, "steps": r.steps, "key": r.key} for r in job.rungs] or None,
         }
 
-    def save(self, checkpoint: Path, stats: dict) -> None:
-        """The backbone (safetensors), the tokenizer and the statistics, published whole by one rename."""
+    def plain_network(self) -> torch.nn.Module | None:
+        """The trained network as one ordinary module on rank 0, for saving and looking at (None on the
+        other ranks). Under FSDP every rank takes part: the shards are gathered into a fresh copy."""
+        if self.world.strategy != "fsdp" or not self.world.distributed:
+            return self.network if self.world.is_main else None
+        state, _ = distributed.full_state(self.module, self.optimizer, self.world)
+        if not self.world.is_main:
+            return None
+        network = self.objective.build()
+        network.load_state_dict(state)
+        return network
+
+    def save(self, checkpoint: Path, stats: dict, network: torch.nn.Module | None) -> None:
+        """The backbone (safetensors), the tokenizer and the statistics, published whole by one rename
+        (by rank 0, which alone holds ``network``)."""
+        if not self.world.is_main:
+            return
+
         def write(folder: Path) -> None:
-            self.objective.backbone(self.network).save_pretrained(folder)
+            self.objective.backbone(network).save_pretrained(folder)
             self.data.tokenizer.save_pretrained(folder)
             files.write_json(folder / "pretrain.json", stats)
         files.publish_folder(checkpoint, write)
 
 
 def pretrain(job: PretrainJob, suite: Suite, data, device: torch.device, precision: str, progress: bool = False,
-             loggers: Sequence[MetricLogger] = ()) -> dict:
+             loggers: Sequence[MetricLogger] = (), world: World = SINGLE) -> dict:
     """Pretrain one (model, objective, seed) and save it, or load what an earlier run saved.
 
     Under the checkpoint's lock: check again (another process may have published it while this
-    one waited), restore an interrupted run's state, train, publish, drop the resume state.
+    one waited), restore an interrupted run's state, train, publish, drop the resume state. In a
+    job of several ranks, rank 0 holds the lock, decides, writes and returns the statistics; the
+    others train beside it and return an empty dict.
     """
+    untrained = _untrained(job)
+    if untrained is not None:
+        return untrained
+    main = world.is_main
+    with lock(suite.results_dir, "checkpoint-" + job.key) if main else contextlib.nullcontext():
+        cached = load_cached_stats(job.checkpoint, suite.results_dir) if main else None
+        done = main and cached is not None and all(load_cached_stats(r.checkpoint, suite.results_dir) is not None
+                                                   for r in job.rungs)
+        saved, done = world.broadcast((cached is not None, done))
+        if done:
+            return {**cached, "cache_hit": True} if main else {}
+        for leftover in files.leftovers(job.checkpoint.parent, job.checkpoint.name) if main else ():
+            files.remove(leftover)  # a save cut short by a kill
+        recipe = Pretraining(suite, job, data, device, precision, loggers, world)
+        recipe.setup()
+        resumed_from = recipe.resume()
+        stats = recipe.train(progress)
+        network = recipe.plain_network()
+        if not main:
+            return {}
+        stats["resumed_from_step"] = resumed_from or None
+        stats["attention"] = held_out_attention(suite, recipe.data.tokenizer, recipe.objective, network)
+        if not saved:
+            recipe.save(job.checkpoint, stats, network)
+        else:  # trained again only for rungs a longer ladder added: the stored checkpoint is the same one
+            stats = cached
+        recipe.resume_file.unlink(missing_ok=True)
+    return {**stats, "cache_hit": saved}
+
+
+def _untrained(job: PretrainJob) -> dict | None:
+    """The statistics of a job that pretrains nothing here: an untrained control, or a published checkpoint."""
     if job.checkpoint is None:
         return {"objective": job.objective, "cache_hit": None, "steps": 0, "tokens": 0, "loss_bearing_tokens": 0,
                 "flops": 0.0, "parameters": None, "loss_curve": []}
@@ -277,25 +405,20 @@ def pretrain(job: PretrainJob, suite: Suite, data, device: torch.device, precisi
         return {"objective": job.objective, "cache_hit": None, "steps": None, "tokens": job.tokens,
                 "flops": job.flops, "parameters": None, "loss_curve": [], "published": job.published["path"],
                 "compute_source": job.published["source"] or "unknown"}
-    with lock(suite.results_dir, "checkpoint-" + job.key):
-        cached = load_cached_stats(job.checkpoint, suite.results_dir)
-        if cached is not None and all(load_cached_stats(r.checkpoint, suite.results_dir) is not None
-                                     for r in job.rungs):
-            return {**cached, "cache_hit": True}
-        for leftover in files.leftovers(job.checkpoint.parent, job.checkpoint.name):  # a save cut short by a kill
-            files.remove(leftover)
-        recipe = Pretraining(suite, job, data, device, precision, loggers)
-        recipe.setup()
-        resumed_from = recipe.resume()
-        stats = recipe.train(progress)
-        stats["resumed_from_step"] = resumed_from or None
-        stats["attention"] = held_out_attention(suite, recipe.data.tokenizer, recipe.objective, recipe.network)
-        if cached is None:
-            recipe.save(job.checkpoint, stats)
-        else:  # trained again only for rungs a longer ladder added: the stored checkpoint is the same one
-            stats = cached
-        recipe.resume_file.unlink(missing_ok=True)
-    return {**stats, "cache_hit": cached is not None}
+    return None
+
+
+def settled(job: PretrainJob, suite: Suite) -> dict | None:
+    """The statistics of a job with nothing left to train (untrained, published, or saved whole with every
+    rung), as :func:`pretrain` would return them; None when it has to be trained. Lets a launcher of
+    several processes start none for a job that is done."""
+    untrained = _untrained(job)
+    if untrained is not None:
+        return untrained
+    cached = load_cached_stats(job.checkpoint, suite.results_dir)
+    if cached is None or any(load_cached_stats(r.checkpoint, suite.results_dir) is None for r in job.rungs):
+        return None
+    return {**cached, "cache_hit": True}
 
 
 def load_cached_stats(checkpoint: Path, results_dir: str) -> dict | None:

@@ -42,6 +42,31 @@ def _unique_seeds(seeds: list[int]) -> list[int]:
     return seeds
 
 
+class ParallelConfig(Strict):
+    """One pretraining job as several cooperating processes (torch.distributed), one device each.
+
+    Not part of the checkpoint's identity: the global batch, the budget, the schedule and the data
+    order are the single process's, whatever the layout (tests/test_distributed.py checks the match).
+    """
+
+    # With more than one device: ddp, every device holds the network and gradients are averaged
+    # (DistributedDataParallel); fsdp, parameters, gradients and optimizer state are sharded over the
+    # devices (FSDP2, fully_shard), for networks that do not fit on one. One device: one process.
+    strategy: Literal["ddp", "fsdp"] = "ddp"
+    devices: int = Field(1, ge=1)  # processes per node, one device each (a GPU, or a share of the CPU cores)
+    nodes: int = Field(1, ge=1)  # machines (the slurm executor); this machine alone for the local one
+    # Rows of the global batch one device computes in one forward pass; its share of the batch is
+    # taken in as many passes as needed, gradients accumulated (None: the whole share at once).
+    micro_batch_size: int | None = Field(None, ge=1)
+    # A collective that waits longer than this fails the job (a rank that died or hangs) instead of
+    # hanging it; long enough for rank 0 to save a large checkpoint while the others wait.
+    timeout_s: float = Field(1800.0, gt=0)
+
+    @property
+    def world_size(self) -> int:
+        return self.devices * self.nodes
+
+
 class PretrainConfig(Strict):
     # Budgets in steps, tokens or FLOPs are converted to optimizer steps per (model, objective)
     # before anything runs; a budget in seconds stops each run by the clock.
@@ -72,6 +97,7 @@ class PretrainConfig(Strict):
     # torch.compile the network for pretraining: pays off on a GPU at the small and base presets
     # (its compile time is counted in the wall time, not in the steady-state tokens/s).
     compile: bool = False
+    parallel: ParallelConfig = Field(default_factory=ParallelConfig)  # one job over several devices
 
     @field_validator("seeds")
     @classmethod
@@ -111,6 +137,14 @@ class PretrainConfig(Strict):
         if self.budget_unit == "tokens" and self.budget < self.tokens_per_step:
             raise ValueError(f"budget: {self.budget:g} tokens is less than one step "
                              f"({self.tokens_per_step} tokens = batch_size x seq_len)")
+        world, micro = self.parallel.world_size, self.parallel.micro_batch_size
+        if world > self.batch_size:
+            raise ValueError(f"parallel: a batch of {self.batch_size} rows cannot be split over {world} devices "
+                             f"(one row each at least); raise pretrain.batch_size or lower the devices")
+        share = -(-self.batch_size // world)
+        if micro is not None and micro > share:
+            raise ValueError(f"parallel.micro_batch_size: {micro} rows is more than a device's share of the batch "
+                             f"({share} of {self.batch_size} over {world} devices)")
         return self
 
     @property

@@ -19,7 +19,9 @@ from benchmark.errors import ObjbenchError
 SHARED_FIELDS = ("schema_version", "corpus_id", "tokenizer_id")
 PUBLISHED_OWN = ("corpus_id", "tokenizer_id")
 RECIPE_SECTIONS = ("pretrain", "finetune")  # config sections whose every key must match, but these:
-NOT_RECIPE = {"seeds", "resume_every_steps", "allow_large_budget"}  # they change no weight
+# They change no weight: how often resume states are saved, and over how many devices a job is spread
+# (the same global batch, schedule and data; only the order of a sum differs).
+NOT_RECIPE = {"seeds", "resume_every_steps", "allow_large_budget", "parallel"}
 # Recipe keys added after records were first written: a record without one ran with this value.
 ADDED_LATER = {("pretrain", "compile"): False, ("pretrain", "ladder"): None, ("pretrain", "ladder_tasks"): None,
                ("pretrain", "decay_fraction"): 0.15}
