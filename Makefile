@@ -3,8 +3,9 @@
 #   make test        every test, the slow end-to-end ones and the benchmarks too (each benchmark runs
 #                    once, untimed, as a plain test with assertions: pyproject's --benchmark-disable)
 #   make test-fast   the quick loop while editing: everything but the tests marked slow
-#   make gpu-check   on a GPU: tokens/s, MFU and peak memory at the small and base presets, whether
-#                    --workers uses every GPU, and the GPU speed levers timed with and without
+#   make gpu-check   on a GPU: tokens/s, MFU and peak memory at the small and base presets, one job
+#                    over 2 GPUs (DDP) where there are 2, whether --workers uses every GPU, and the
+#                    GPU speed levers timed with and without
 #   make bench       the benchmarks timed (pytest-benchmark), failing when a timing goal is missed,
 #                    e.g. batch preparation at 5% or more of a training step
 # Each creates .venv on first use, with the test tools and the Ray and Slurm extras (so their tests

@@ -57,3 +57,13 @@ def test_the_check_runs_its_whole_path_on_a_cpu(capsys):
     assert "tokens/s" in line and "MFU" in line and "process_peak_rss" in line
     assert "(measured peak)" in line  # a CPU has no datasheet row
     assert "workers: no GPU visible" in out
+    assert "ddp: fewer than 2 GPUs visible" in out
+
+
+@pytest.mark.slow
+def test_the_ddp_case_runs_on_two_cpu_processes(capsys):
+    """The DDP case's code path on gloo: one job over 2 processes, compared with one."""
+    assert gpu_check.main(["--device", "cpu", "--presets", "tiny", "--steps", "6", "--batch-size", "4",
+                           "--seq-len", "32", "--ddp", "2"]) == 0
+    [line] = [row for row in capsys.readouterr().out.splitlines() if "DDP x2" in row]
+    assert "tokens/s for the job" in line and "per device" in line and "of 2 x one device's" in line
