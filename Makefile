@@ -8,7 +8,7 @@
 #                    GPU speed levers timed with and without
 #   make bench       the benchmarks timed (pytest-benchmark), failing when a timing goal is missed,
 #                    e.g. batch preparation at 5% or more of a training step
-# Each creates .venv on first use, with the test tools and the Ray and Slurm extras (so their tests
+# Each creates .venv on first use, with the test tools, the Ray and Slurm extras and the trackers (so their tests
 # run). TORCH picks the torch build to install when the venv has none:
 #   make quickstart TORCH="torch --index-url https://download.pytorch.org/whl/cu128"
 PYTHON ?= python3
@@ -21,7 +21,7 @@ TORCH ?= torch==2.13.0
 $(BIN)/objbench: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/python -m pip install $(TORCH)
-	$(BIN)/python -m pip install -e ".[test,ray,slurm]"
+	$(BIN)/python -m pip install -e ".[test,ray,slurm,tracking]"
 	touch $@
 
 install: $(BIN)/objbench

@@ -7,4 +7,5 @@ found here and nowhere else: the registry and the config import none of them.
 
 __version__ = "0.1.0"
 
-from benchmark import baselines, formats, models, objectives, tasks  # noqa: E402,F401  (registers every entry)
+# every entry registers on import
+from benchmark import baselines, formats, models, objectives, tasks, trackers  # noqa: E402,F401

@@ -52,6 +52,9 @@ def _parser() -> argparse.ArgumentParser:
                            "seeds per entry (required with it)")
             _executor_flags(p)
             _parallel_flags(p)
+            p.add_argument("--track", action="append", default=[], metavar="TRACKER",
+                           help="also log every run to this experiment tracker: tensorboard, mlflow, wandb or "
+                                "trackio (repeatable; the suite's tracking block sets where)")
     ins = sub.add_parser("inspect", help="write attention heat maps (PNG and HTML) of a checkpoint for one text")
     ins.add_argument("target", help="a checkpoint folder, or the id (or a prefix of it) of a recorded run")
     ins.add_argument("--text", required=True, help="the sentence to look at")
@@ -161,6 +164,12 @@ def _parallel_overrides(args: argparse.Namespace) -> list[str]:
     return overrides
 
 
+def _tracking_overrides(args: argparse.Namespace) -> list[str]:
+    """--track NAME ..., as the override of the suite's tracking list."""
+    named = getattr(args, "track", [])
+    return [f"tracking.to={json.dumps(named)}"] if named else []
+
+
 def _executor_overrides(args: argparse.Namespace) -> list[str]:
     """The executor flags given, as suite overrides: the suite file's block is the default."""
     overrides = [f"executor.{key}={getattr(args, flag)}" for flag, key in _EXECUTOR_FLAGS.items()
@@ -179,7 +188,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = _parse(argv)
         if hasattr(args, "overrides"):  # the executor flags given, as overrides before the user's own
-            args.overrides = [*_executor_overrides(args), *_parallel_overrides(args), *args.overrides]
+            args.overrides = [*_executor_overrides(args), *_parallel_overrides(args), *_tracking_overrides(args),
+                              *args.overrides]
         return args.handler(args)
     except ObjbenchError as err:
         print(f"objbench: error: {' '.join(str(err).split())}", file=sys.stderr)  # one line, whatever it quotes

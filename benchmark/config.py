@@ -28,6 +28,7 @@ from benchmark.recipe_config import (
     PretrainConfig,
     PublishedConfig,
     TokenizerConfig,
+    TrackingConfig,
 )
 
 Scalar = bool | int | float | str
@@ -67,6 +68,7 @@ class Suite(Strict):
     baseline_params: dict[str, dict[str, Scalar]] = Field(default_factory=dict)
     check: CheckConfig = Field(default_factory=CheckConfig)  # regression gate: tolerances per task and for speed
     executor: ExecutorConfig = Field(default_factory=ExecutorConfig)  # where runs go: local, ray or slurm
+    tracking: TrackingConfig = Field(default_factory=TrackingConfig)  # experiment trackers: tensorboard, mlflow, ...
     results_dir: str = "results"  # run records and caches
     reports_dir: str = "reports"
 
@@ -148,6 +150,9 @@ class Suite(Strict):
                 registry.baselines.get(name).Params(**settings)
             except ValidationError as err:
                 raise ValueError(f"baseline_params.{name}.{_first_error(err)}") from None
+        for name in self.tracking.to:
+            if name not in registry.trackers:
+                raise ValueError(f"tracking: {registry.trackers.unknown_message(name)}")
         for name in self.pretrain.ladder_tasks or []:  # a known task the suite does not run is left out, not refused
             if name not in registry.tasks and name not in self.task_variants:
                 raise ValueError(f"pretrain.ladder_tasks: {registry.tasks.unknown_message(name)}")

@@ -37,6 +37,7 @@ from benchmark.pretraining import load_cached_stats, pretrain, settled
 from benchmark.records import baseline_costs, failure_record, run_record
 from benchmark.results import clear_failure, has_record, write_failure, write_record
 from benchmark.tasks.availability import check_tasks_available, task_splits
+from benchmark.tracking import check_trackers, log_finetuning, trackers_for
 
 
 @dataclass
@@ -77,12 +78,14 @@ class Context:
 def preflight(suite: Suite, suite_file: str | None = None) -> Executor:
     """Everything that can stop a suite before anything runs, checked once: hardware that cannot serve the
     precision, task data that cannot be read (every missing Hub dataset named at once), a published checkpoint
-    that cannot be had, an executor whose optional package is missing. Returns that executor."""
+    that cannot be had, a layout of devices this machine cannot give, an executor's or a tracker's missing
+    package. Returns that executor."""
     check_tasks_available(suite, suite_file=suite_file)
     check_checkpoints_available({name: spec.path for name, spec in suite.pretrained.items()})
     device = resolve_device(suite.device)
     resolve_precision(suite.precision, device)
     distributed.check_layout(suite.pretrain.parallel, device, suite.executor.kind)
+    check_trackers(suite)
     return executor_for(suite)
 
 
@@ -211,7 +214,7 @@ def pretrain_here(suite: Suite, job: PretrainJob, progress: bool = False) -> dic
     here = Context.of(suite)
     with distributed.joined(suite.pretrain.parallel, here.device.type) as world:
         device = distributed.device_of(world, here.device)
-        return pretrain(job, suite, here.data, device, here.precision, progress, world=world)
+        return pretrain(job, suite, here.data, device, here.precision, progress, trackers_for(suite), world)
 
 
 def run_job(suite: Suite, job: PretrainJob, progress: bool = False,
@@ -267,6 +270,7 @@ def finish_run(suite: Suite, run: Run, pretrain_stats: dict, here: Context) -> N
                         objective_params=suite.objective_settings(run.objective).model_dump(mode="json"))
     write_record(suite.results_dir, record)
     clear_failure(suite.results_dir, suite.name, run.run_id)
+    log_finetuning(trackers_for(suite), run, record["config"], finetune_stats, metrics)
 
 
 def model_entry(job: PretrainJob):

@@ -213,6 +213,34 @@ class ExecutorConfig(Strict):
         return self
 
 
+class TrackingConfig(Strict):
+    """Experiment trackers that see every run as it happens (``tracking: [tensorboard, wandb]`` for short).
+
+    Not part of any run's identity: the record keeps the same curve and metrics with or without them.
+    """
+
+    to: list[str] = Field(default_factory=list)  # registered trackers: tensorboard, mlflow, wandb, trackio
+    # Local files (TensorBoard event files, the MLflow file store, W&B's offline runs): default
+    # <results_dir>/<suite>/tracking. trackio keeps its own local store (TRACKIO_DIR).
+    dir: str | None = None
+    project: str = "objbench"  # the W&B and trackio project; each suite is one group in it (MLflow: one experiment)
+    wandb_mode: Literal["offline", "online"] = "offline"  # offline: files only; `wandb sync` uploads them later
+    mlflow_uri: str | None = None  # an MLflow tracking server; default: a file store under `dir`
+
+    @model_validator(mode="before")
+    @classmethod
+    def _a_list_names_trackers(cls, value: Any) -> Any:
+        return {"to": value} if isinstance(value, list) else value
+
+    @field_validator("to")
+    @classmethod
+    def _each_once(cls, names: list[str]) -> list[str]:
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise ValueError(f"{', '.join(repeated)} listed twice")
+        return names
+
+
 HUB_ID = r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$"  # "gpt2", "google/electra-small-discriminator"
 
 

@@ -18,6 +18,8 @@ from benchmark.errors import ObjbenchError
 from benchmark.measure import PeakMemory, Throughput, autocast
 from benchmark.models.kinds import ModelKind
 
+CURVE_POINTS = 20  # points kept on a finetuning run's loss curve (each the mean loss since the last)
+
 
 def load(auto_class, entry, checkpoint: Path | None, setup, kind: ModelKind):
     """``auto_class`` (e.g. ``AutoModelForQuestionAnswering``) on the checkpoint's weights, or randomly
@@ -83,7 +85,8 @@ def train(model, head: torch.nn.Module, examples: int, make_batch: Callable[[tor
           seed: int, device: torch.device, precision: str) -> dict:
     """The shared recipe over ``examples`` examples; ``make_batch(indices)`` gives model inputs with labels.
 
-    Returns throughput, peak memory and what was trained.
+    Returns throughput, peak memory, what was trained and the loss curve (``CURVE_POINTS`` points of
+    step, mean loss since the point before, and learning rate).
     """
     model.to(device).train()
     parameters = trainable_parameters(model, recipe.mode, head)
@@ -93,6 +96,7 @@ def train(model, head: torch.nn.Module, examples: int, make_batch: Callable[[tor
     schedule = get_linear_schedule_with_warmup(optimizer, int(recipe.warmup_ratio * total), total)
     generator = torch.Generator().manual_seed(seed)
     meter = Throughput(device)
+    every, curve, running = max(1, total // CURVE_POINTS), [], []
     with PeakMemory(device) as memory:
         for _ in range(recipe.epochs):
             for index in torch.randperm(examples, generator=generator).split(recipe.batch_size):
@@ -104,8 +108,13 @@ def train(model, head: torch.nn.Module, examples: int, make_batch: Callable[[tor
                 schedule.step()
                 optimizer.zero_grad(set_to_none=True)
                 meter.step(tokens=int(batch["input_ids"].numel()), samples=len(index))
+                running.append(loss.detach())
+                if meter.steps % every == 0 or meter.steps == total:
+                    curve.append({"step": meter.steps, "loss": torch.stack(running).float().mean().item(),
+                                  "lr": schedule.get_last_lr()[0]})
+                    running.clear()
     return {**meter.summary(), "peak_memory_bytes": memory.peak_bytes, "examples": examples, "epochs": recipe.epochs,
-            "mode": recipe.mode, "trained_parameters": sum(p.numel() for p in parameters)}
+            "mode": recipe.mode, "trained_parameters": sum(p.numel() for p in parameters), "loss_curve": curve}
 
 
 def pad(rows: list[list[int]], pad_id: int, left: bool = False) -> torch.Tensor:

@@ -20,7 +20,7 @@ from benchmark import registry
 from benchmark.config import validate_suite
 from benchmark.data import corpus
 from benchmark.objectives.base import Setup
-
+from benchmark.pretraining import LOSS_POINTS
 from tests.benchmarks.timing import Timings, Workload, timed
 from tests.helpers import first_blocks, tiny_raw
 
@@ -51,7 +51,7 @@ def workload(request, tmp_path_factory) -> Workload:
 def pytest_terminal_summary(terminalreporter, config) -> None:
     """The ratios the timed benchmarks compare, as a table after pytest-benchmark's own."""
     t = config.stash.get(TIMINGS, None)
-    if t is None or not (t.step_ratios or t.precision or t.levers):
+    if t is None or not (t.step_ratios or t.precision or t.levers or t.tracking):
         return
     write = terminalreporter.write_line
     if t.step_ratios:
@@ -78,3 +78,12 @@ def pytest_terminal_summary(terminalreporter, config) -> None:
             if on and off:
                 write(f"{lever:>10}: on {on.median * 1e3:.2f} ms / off {off.median * 1e3:.2f} ms "
                       f"= {on.median / off.median:.2f}")
+    step = t.tracking.get("none")
+    if step and len(t.tracking) > 1:
+        every = 1000 // LOSS_POINTS  # steps between two points of the curve in a run of 1000 steps
+        terminalreporter.section("a point of the curve / the training steps it is spread over, medians (tiny preset)")
+        for name, point in sorted(t.tracking.items()):
+            if name != "none":
+                write(f"{name:>12}: {point.median * 1e3:.3f} ms / {step.median * 1e3:.2f} ms a step: "
+                      f"{point.median / (every * step.median):.2%} of {every} steps, "
+                      f"{point.median / step.median:.2%} of one")

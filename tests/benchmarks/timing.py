@@ -43,6 +43,7 @@ class Timings:
     step_ratios: dict[str, float] = field(default_factory=dict)  # prepare median / step median
     precision: dict[tuple[str, str], Times] = field(default_factory=dict)
     levers: dict[tuple[str, str], Times] = field(default_factory=dict)  # (lever, "on"/"off") on a GPU
+    tracking: dict[str, Times] = field(default_factory=dict)  # a logged training step, by tracker ("none": off)
     where: str = ""
 
 
