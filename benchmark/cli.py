@@ -1,4 +1,4 @@
-"""``objbench``: list, plan, fetch, run, replicate, compare, check, doctor, report, inspect.
+"""``objbench``: list, plan, fetch, run, replicate, compare, check, doctor, report, inspect, export.
 
 This module parses the command line and dispatches: each subcommand's handler (``set_defaults(handler=...)``)
 is a function of ``benchmark.commands``.
@@ -55,6 +55,15 @@ def _parser() -> argparse.ArgumentParser:
             p.add_argument("--track", action="append", default=[], metavar="TRACKER",
                            help="also log every run to this experiment tracker: tensorboard, mlflow, wandb or "
                                 "trackio (repeatable; the suite's tracking block sets where)")
+    exp = sub.add_parser("export", help="write each pretrained checkpoint of a suite or a run as a Hub model folder "
+                                        "(weights, tokenizer, model card); --push uploads it")
+    exp.add_argument("target", help="a suite YAML file (its checkpoints), or the id (or a prefix) of a recorded run")
+    exp.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="with a suite file: dotted overrides")
+    exp.add_argument("--to", type=Path, required=True, help="the folder the model folders are written under")
+    exp.add_argument("--push", metavar="REPO", help="also upload to the Hub as REPO (one run), or REPO-<name> each")
+    exp.add_argument("--results", type=Path, default=Path("results"),
+                     help="with a run id: the results store it is looked up in (default ./results)")
+    exp.set_defaults(handler=commands.export_command)
     ins = sub.add_parser("inspect", help="write attention heat maps (PNG and HTML) of a checkpoint for one text")
     ins.add_argument("target", help="a checkpoint folder, or the id (or a prefix of it) of a recorded run")
     ins.add_argument("--text", required=True, help="the sentence to look at")

@@ -7,6 +7,7 @@ import (``harness``, ``store``, ``replicate``, ``report``, ``doctor``), so every
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from benchmark.errors import ObjbenchError
@@ -37,6 +38,64 @@ def inspect_command(args) -> int:
     for path in inspect(checkpoint_of(args.target, args.results), args.text, args.layer, args.head, args.out):
         print(path)
     return 0
+
+
+def export_command(args) -> int:
+    """Each checkpoint of a suite (its runs as the suite is now) or of one recorded run, as a Hub model folder."""
+    from benchmark.config import load_suite
+    from benchmark.export import check_push, export, push
+    from benchmark.report.stats import CONFIDENCE
+    from benchmark.results import iter_records
+    from benchmark.store import current_run_ids, stored
+
+    if args.push:
+        check_push()  # offline: one line before anything is written
+    target = Path(args.target)
+    if target.suffix in (".yaml", ".yml") and target.is_file():
+        suite = load_suite(target, args.overrides)
+        records = stored(suite, current_run_ids(suite))
+        results, peers = Path(suite.results_dir), records
+    else:
+        if args.overrides:
+            raise ObjbenchError(f"overrides {args.overrides} go with a suite file, not a run id")
+        results = args.results
+        every = list(iter_records(results))
+        found = [r for r in every if r["run_id"].startswith(args.target)] if args.target else []
+        if len(found) != 1:
+            what = "no suite file and no recorded run" if not found else f"{len(found)} recorded runs"
+            raise ObjbenchError(f"{args.target!r}: {what} under {results} match it; give a suite file or a run id")
+        [record] = found
+        records = [r for r in every if r["suite"] == record["suite"] and r.get("checkpoint") == record["checkpoint"]]
+        peers = [r for r in every if r["suite"] == record["suite"] and _same_recipe(r, record)]
+    rows, confidence = _board_rows(peers)
+    for folder in export(records, rows, results, args.to, confidence or CONFIDENCE):
+        print(folder)
+        if args.push:
+            for url in push([folder], args.push):
+                print(f"  pushed: {url}")
+    return 0
+
+
+def _same_recipe(one: dict, other: dict) -> bool:
+    """Whether two records share the corpus, tokenizer, size and recipe (seeds aside): one board's runs."""
+    def key(r: dict) -> str:
+        config = r.get("config") or {}
+        recipe = {section: {k: v for k, v in (config.get(section) or {}).items() if k not in ("seeds", "parallel")}
+                  for section in ("pretrain", "finetune")}
+        return json.dumps([r.get("corpus_id"), r.get("tokenizer_id"), r.get("size"), recipe], sort_keys=True)
+    return key(one) == key(other)
+
+
+def _board_rows(records: list[dict]) -> tuple[list[dict], float | None]:
+    """The board's rows of ``records`` (each objective's mean and interval per task); none when the runs do
+    not make one comparable board, and the card then gives each checkpoint's own scores alone."""
+    from benchmark.report.leaderboard import board_of
+
+    try:
+        board = board_of(records)
+    except ObjbenchError:
+        return [], None
+    return board.rows.to_dict("records"), board.confidence
 
 
 def plan_command(args) -> int:
