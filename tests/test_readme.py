@@ -338,6 +338,13 @@ def check_cli(where: str, argv: list[str], capsys, module: bool = False) -> None
         found = [r for r in recorded if r["run_id"].startswith(args.target)]
         assert found and found[0].get("checkpoint"), f"{where}: no pretrained run {args.target} in reports/*/records.jsonl"
         return
+    if args.command == "export":  # a suite file (as below), or a run of a committed example report
+        if not args.target.endswith((".yaml", ".yml")):
+            recorded = [json.loads(line) for f in ROOT.glob("reports/*/records.jsonl")
+                        for line in f.read_text().splitlines()]
+            assert any(r["run_id"].startswith(args.target) for r in recorded), f"{where}: no run {args.target}"
+            return
+        args.suite = Path(args.target)
     overrides = [*args.overrides, *extra]
     suite = load_suite(ROOT / args.suite, overrides)  # a typo in a key, a value or the file name fails here
     assert (ROOT / args.suite).is_file()
