@@ -69,6 +69,11 @@ class Suite(Strict):
     check: CheckConfig = Field(default_factory=CheckConfig)  # regression gate: tolerances per task and for speed
     executor: ExecutorConfig = Field(default_factory=ExecutorConfig)  # where runs go: local, ray or slurm
     tracking: TrackingConfig = Field(default_factory=TrackingConfig)  # experiment trackers: tensorboard, mlflow, ...
+    # lm-evaluation-harness tasks, scored by lm-eval on every checkpoint it can score (causal decoders and
+    # encoder-decoders), each a task `lm_eval_<name>` of the lm_eval format; lm_eval_include: a folder of
+    # lm-eval task YAML files (relative to the working directory) for tasks of your own.
+    lm_eval_tasks: list[str] = Field(default_factory=list)
+    lm_eval_include: str | None = None
     results_dir: str = "results"  # run records and caches
     reports_dir: str = "reports"
 
@@ -128,6 +133,20 @@ class Suite(Strict):
         if dupes:
             raise ValueError(f"listed twice: {', '.join(dupes)}")
         return names
+
+    @model_validator(mode="before")
+    @classmethod
+    def _lm_eval_tasks_are_tasks(cls, raw: Any) -> Any:
+        """Each of ``lm_eval_tasks`` as a task variant ``lm_eval_<name>`` of the ``lm_eval`` task, listed in ``tasks``."""
+        if not isinstance(raw, dict) or not raw.get("lm_eval_tasks") or not isinstance(raw["lm_eval_tasks"], list):
+            return raw
+        raw, variants, tasks = dict(raw), dict(raw.get("task_variants") or {}), list(raw.get("tasks") or [])
+        include = {"include_path": raw["lm_eval_include"]} if raw.get("lm_eval_include") else {}
+        for name in raw["lm_eval_tasks"]:
+            variants.setdefault(f"lm_eval_{name}", {"task": "lm_eval", "name": str(name), **include})
+            tasks += [] if f"lm_eval_{name}" in tasks else [f"lm_eval_{name}"]
+        raw.update(task_variants=variants, tasks=tasks)
+        return raw
 
     @model_validator(mode="after")
     def _known_names(self) -> Suite:

@@ -8,5 +8,6 @@ Each declares its primary metric, whether it finetunes, and ``unsupported``/``bu
 from benchmark.formats import classification  # noqa: F401
 from benchmark.formats import closed_book_qa  # noqa: F401
 from benchmark.formats import extractive_qa  # noqa: F401
+from benchmark.formats import lm_eval  # noqa: F401
 from benchmark.formats import translation  # noqa: F401
 from benchmark.formats import zero_shot  # noqa: F401

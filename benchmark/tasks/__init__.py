@@ -2,6 +2,7 @@
 
 from benchmark.tasks import ag_news  # noqa: F401
 from benchmark.tasks import blimp  # noqa: F401
+from benchmark.tasks import lm_eval_task  # noqa: F401
 from benchmark.tasks import local_classification  # noqa: F401
 from benchmark.tasks import local_extractive_qa  # noqa: F401
 from benchmark.tasks import local_minimal_pairs  # noqa: F401
