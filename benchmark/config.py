@@ -137,7 +137,7 @@ class Suite(Strict):
     @model_validator(mode="before")
     @classmethod
     def _lm_eval_tasks_are_tasks(cls, raw: Any) -> Any:
-        """Each of ``lm_eval_tasks`` as a task variant ``lm_eval_<name>`` of the ``lm_eval`` task, listed in ``tasks``."""
+        """Each of ``lm_eval_tasks`` as a variant ``lm_eval_<name>`` of the ``lm_eval`` task, listed in ``tasks``."""
         if not isinstance(raw, dict) or not raw.get("lm_eval_tasks") or not isinstance(raw["lm_eval_tasks"], list):
             return raw
         raw, variants, tasks = dict(raw), dict(raw.get("task_variants") or {}), list(raw.get("tasks") or [])

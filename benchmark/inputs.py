@@ -7,6 +7,8 @@ reads the cache once, and two suites in one process never share a tokenizer by a
 
 from __future__ import annotations
 
+import logging
+
 from pathlib import Path
 
 import datasets
@@ -48,3 +50,4 @@ def quiet_libraries() -> None:
     transformers.utils.logging.disable_progress_bar()
     datasets.disable_progress_bars()  # "Casting the dataset", "Map": once per task and seed, never news
     datasets.logging.set_verbosity_error()
+    logging.getLogger("lm_eval").setLevel(logging.ERROR)  # its notes on every evaluation ("num_fewshot from None to 0")
