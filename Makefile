@@ -21,7 +21,7 @@ TORCH ?= torch==2.13.0
 $(BIN)/objbench: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/python -m pip install $(TORCH)
-	$(BIN)/python -m pip install -e ".[test,ray,slurm,tracking,lm_eval]"
+	$(BIN)/python -m pip install -e ".[test,ray,slurm,tracking,lm-eval]"
 	touch $@
 
 install: $(BIN)/objbench

@@ -28,7 +28,7 @@ class LmEvalTask:
     each becomes a task ``lm_eval_<name>`` of the ``lm_eval`` format: the checkpoint is scored as it
     is, by lm-eval's own ``HFLM``, and recorded like any zero-shot run, with lm-eval's version and
     the task's. The train split is empty; the test split is one row naming the task, which lm-eval
-    loads itself (``pip install 'objbench[lm_eval]'``).
+    loads itself (``pip install 'objbench[lm-eval]'``).
     """
 
     Params = LmEvalParams
@@ -46,7 +46,7 @@ class LmEvalTask:
             from lm_eval.tasks import TaskManager
         except ImportError:
             raise ObjbenchError(f"lm_eval task {p.name}: needs lm-evaluation-harness: "
-                                "pip install 'objbench[lm_eval]'") from None
+                                "pip install 'objbench[lm-eval]'") from None
         known = TaskManager(include_path=include).all_tasks
         if p.name not in known:
             raise ObjbenchError(f"lm_eval task {p.name}: lm-eval knows no such task"
