@@ -40,9 +40,10 @@ from tests.helpers import PRETRAINING, first_blocks, make, tiny_raw, write_suite
 
 # How far the final loss of a 2-process job may lie from one process's after 40 steps, in nats. Only
 # the order of the sums differs (the all-reduce, FSDP's reduce-scatter), and training amplifies that
-# a little each step: measured on this suite, at most 0.003 (MLM under FSDP), against a gap of 0.09
-# between two pretraining seeds of one process. Weighting each rank's loss by its rows instead of
-# its target tokens, as a plain DDP average does, moves MLM by 0.015: this tolerance tells them apart.
+# a little each step: measured on this suite, at most 0.003 (MLM under FSDP; CLM 0.0003), against a
+# gap of 0.09 between two pretraining seeds of one process. Weighting each rank's loss by its rows
+# instead of its target tokens, as a plain DDP average does, moves MLM by 0.015: this tolerance tells
+# them apart, which is why MLM, whose rows bear different numbers of targets, is the one tested.
 LOSS_TOLERANCE = 0.005
 
 
@@ -89,7 +90,7 @@ def _pretrained(root: Path, objective: str, parallel: dict, steps: int = 40) -> 
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("objective", ["clm", "mlm"])
+@pytest.mark.parametrize("objective", ["mlm"])  # its targets vary per row: the weighting is tested too
 def test_ddp_and_fsdp_over_two_processes_match_one_process(tmp_path, objective):
     one = _pretrained(tmp_path / "one", objective, {})
     for strategy in ("ddp", "fsdp"):
@@ -139,7 +140,7 @@ def _workers_of(process: psutil.Process) -> list[psutil.Process]:
 
 @pytest.mark.slow
 def test_a_killed_rank_fails_the_job_and_the_next_run_resumes_it_on_one_process(tmp_path):
-    suite_file = _suite_file(tmp_path, budget=400, resume_every_steps=10)
+    suite_file = _suite_file(tmp_path, budget=240, resume_every_steps=10)
     command = [sys.executable, "-m", "benchmark", "run", str(suite_file), "--quiet", "--no-report"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     driver = subprocess.Popen([*command, "--nproc-per-node", "2"], cwd=tmp_path, env=env, text=True,
@@ -162,7 +163,7 @@ def test_a_killed_rank_fails_the_job_and_the_next_run_resumes_it_on_one_process(
     rerun = subprocess.run(command, cwd=tmp_path, env=env, text=True, capture_output=True, timeout=600)
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr
     [trained] = [r for r in iter_records(tmp_path / "results", "tiny") if r["objective"] == "clm"]
-    assert trained["pretrain"]["resumed_from_step"] >= 10 and trained["pretrain"]["steps"] == 400
+    assert trained["pretrain"]["resumed_from_step"] >= 10 and trained["pretrain"]["steps"] == 240
     assert "parallel" not in trained["pretrain"]  # finished by one process
     assert not list(iter_failures(tmp_path / "results", "tiny"))
     assert 0 <= trained["metrics"]["accuracy"] <= 1  # finetuned and evaluated
@@ -242,10 +243,10 @@ def test_a_slurm_job_of_two_tasks_pretrains_as_two_ranks(tmp_path):
     """submitit's local backend runs a job's tasks as processes here, with Slurm's task variables:
     the same path as a cluster's, from the rank variables to the gloo process group."""
     pytest.importorskip("submitit")
-    raw = tiny_raw(tmp_path, objectives=["none", "clm"])
+    raw = tiny_raw(tmp_path, objectives=["clm"])
     raw["pretrain"] = {**raw["pretrain"], "budget": 6, "parallel": {"devices": 2}}
     suite = validate_suite(raw)
     summary = run_suite(suite, progress=False, executor=SlurmExecutor(tmp_path / "logs", cluster="local", poll_s=0.5))
-    assert (summary.ran, summary.failed) == (2, 0)
+    assert (summary.ran, summary.failed) == (1, 0)
     [trained] = [r for r in iter_records(suite.results_dir, suite.name) if r["objective"] == "clm"]
     assert trained["pretrain"]["parallel"]["world_size"] == 2

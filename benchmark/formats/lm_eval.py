@@ -51,7 +51,8 @@ class LmEval:
         says of itself (its version, the task's version, shots, items) in the statistics."""
         import lm_eval
         from lm_eval.models.huggingface import HFLM
-        from lm_eval.tasks import TaskManager
+
+        from benchmark.tasks.lm_eval_task import task_manager  # lm-eval's index, built once per process
 
         name, include = split["name"][0], split["include_path"][0] or None  # the one row naming the task
         shots, limit = split["num_fewshot"][0], split["limit"][0] or None
@@ -61,7 +62,7 @@ class LmEval:
         meter = Throughput(device, warmup=0)
         with PeakMemory(device) as memory:
             out = lm_eval.simple_evaluate(
-                model=lm, tasks=[name], task_manager=TaskManager(include_path=include), num_fewshot=shots,
+                model=lm, tasks=[name], task_manager=task_manager(include), num_fewshot=shots,
                 limit=limit, log_samples=True, bootstrap_iters=0,
                 random_seed=0, numpy_random_seed=0, torch_random_seed=0, fewshot_random_seed=0)
             samples = out["samples"][name]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import datasets
@@ -18,6 +19,15 @@ class LmEvalParams(Params):
     include_path: str | None = None  # a folder of lm-eval task YAML files (relative to the working directory)
     num_fewshot: int = Field(0, ge=0)  # lm-eval's few-shot examples before each item (0: zero-shot)
     limit: int | None = Field(None, ge=1)  # at most this many items (None: the whole test split)
+
+
+@functools.lru_cache(maxsize=8)
+def task_manager(include_path: str | None):
+    """lm-eval's index of its tasks (and those under ``include_path``), built once per process: it reads
+    every task file lm-eval ships, which takes seconds."""
+    from lm_eval.tasks import TaskManager
+
+    return TaskManager(include_path=include_path)
 
 
 @registry.tasks.register("lm_eval")
@@ -43,11 +53,11 @@ class LmEvalTask:
         if include and not Path(include).is_dir():
             raise ObjbenchError(f"lm_eval task {p.name}: include_path {p.include_path} is not a folder")
         try:
-            from lm_eval.tasks import TaskManager
+            import lm_eval  # noqa: F401
         except ImportError:
             raise ObjbenchError(f"lm_eval task {p.name}: needs lm-evaluation-harness: "
                                 "pip install 'objbench[lm-eval]'") from None
-        known = TaskManager(include_path=include).all_tasks
+        known = task_manager(include).all_tasks
         if p.name not in known:
             raise ObjbenchError(f"lm_eval task {p.name}: lm-eval knows no such task"
                                 + (f" (looked in its registry and {p.include_path})" if include else ""))
