@@ -44,15 +44,17 @@ def repository_name(record: dict) -> str:
 
 def scores(own: list[dict], board_rows: list[dict]) -> list[dict]:
     """Per task: this checkpoint's score (its mean over finetuning seeds) and the objective's mean and interval
-    over pretraining seeds from the suite's board."""
+    over pretraining seeds from the suite's board (none for a ladder's rung below the budget: the board's
+    intervals are for the whole budget)."""
     out = []
     first = own[0]
     for task in sorted({r["task"] for r in own}):
         runs = [r for r in own if r["task"] == task]
         metric = runs[0]["primary_metric"]["name"]
         values = [r["metrics"][metric] for r in runs if r["metrics"].get(metric) is not None]
-        row = next((b for b in board_rows if (b["model"], b["objective"], b["task"]) ==
-                    (first["model"], first["objective"], task)), None)
+        below = first.get("rung") not in (None, 1.0)  # the board's intervals are for the whole budget
+        row = None if below else next((b for b in board_rows if (b["model"], b["objective"], b["task"]) ==
+                                       (first["model"], first["objective"], task)), None)
         out.append({"task": task, "format": runs[0]["task_format"], "metric": metric,
                     "this_checkpoint": sum(values) / len(values) if values else None,
                     "finetuning_seeds": sorted(r["finetune_seed"] for r in runs),

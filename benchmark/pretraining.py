@@ -2,8 +2,9 @@
 
 :class:`Pretraining` holds what every step needs (the suite, the job, the data, the device, the
 precision) and the training state (network, optimizer, schedule, corruption generator, progress).
-One :meth:`~Pretraining.snapshot` / :meth:`~Pretraining.restore` pair, under the key names below,
-serves both an interrupted run's resume state on disk and a ladder rung's branch in memory.
+One set of key names (below) serves both an interrupted run's resume state on disk
+(:meth:`~Pretraining.save_resume`, :meth:`~Pretraining.resume`) and a ladder rung's branch in memory
+(:meth:`~Pretraining.snapshot`, :meth:`~Pretraining.restore`).
 
 A job may be one process or several (``benchmark.distributed``): every rank runs this same recipe
 on its rows of each global batch, and only rank 0 writes (checkpoints, resume states, logs).
@@ -94,14 +95,13 @@ class Pretraining:
         self.corruption_gen = torch.Generator().manual_seed(job.seed + 1)
         self.progress = {"step": 0, "flops": 0.0, "loss_bearing_tokens": 0, "curve": [], "elapsed_s": 0.0}
 
-    def snapshot(self, copied: bool = True) -> dict:
-        """Everything a step reads or changes, in memory; ``copied=False`` for one written to disk at once.
+    def snapshot(self) -> dict:
+        """A copy of everything a step reads or changes, in memory (a ladder rung's branch point).
 
         This rank's own state: its shards under FSDP (:meth:`save_resume` writes the whole state)."""
         network = self.network.state_dict()
-        optimizer = self.optimizer.state_dict()
-        return {NETWORK_KEY: {k: v.detach().clone() for k, v in network.items()} if copied else network,
-                OPTIMIZER_KEY: copy.deepcopy(optimizer) if copied else optimizer, **self._counters()}
+        return {NETWORK_KEY: {k: v.detach().clone() for k, v in network.items()},
+                OPTIMIZER_KEY: copy.deepcopy(self.optimizer.state_dict()), **self._counters()}
 
     def _counters(self) -> dict:
         return {SCHEDULE_KEY: copy.deepcopy(self.schedule.state_dict()),

@@ -87,3 +87,17 @@ def test_an_existing_folder_is_not_overwritten(trained, tmp_path, capsys):
     assert main(["export", run_id, "--results", str(root / "results"), "--to", str(tmp_path)]) == 2
     assert "exists: export to another folder, or remove it" in capsys.readouterr().err
     assert not any((tmp_path / "llama-tiny-clm-seed0").iterdir())
+
+
+def test_a_rung_below_the_budget_gets_no_interval_of_the_whole_budget():
+    from benchmark.export import scores
+
+    own = [{"model": "llama", "objective": "clm", "task": "t", "task_format": "classification", "rung": rung,
+            "primary_metric": {"name": "f1_macro"}, "metrics": {"f1_macro": 0.5}, "finetune_seed": 0}
+           for rung in (0.5,)]
+    board = [{"model": "llama", "objective": "clm", "task": "t", "mean": 0.9, "ci_low": 0.8, "ci_high": 1.0,
+              "pretrain_seeds": [0, 1]}]
+    [below] = scores(own, board)
+    assert below["this_checkpoint"] == 0.5 and below["objective_mean"] is None and below["objective_ci"] is None
+    [whole] = scores([{**own[0], "rung": 1.0}], board)
+    assert (whole["objective_mean"], whole["objective_ci"]) == (0.9, [0.8, 1.0])
