@@ -9,7 +9,6 @@ attention they were trained with. objbench's own ``zero_shot`` format scores eve
 from __future__ import annotations
 
 import torch
-from transformers import AutoModelForCausalLM, AutoModelForSeq2SeqLM
 
 from benchmark import registry
 from benchmark.errors import ObjbenchError
@@ -42,8 +41,7 @@ class LmEval:
 
     def build(self, entry, checkpoint, setup, split, kind: ModelKind):
         """The pretrained language model with its LM head (random for the ``none`` control)."""
-        auto = AutoModelForSeq2SeqLM if ModelKind(kind) is ModelKind.ENCODER_DECODER else AutoModelForCausalLM
-        return training.load(auto, entry, checkpoint, setup, kind)
+        return training.language_model(entry, checkpoint, setup, kind)
 
     @torch.no_grad()
     def evaluate(self, model, split, tokenizer, recipe, kind: ModelKind, device: torch.device, precision: str):

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import torch
-from transformers import AutoModel, get_linear_schedule_with_warmup
+from transformers import AutoModel, AutoModelForCausalLM, AutoModelForSeq2SeqLM, get_linear_schedule_with_warmup
 
 from benchmark.errors import ObjbenchError
 from benchmark.measure import PeakMemory, Throughput, autocast
@@ -45,6 +45,13 @@ def load(auto_class, entry, checkpoint: Path | None, setup, kind: ModelKind):
         backbone = AutoModel.from_pretrained(checkpoint, attn_implementation="sdpa")
         getattr(model, model.base_model_prefix).load_state_dict(backbone.state_dict())
     return model
+
+
+def language_model(entry, checkpoint: Path | None, setup, kind: ModelKind):
+    """The pretrained language model with its LM head (random for the ``none`` control): what a zero-shot
+    format scores as it is."""
+    auto = AutoModelForSeq2SeqLM if ModelKind(kind) is ModelKind.ENCODER_DECODER else AutoModelForCausalLM
+    return load(auto, entry, checkpoint, setup, kind)
 
 
 def untie_output_head(model) -> torch.nn.Module:

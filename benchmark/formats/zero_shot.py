@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from transformers import AutoModelForCausalLM, AutoModelForSeq2SeqLM
 
 from benchmark import registry
 from benchmark.data.tokenizer import SENTINELS
@@ -166,8 +165,7 @@ class ZeroShot:
 
     def build(self, entry, checkpoint, setup, split, kind: ModelKind):
         """The pretrained language model with its LM head (random for the ``none`` control)."""
-        auto = AutoModelForSeq2SeqLM if ModelKind(kind) is ModelKind.ENCODER_DECODER else AutoModelForCausalLM
-        return training.load(auto, entry, checkpoint, setup, kind)
+        return training.language_model(entry, checkpoint, setup, kind)
 
     @torch.no_grad()
     def evaluate(self, model, split, tokenizer, recipe, kind: ModelKind, device: torch.device, precision: str):
