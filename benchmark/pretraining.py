@@ -295,7 +295,7 @@ class Pretraining:
                  "flops_per_token": p["flops"] / tokens, "loss_bearing_tokens": p["loss_bearing_tokens"],
                  "parameters": sum(t.numel() for t in self.network.parameters()), "final_loss": loss,
                  "loss_curve": [*p["curve"], {"step": p["step"], "tokens": tokens, "flops": p["flops"], "loss": loss}],
-                 "branch_wall_s": time.perf_counter() - began}
+                 "branch_wall_s": time.perf_counter() - began, **self.layout()}
         branch_flops = p["flops"] - saved[PROGRESS_KEY]["flops"]
         network = self.plain_network()
         with lock(self.suite.results_dir, "checkpoint-" + rung.key) if self.world.is_main else contextlib.nullcontext():
@@ -312,9 +312,7 @@ class Pretraining:
         rates = meter.summary()  # the whole job's: every step takes a global batch
         flops_per_s = rates["tokens_per_s"] * p["flops"] / tokens if rates["tokens_per_s"] and tokens else None
         per_device = {"tokens_per_s_per_device": rates["tokens_per_s"] / world.size if rates["tokens_per_s"] else None,
-                      "parallel": {"strategy": world.strategy, "world_size": world.size,
-                                   "micro_batch_size": world.micro_batch_size}} if world.distributed or \
-            world.micro_batch_size else {}
+                      **self.layout()} if world.distributed or world.micro_batch_size else {}
         return {
             **rates, **per_device, "flops_per_s": flops_per_s, "peak_flops_per_s": peak[0], "peak_source": peak[1],
             "mfu": mfu(flops_per_s, peak[0] * world.size),  # over every device's peak: one number per job
@@ -331,6 +329,15 @@ class Pretraining:
             "ladder_flops": p.get("ladder_flops", 0.0) if job.rungs else None,
             "rungs": [{"fraction": r.fraction, "steps": r.steps, "key": r.key} for r in job.rungs] or None,
         }
+
+    def layout(self) -> dict:
+        """How the job's batches were split, for its record: over how many processes, in which micro-batches
+        (nothing for one process that takes each batch whole)."""
+        world = self.world
+        if not (world.distributed or world.micro_batch_size):
+            return {}
+        return {"parallel": {"strategy": world.strategy, "world_size": world.size,
+                             "micro_batch_size": world.micro_batch_size}}
 
     def plain_network(self) -> torch.nn.Module | None:
         """The trained network as one ordinary module on rank 0, for saving and looking at (None on the

@@ -174,14 +174,15 @@ def test_a_killed_rank_fails_the_job_and_the_next_run_resumes_it_on_one_process(
 @pytest.mark.slow
 def test_nproc_per_node_runs_a_suite_end_to_end_and_finetunes_over_the_workers(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    suite_file = _suite_file(tmp_path, budget=6)
+    suite_file = _suite_file(tmp_path, budget=8, ladder=[0.5, 1.0])  # a rung branches off the job, on both ranks
     assert main(["run", str(suite_file), "--quiet", "--nproc-per-node", "2", "--workers", "2"]) == 0
     records = list(iter_records(tmp_path / "results", "tiny"))
     plan = make_plan(validate_suite(yaml.safe_load(suite_file.read_text())),
                      prepared_data(validate_suite(yaml.safe_load(suite_file.read_text()))))
     assert {r["run_id"] for r in records} == {r.run_id for r in plan.runs}
-    [trained] = [r for r in records if r["objective"] == "clm"]
-    assert trained["pretrain"]["parallel"]["world_size"] == 2 and trained["pretrain"]["steps"] == 6
+    trained = {r["rung"]: r["pretrain"] for r in records if r["objective"] == "clm"}
+    assert sorted(trained) == [0.5, 1.0] and [trained[r]["steps"] for r in (0.5, 1.0)] == [4, 8]
+    assert all(p["parallel"]["world_size"] == 2 for p in trained.values())
     assert (tmp_path / "reports" / "tiny" / "README.md").is_file()
 
 
