@@ -216,10 +216,10 @@ def _gate(baseline: list[dict], current: list[dict], args, tolerances: dict[str,
 
     gate = check_records(baseline, current, tolerances, mfu_drop, allow_incomparable=args.allow_incomparable)
     print("\n".join(gate.lines()))
-    if args.markdown:
-        files.write_text(args.markdown, gate.markdown())
+    if args.markdown:  # paths the user names: a pipe, a device or a symlink's target is written in place
+        files.write_named(args.markdown, gate.markdown())
     if args.json:
-        files.write_json(args.json, plain(gate.to_dict()))
+        files.write_named(args.json, json.dumps(plain(gate.to_dict()), indent=1, sort_keys=True))
     return 1 if gate.regressed else 0
 
 

@@ -50,6 +50,20 @@ def write_text(path: str | Path, text: str) -> Path:
     return publish(path, write)
 
 
+def write_named(path: str | Path, text: str) -> Path:
+    """``text`` to a path the user named (``--json``, ``--markdown``): a regular file (or a new one) is
+    replaced atomically, as every artefact is; anything else is written in place, as the shell would:
+    a symlink's target, a named pipe (its reader gets the text), a device such as ``/dev/stdout``, so
+    that no rename ever replaces what the path is. Returns the path written."""
+    path = Path(path)
+    target = path.resolve() if path.is_symlink() else path
+    if target.exists() and not target.is_file():  # a pipe, a device, a process substitution
+        with open(target, "w") as fh:
+            fh.write(text)
+        return target
+    return write_text(target, text)
+
+
 def write_json(path: str | Path, data: Any) -> Path:
     """``data`` as indented JSON with sorted keys."""
     return write_text(path, json.dumps(data, indent=1, sort_keys=True))

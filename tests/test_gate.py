@@ -408,6 +408,27 @@ def test_compare_writes_markdown_and_json_when_nothing_regressed(tmp_path, capsy
     assert json.loads((tmp_path / "gate.json").read_text())["regressed"] is False
 
 
+def test_a_named_output_that_is_not_a_regular_file_is_written_in_place(tmp_path, capsys):
+    """--json to a named pipe reaches its reader (the pipe stays a pipe); --markdown to a symlink writes its
+    target (the link stays a link): a rename would have replaced what each path is."""
+    import os
+    import threading
+
+    baseline = write(tmp_path / "records.jsonl", baseline_records())
+    pipe, target, link = tmp_path / "gate.fifo", tmp_path / "real.md", tmp_path / "link.md"
+    os.mkfifo(pipe)
+    target.write_text("old")
+    link.symlink_to(target)
+    read = {}
+    reader = threading.Thread(target=lambda: read.setdefault("json", pipe.read_text()), daemon=True)
+    reader.start()
+    code, _, err = _run(["compare", baseline, baseline, "--json", pipe, "--markdown", link], capsys)
+    reader.join(timeout=30)
+    assert code == 0, err
+    assert json.loads(read["json"])["regressed"] is False and pipe.is_fifo()
+    assert link.is_symlink() and target.read_text().startswith("### objbench check: PASS")
+
+
 def _unusable(tmp_path, kind: str):
     """A baseline file that objbench must refuse, and a phrase of the refusal."""
     path = tmp_path / "baseline.jsonl"
