@@ -175,6 +175,13 @@ class Suite(Strict):
         for name in self.pretrain.ladder_tasks or []:  # a known task the suite does not run is left out, not refused
             if name not in registry.tasks and name not in self.task_variants:
                 raise ValueError(f"pretrain.ladder_tasks: {registry.tasks.unknown_message(name)}")
+        ladder_tasks = self.pretrain.ladder_tasks
+        if ladder_tasks is not None and not self.pretrain.ladder:
+            raise ValueError("pretrain.ladder_tasks: names the tasks of a compute ladder's rungs, but the suite has "
+                             "no pretrain.ladder")
+        if ladder_tasks == [] and self.pretrain.ladder:
+            raise ValueError("pretrain.ladder_tasks: [] names no task, so every rung below 1.0 would be pretrained "
+                             "and never finetuned; name a task, leave it out (every task), or drop the ladder")
         triples = [(m, o, t) for m in self.models for o in self.objectives for t in self.tasks]
         if all(self.excluded(*triple) for triple in triples):
             raise ValueError(f"exclude: {self.exclude} leaves no (model, objective, task) to run")
