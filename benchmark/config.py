@@ -29,6 +29,7 @@ from benchmark.recipe_config import (
     PublishedConfig,
     TokenizerConfig,
     TrackingConfig,
+    listed_once,
 )
 
 Scalar = bool | int | float | str
@@ -129,10 +130,7 @@ class Suite(Strict):
     @field_validator("models", "objectives", "tasks", "baselines")
     @classmethod
     def _unique(cls, names: list[str]) -> list[str]:
-        dupes = sorted({n for n in names if names.count(n) > 1})
-        if dupes:
-            raise ValueError(f"listed twice: {', '.join(dupes)}")
-        return names
+        return listed_once(names)
 
     @model_validator(mode="before")
     @classmethod

@@ -74,11 +74,10 @@ class World:
         return box[0]
 
     def sum(self, values: torch.Tensor) -> torch.Tensor:
-        """``values`` summed over the ranks (float64 on the CPU: exact for counts, as good as fp32 for losses)."""
+        """``values`` summed over the ranks, in float64 (exact for counts), on the device its backend serves."""
         if not self.distributed:
             return values
-        total = values.detach().to("cpu", torch.float64) if torch.distributed.get_backend() == "gloo" else \
-            values.detach().to(torch.float64)
+        total = values.detach().to(torch.float64)
         torch.distributed.all_reduce(total)
         return total.to(values.device)
 

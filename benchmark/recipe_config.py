@@ -35,6 +35,14 @@ class TokenizerConfig(Strict):
 BUDGET_LIMITS = {"steps": 1e7, "tokens": 1e12, "flops": 1e21, "seconds": 30 * 24 * 3600.0}
 
 
+def listed_once(names: list[str]) -> list[str]:
+    """``names`` as given, or an error naming those listed twice (one more run each would be silent)."""
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise ValueError(f"listed twice: {', '.join(dupes)}")
+    return names
+
+
 def _unique_seeds(seeds: list[int]) -> list[int]:
     repeated = sorted({s for s in seeds if seeds.count(s) > 1})
     if repeated:
@@ -235,10 +243,7 @@ class TrackingConfig(Strict):
     @field_validator("to")
     @classmethod
     def _each_once(cls, names: list[str]) -> list[str]:
-        repeated = sorted({n for n in names if names.count(n) > 1})
-        if repeated:
-            raise ValueError(f"{', '.join(repeated)} listed twice")
-        return names
+        return listed_once(names)
 
 
 HUB_ID = r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$"  # "gpt2", "google/electra-small-discriminator"
