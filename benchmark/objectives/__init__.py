@@ -9,8 +9,11 @@ from benchmark.objectives import denoising  # noqa: F401
 from benchmark.objectives import deshuffle  # noqa: F401
 from benchmark.objectives import electra  # noqa: F401
 from benchmark.objectives import gap_sentences  # noqa: F401
+from benchmark.objectives import gpt_bert  # noqa: F401
+from benchmark.objectives import masked_diffusion  # noqa: F401
 from benchmark.objectives import masked_sentence  # noqa: F401
 from benchmark.objectives import mlm  # noqa: F401
+from benchmark.objectives import mtp  # noqa: F401
 from benchmark.objectives import next_sentence_generation  # noqa: F401
 from benchmark.objectives import none  # noqa: F401
 from benchmark.objectives import nsp  # noqa: F401
