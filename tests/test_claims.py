@@ -54,7 +54,11 @@ def test_registry_names_objectives_formats_sources_and_compute():
     assert len({c.name for c in CLAIMS}) == len(CLAIMS)
     objectives, formats = set(registry.objectives.names()), set(registry.formats.names())
     for claim in CLAIMS:
-        assert claim.better in objectives and claim.worse in objectives and claim.better != claim.worse, claim.name
+        arms = [getattr(arm, "objective", arm) for arm in claim.objectives]
+        assert set(arms) <= objectives and claim.better != claim.worse, claim.name
+        for arm in claim.objectives:  # a configuration is named by a setting its objective has
+            if not isinstance(arm, str):
+                assert arm.default == registry.objectives.get(arm.objective).Params.model_fields[arm.setting].default
         assert claim.family in formats, claim.name
         assert claim.source and claim.finding and claim.flops_note, claim.name
         low, high = claim.flops
@@ -296,3 +300,68 @@ def test_every_claim_says_whether_it_is_about_an_average_and_how_its_design_diff
     assert not any(c.average for c in CLAIMS if c.family == "extractive_qa")  # SQuAD is one task
     for name in ("wang_masked_best_after_finetuning", "t5_denoising_over_lm_glue"):
         assert next(c for c in CLAIMS if c.name == name).mismatch
+
+
+# --- configurations, model size and repeated data ------------------------------------------------
+
+GPT_BERT = next(c for c in CLAIMS if c.name == "babylm_gpt_bert_causal_focus_over_masked_focus")
+MTP = next(c for c in CLAIMS if c.name == "gloeckle_mtp_trails_next_token_at_small_sizes")
+DIFFUSION = next(c for c in CLAIMS if c.name == "prabhudesai_diffusion_over_ar_on_repeated_data")
+PAIRS = {"task_format": "zero_shot", "metric": {"name": "accuracy", "higher_is_better": True, "max_value": 1.0}}
+
+
+def test_a_configuration_is_found_among_the_variants_by_its_setting():
+    variants = {"causal_heavy": {"objective": "gpt_bert", "causal_fraction": 0.9},
+                "masked_heavy": {"objective": "gpt_bert", "causal_fraction": 0.1}}
+
+    def variant(name, values):
+        params = {k: v for k, v in variants.get(name, {}).items() if k != "objective"}
+        return runs(name, "pairs", values, config={"variants": variants}, objective_params=params, **PAIRS)
+
+    records = variant("causal_heavy", [0.70, 0.72, 0.71]) + variant("masked_heavy", [0.60, 0.61, 0.62])
+    check = only(check_claims(records, [GPT_BERT]), GPT_BERT.name)
+    assert (check.claim.better, check.claim.worse) == ("causal_heavy", "masked_heavy")
+    assert check.verdict == "agrees"
+    # gpt_bert itself runs its default, 1 causal row in 16: masked-focus
+    plain = variant("causal_heavy", [0.70, 0.72, 0.71]) + variant("gpt_bert", [0.75, 0.76, 0.77])
+    check = only(check_claims(plain, [GPT_BERT]), GPT_BERT.name)
+    assert check.claim.worse == "gpt_bert" and check.verdict == "contradicts"
+    # two causal-focus variants and no masked one: nothing to compare
+    assert check_claims(variant("causal_heavy", [0.7] * 3), [GPT_BERT]) == []
+
+
+def test_a_claim_about_model_size_is_checked_as_a_trend_across_sizes():
+    def sized(objective, size, values):
+        return runs(objective, "pairs", values, model=f"llama-{size}", family="llama", size=size,
+                    config={"size": ["tiny", "small"]}, **PAIRS)
+
+    # clm leads by 0.10 at tiny and trails by 0.05 at small: the lead shrinks, as the paper reports
+    records = (sized("clm", "tiny", [0.70, 0.71, 0.72]) + sized("mtp", "tiny", [0.60, 0.61, 0.62])
+               + sized("clm", "small", [0.75, 0.76, 0.77]) + sized("mtp", "small", [0.80, 0.81, 0.815]))
+    [check] = check_claims(records, [MTP])
+    assert check.model == "llama (llama-tiny to llama-small)"
+    assert check.verdict == "indicative: agrees" and check.difference == pytest.approx(0.15, abs=0.01)
+    # the same lead at both sizes: no trend
+    flat = (sized("clm", "tiny", [0.70, 0.71, 0.72]) + sized("mtp", "tiny", [0.60, 0.61, 0.62])
+            + sized("clm", "small", [0.80, 0.81, 0.82]) + sized("mtp", "small", [0.70, 0.71, 0.72]))
+    assert check_claims(flat, [MTP])[0].verdict == "indicative: contradicts"
+    # one size: the ordering at small sizes, said to be only that
+    [one] = check_claims(runs("clm", "pairs", [0.70, 0.71, 0.72], **PAIRS)
+                         + runs("mtp", "pairs", [0.60, 0.61, 0.62], **PAIRS), [MTP])
+    assert one.verdict == "indicative: agrees" and "one size" in one.reason
+
+
+def test_a_claim_about_repeated_data_needs_runs_that_repeated_it():
+    records = (runs("masked_diffusion", "pairs", [0.70, 0.71, 0.72], **PAIRS)
+               + runs("clm", "pairs", [0.60, 0.61, 0.62], **PAIRS))
+    for record in records:
+        record["pretrain"]["epochs_over_data"] = 1.5
+    [check] = check_claims(records, [DIFFUSION])
+    assert check.verdict == "not testable here" and "1.5 times" in check.reason and check.epochs == (1.5, 1.5)
+    for record in records:
+        record["pretrain"]["epochs_over_data"] = 12.0 if record["objective"] == "clm" else 20.0
+    [check] = check_claims(records, [DIFFUSION])
+    assert check.verdict == "indicative: agrees" and "12.0-20.0 times" in check.reason
+    for record in records:
+        del record["pretrain"]["epochs_over_data"]
+    assert "do not say" in check_claims(records, [DIFFUSION])[0].reason

@@ -29,8 +29,39 @@ _T2 = ("size: T5's Table 2 compares architectures at equal parameters or equal c
        "the encoder-decoder has about twice the decoder's parameters, at the same FLOPs")
 _WZ = ("zero-shot setting: Wang et al. scored prompted held-out tasks; here zero-shot is the likelihood "
        "of minimal pairs")
+_MTP = ("benchmark: Gloeckle et al. scored generated code (pass@k on MBPP and HumanEval); here the pretrained "
+        "model scores minimal pairs by likelihood, the zero-shot use objbench has")
+_BABYLM = ("estimate: 6 x N x D with N = 3.1e7 (the baselines' 31M parameters) and D = 1e8-1.5e8 tokens (100M "
+           "words, 10M unique, at 1-1.5 tokens per word)")
+_DIFFUSION = ("evaluation: Prabhudesai et al. compared validation loss and downstream accuracy; here zero-shot minimal "
+              "pairs, scored by the diffusion model's ELBO (a lower bound) against the causal model's exact "
+              "log-likelihood")
+# Muennighoff et al. 2023: up to about 4 epochs, repeated data is worth nearly as much as new data to an
+# autoregressive model; the repeated-data claim is about the regime beyond it.
+_REPEATED_EPOCHS = 4.0
 _WF = ("multitask vs single task: Wang et al. finetuned on a multitask prompted mixture and scored "
        "held-out tasks zero-shot; here each task is finetuned on itself")
+
+
+@dataclass(frozen=True)
+class Focus:
+    """A published configuration of one objective, named by one of its settings: the runs of ``objective`` whose
+    ``setting`` is above ``above`` or below ``below`` (GPT-BERT's "causal focus": most rows causal). A suite runs
+    such a configuration as a variant; ``label`` is how tables name it, ``default`` the setting where a run
+    leaves it (the objective's own default: a test holds them equal)."""
+
+    objective: str
+    setting: str
+    label: str
+    default: float
+    above: float | None = None
+    below: float | None = None
+
+    def holds(self, value: float) -> bool:
+        return (self.above is None or value > self.above) and (self.below is None or value < self.below)
+
+    def __str__(self) -> str:
+        return self.label
 
 
 @dataclass(frozen=True)
@@ -46,11 +77,18 @@ class Claim:
     benchmark's tasks (GLUE): one task cannot test it. ``mismatch`` states how the design it is
     tested on here differs from the paper's (architecture or size, multitask vs single-task
     finetuning, the zero-shot setting): its verdict is then only indicative.
+
+    ``better`` or ``worse`` may be a :class:`Focus`: one configuration of an objective, matched in
+    the runs by its setting. ``trend`` marks a claim about model size: ``better`` leads at small
+    sizes and the lead shrinks as models grow; on a suite with two or more sizes of one family it is
+    checked as that trend, on one size as the ordering at small sizes. ``min_epochs`` marks a claim
+    about repeated data: it is tested only where both objectives' runs saw the corpus that many
+    times or more.
     """
 
     name: str
-    better: str
-    worse: str
+    better: str | Focus
+    worse: str | Focus
     family: str
     source: str
     finding: str
@@ -60,6 +98,8 @@ class Claim:
     mapping: str = ""
     average: bool = False
     mismatch: str | None = None
+    trend: bool = False
+    min_epochs: float | None = None
 
     @property
     def qualitative(self) -> bool:
@@ -170,4 +210,31 @@ CLAIMS: tuple[Claim, ...] = (
           "Wang et al. finetuned on a multitask prompted mixture and evaluated held-out tasks zero-shot; "
           "objbench finetunes on each task itself, the nearest test it has",
           average=True, mismatch=_WF),
+    Claim("babylm_gpt_bert_causal_focus_over_masked_focus",
+          Focus("gpt_bert", "causal_fraction", "gpt_bert causal-focus", 1 / 16, above=0.5),
+          Focus("gpt_bert", "causal_fraction", "gpt_bert masked-focus", 1 / 16, below=0.5), "zero_shot",
+          "BabyLM 2025 baselines (Charpentier et al., GPT-BERT strict-small, 10M words)",
+          "A GPT-BERT trained mostly causally scores minimal pairs better than one trained mostly masked",
+          "BLiMP 71.66 (causal-focus) vs 65.22 (masked-focus); GPT-2 67.29", (1.9e16, 2.8e16), _BABYLM,
+          "a causal-focus variant is a gpt_bert whose causal_fraction is above 0.5, a masked-focus one below; both "
+          "are scored by their causal log-likelihood (the masked next-token score is recorded beside it)"),
+    Claim("gloeckle_mtp_trails_next_token_at_small_sizes", "clm", "mtp", "zero_shot",
+          "Gloeckle et al. 2024, Fig. 3",
+          "Multi-token prediction trails next-token prediction in small models, and the gap closes then reverses "
+          "as models grow (0.3B to 13B parameters)",
+          None, (1.8e20, 7.8e21),
+          "estimate: 6 x N x D with N from 3e8 to 1.3e10 (the paper's smallest and largest models) and D = 1e11 "
+          "tokens, assumed (the order of its code-pretraining runs)",
+          "objbench's mtp has 4 heads by default, as the paper; its future heads are feed-forward blocks rather "
+          "than transformer layers",
+          mismatch=_MTP, trend=True),
+    Claim("prabhudesai_diffusion_over_ar_on_repeated_data", "masked_diffusion", "clm", "zero_shot",
+          "Prabhudesai et al. 2025, 'Diffusion beats autoregressive in data-constrained settings'",
+          "On a corpus repeated for many epochs, a masked diffusion model overtakes an autoregressive one",
+          None, (1e18, 1e21),
+          "estimate: 6 x N x D over the paper's sweep (models of millions to 2.3e9 parameters, 25M-100M unique "
+          "tokens repeated up to hundreds of epochs), order of magnitude only",
+          "objbench's masked_diffusion is MDLM/LLaDA's objective on a bidirectional encoder; clm a causal decoder "
+          "of the same blocks",
+          mismatch=_DIFFUSION, min_epochs=_REPEATED_EPOCHS),
 )
