@@ -119,7 +119,9 @@ def content_digest(record: dict) -> str:
 
 
 def read_record(path: Path) -> dict:
-    """The record stored at ``path``, checked: it parses, and its content matches the hash written with it."""
+    """The record stored at ``path``, checked: it parses, its content matches the hash written with it, and, in a
+    suite's ``runs`` folder, it is who its place says: the run its file is named after, of the suite whose folder
+    holds it (a record copied over another's is whole, and still the wrong one)."""
     try:
         record = json.loads(path.read_text())
     except (ValueError, UnicodeDecodeError):
@@ -130,6 +132,13 @@ def read_record(path: Path) -> dict:
         raise DamagedRecord(path, f"not a run record (no {DIGEST_KEY})")
     if record[DIGEST_KEY] != content_digest(record):
         raise DamagedRecord(path, "changed since it was written (content hash differs)")
+    if path.parent.name == "runs":
+        if record.get("run_id") != path.stem:
+            raise DamagedRecord(path, f"holds run {record.get('run_id')}, not the run {path.stem} it is named for "
+                                      "(a record copied over another's)")
+        if record.get("suite") != path.parent.parent.name:
+            raise DamagedRecord(path, f"holds a run of suite {record.get('suite')!r}, not of "
+                                      f"{path.parent.parent.name!r} whose folder it is in")
     return upgraded(record)
 
 

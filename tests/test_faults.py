@@ -141,3 +141,26 @@ def test_doctor_lists_each_problem_on_its_own_line_and_repairs(tmp_path, monkeyp
     assert main(["run", "suite.yaml", "--quiet", "--no-report"]) == 0  # redoes the two quarantined runs
     assert len([read_record(p) for p in (tmp_path / "results" / "tiny" / "runs").glob("*.json")]) == 6
     assert read_record(runs[1])["metrics"]["accuracy"] != -1.0  # redone, not the edited copy
+
+
+def test_a_record_copied_over_another_is_found_quarantined_and_both_runs_are_recorded_after(tmp_path, monkeypatch,
+                                                                                             capsys):
+    kill_suite(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", "suite.yaml", "--quiet"]) == 0
+    runs = sorted((tmp_path / "results" / "tiny" / "runs").glob("*.json"))
+    planned = {read_record(p)["run_id"] for p in runs}
+    runs[1].write_bytes(runs[0].read_bytes())  # whole, hash intact, and not the run its name says
+    capsys.readouterr()
+    assert main(["doctor", "suite.yaml"]) == 1
+    out = capsys.readouterr().out
+    assert f"{runs[1].relative_to(tmp_path)}: damaged record: holds run {runs[0].stem}, not the run {runs[1].stem}" \
+        in out, out
+    assert main(["run", "suite.yaml", "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert "a record copied over another's" in err and "its run will be redone" in err
+    lines = (tmp_path / "reports" / "tiny" / "records.jsonl").read_text().splitlines()
+    ids = [json.loads(line)["run_id"] for line in lines]
+    assert sorted(ids) == sorted(planned), "each planned run once: none twice, none missing"
+    assert read_record(runs[1])["run_id"] == runs[1].stem  # redone under its own name
+    assert main(["doctor", "suite.yaml"]) == 0
