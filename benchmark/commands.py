@@ -193,11 +193,25 @@ def check_command(args) -> int:
 
     suite = _suite(args)
     baseline = records_file(args.baseline)  # an unusable baseline stops before anything runs
+    _judges(baseline, suite, args)
     summary = run_suite(suite, progress=not args.quiet, executor=preflight(suite, str(args.suite)))
     current = stored(suite, summary.plan.run_ids)
     print(f"{suite.name}: {summary.ran} runs done, {summary.reused} reused from earlier, {summary.seconds:.1f} s")
     warn_if_other_code(current)
     return _gate(baseline, current, args, suite.check.tolerance, suite.check.mfu_drop)
+
+
+def _judges(baseline: list[dict], suite, args) -> None:
+    """The baseline's checks that need no run of the suite: finite metrics, and a recipe and plan it can judge."""
+    from benchmark.report.gate import planned_differences, usable_baseline
+
+    usable_baseline(baseline, str(args.baseline))
+    cells = {(objective, task) for model in suite.models for objective in suite.objectives for task in suite.tasks
+             if not suite.excluded(model, objective, task)}
+    found = planned_differences(baseline, suite.model_dump(mode="json"), cells)
+    if found and not (args.allow_incomparable and cells & {(r.get("objective"), r.get("task")) for r in baseline}):
+        more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+        raise ObjbenchError(f"{args.baseline} cannot judge suite {suite.name!r}: {found[0]}{more}; nothing was run")
 
 
 def compare_command(args) -> int:
@@ -226,9 +240,10 @@ def _gate(baseline: list[dict], current: list[dict], args, tolerances: dict[str,
 def replicate_command(args) -> int:
     """0 when no verdict reversed between the suite and its replica, 1 when one did."""
     from benchmark.harness import preflight
-    from benchmark.replicate import replicate
+    from benchmark.replicate import replica_suite, replicate
 
     suite = _suite(args)
+    replica_suite(suite, args.precision)  # the replica's derived name and settings, checked before anything runs
     comparison, folder = replicate(suite, args.precision, progress=not args.quiet,
                                    executor=preflight(suite, str(args.suite)))
     for line in comparison.summary():

@@ -492,3 +492,49 @@ def test_a_recipe_key_added_later_reads_as_its_old_value_in_older_records():
     assert differences([run({}), run(newer)]) == []  # nor a ladder, at the default decay
     [line] = differences([run({}), run({"compile": True})])
     assert line.startswith("config.pretrain.compile differs")
+
+
+# --- numbers the gate cannot judge by -----------------------------------------------------------
+
+@pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf])
+def test_a_current_run_that_diverged_is_a_named_failure(value):
+    gate = check_records(runs("clm", TOPIC, 0.5, 0.5, 0.5), runs("clm", TOPIC, 0.5, value, 0.5))
+    shown = "NaN" if math.isnan(value) else "inf"
+    assert row(gate, "clm")["verdict"] == f"diverged ({shown})"
+    assert gate.regressed and gate.status() == f"FAIL: regressed: clm on {TOPIC} diverged ({shown})"
+    assert any(f"diverged ({shown})" in line for line in gate.lines())
+
+
+@pytest.mark.parametrize(("change", "expect"), [
+    (lambda r: r["metrics"].update(f1_macro=math.nan), "f1_macro = nan"),
+    (lambda r: r["metrics"].update(f1_macro=math.inf), "f1_macro = inf"),
+    (lambda r: r.pop("metrics"), "has no metrics"),
+    (lambda r: r["metrics"].pop("f1_macro"), "no value of its primary metric 'f1_macro'"),
+])
+def test_a_baseline_that_cannot_judge_is_unusable_input(change, expect, tmp_path, capsys):
+    records = runs("clm", TOPIC, 0.5, 0.5, 0.5)
+    change(records[1])
+    write_records_file(tmp_path / "baseline.jsonl", sealed(records))
+    write_records_file(tmp_path / "current.jsonl", sealed(runs("clm", TOPIC, 0.5, 0.5, 0.5)))
+    assert main(["compare", str(tmp_path / "baseline.jsonl"), str(tmp_path / "current.jsonl")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and expect in err[0] and "Traceback" not in err[0], err
+
+
+@pytest.mark.slow
+def test_check_with_another_suites_baseline_trains_nothing(tmp_path, monkeypatch, capsys):
+    """The baseline is judged against the suite's plan before anything runs: no checkpoint is written."""
+    raw = tiny_raw(tmp_path, objectives=["none", "clm"], results_dir="results", reports_dir="reports")
+    write_suite(tmp_path / "suite.yaml", raw)
+    other = {**raw, "name": "other", "pretrain": {**raw["pretrain"], "budget": raw["pretrain"]["budget"] + 1}}
+    write_suite(tmp_path / "other.yaml", other)
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", "other.yaml", "--quiet"]) == 0
+    checkpoints = tmp_path / "results" / "cache" / "checkpoints"
+    before = sorted(p.name for p in checkpoints.iterdir())
+    capsys.readouterr()
+    assert main(["check", "suite.yaml", "--baseline", "reports/other/records.jsonl", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot judge suite 'tiny': config.pretrain.budget differs" in err and "nothing was run" in err
+    assert sorted(p.name for p in checkpoints.iterdir()) == before  # not one checkpoint more
+    assert not (tmp_path / "results" / "tiny").exists()  # and no run of the suite recorded

@@ -52,6 +52,12 @@ def _field_values(records: list[dict]) -> Iterable[tuple[str, list[Any]]]:
             yield f"config.{params}.{name}", [((r.get("config") or {}).get(params) or {}).get(name) or {} for r in own]
 
 
+def config_differences(records: list[dict]) -> list[str]:
+    """The lines of :func:`differences` about the suite's settings (``config.*``) alone: what a suite's plan can be
+    checked for before it runs."""
+    return [line for line in differences(records) if line.startswith("config.")]
+
+
 def differences(records: list[dict]) -> list[str]:
     """One line per field on which the runs disagree, naming the values and how many runs hold each."""
     lines = []

@@ -28,7 +28,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from benchmark.report.comparability import by_model_and_size, check_comparable
+from benchmark.errors import ObjbenchError
+from benchmark.report.comparability import by_model_and_size, check_comparable, config_differences
 from benchmark.report.compare import CELL
 from benchmark.report.metrics import primary_metric
 from benchmark.report.runs import by_seed, final_rung
@@ -39,6 +40,44 @@ from benchmark.results import flatten
 TOLERANCE_SHARE = 0.02  # default tolerance: this share of a metric's best value
 MFU_DROP = 0.35
 FLOPS_RTOL = 1e-9  # FLOPs are counted, not measured: equal configs give equal counts
+
+
+def usable_baseline(baseline: list[dict], where: str = "the baseline") -> None:
+    """Refuse, in one line, a baseline the gate cannot judge against: a record without metrics or a primary
+    metric, or with a metric that is not a finite number (a baseline that diverged is no yardstick)."""
+    for record in baseline:
+        name = f"{where}: run {record.get('run_id')} ({record.get('objective')} on {record.get('task')})"
+        metrics, spec = record.get("metrics"), record.get("primary_metric")
+        if not isinstance(metrics, dict) or not metrics:
+            raise ObjbenchError(f"{name} has no metrics: not a finished run")
+        if not isinstance(spec, dict) or spec.get("name") not in metrics:
+            raise ObjbenchError(f"{name} has no value of its primary metric {(spec or {}).get('name')!r}")
+        for metric, value in metrics.items():
+            if value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise ObjbenchError(f"{name} has {metric} = {value!r}: a baseline holds finite numbers only "
+                                    "(rerun it, or take another)")
+
+
+def planned_differences(baseline: list[dict], config: dict, cells: set[tuple[str, str]]) -> list[str]:
+    """Why ``baseline`` cannot judge a suite of ``config`` whose planned runs are (objective, task) ``cells``,
+    before any of them runs: recipe settings that differ (as the comparability check would find after
+    training), or no run of the plan in the baseline at all."""
+    shared = {(r.get("objective"), r.get("task")) for r in baseline} & cells
+    if not shared:
+        held = sorted({str(r.get("suite")) for r in baseline})
+        return [f"it holds no run of this suite's plan (its runs are of suite {', '.join(held)})"]
+    planned = [{**r, "config": config} for r in baseline]  # each baseline run as this suite would run it
+    return config_differences(baseline + planned)
+
+
+def _diverged(values: pd.Series) -> str | None:
+    """'NaN' or 'inf' where a side's metric is not a finite number: a run that diverged."""
+    numbers = pd.to_numeric(values, errors="coerce").astype(float)
+    if numbers.isna().any():
+        return "NaN"
+    return "inf" if numbers.abs().eq(math.inf).any() else None
 
 
 def _frame(records: list[dict]) -> pd.DataFrame:
@@ -92,6 +131,10 @@ def quality(baseline: pd.DataFrame, current: pd.DataFrame, tolerances: dict[str,
             continue
         spec = primary_metric(cell[2], pd.concat(sides))
         column = f"metrics.{spec.name}"
+        broken = _diverged(sides[1][column]) if column in sides[1] else "NaN"
+        if broken:
+            rows.append({**base, "metric": spec.name, "verdict": f"diverged ({broken})"})
+            continue
         before, after = (by_seed(side.dropna(subset=[column]), column) for side in sides)
         diff, low, high, how = _difference(after, before)
         tolerance = tolerances.get(cell[2], TOLERANCE_SHARE * spec.max_value)
@@ -164,7 +207,9 @@ class Gate:
 
     @property
     def regressions(self) -> pd.DataFrame:
-        return self.quality[self.quality["verdict"] == "regressed"]
+        """Cells that regressed, and cells whose current runs diverged (a metric that is NaN or infinite)."""
+        verdicts = self.quality["verdict"].astype(str)
+        return self.quality[(verdicts == "regressed") | verdicts.str.startswith("diverged")]
 
     @property
     def cost_regressions(self) -> pd.DataFrame:
@@ -179,7 +224,8 @@ class Gate:
     def status(self) -> str:
         if not self.regressed:
             return "PASS: nothing regressed"
-        named = [f"{r.objective} on {r.task} ({r.metric})" for r in self.regressions.itertuples()]
+        named = [f"{r.objective} on {r.task} {r.verdict}" if r.verdict.startswith("diverged") else
+                 f"{r.objective} on {r.task} ({r.metric})" for r in self.regressions.itertuples()]
         named += [f"{r.objective} pretraining ({r.verdict})" for r in self.cost_regressions.itertuples()]
         return "FAIL: regressed: " + "; ".join(named)
 
@@ -189,7 +235,7 @@ class Gate:
                f"{'difference [95% CI]':>28} {'tol':>6}  verdict"]
         for r in self.quality.itertuples():
             name = f"{r.model}/{r.objective}/{r.task}"
-            if pd.isna(r.metric):
+            if pd.isna(r.metric) or pd.isna(r.difference):
                 out.append(f"{name:<48} {'':<9} {'':>9} {'':>9} {'':>28} {'':>6}  {r.verdict}")
                 continue
             ci = "no interval" if pd.isna(r.ci_low) else f"[{r.ci_low:+.3f}, {r.ci_high:+.3f}]"
@@ -208,7 +254,7 @@ class Gate:
                  "| model | objective | task | metric | baseline | current | difference [95% CI] | tolerance | "
                  "statistical | practical | verdict |", "|---|---|---|---|---|---|---|---|---|---|---|"]
         for r in self.quality.itertuples():
-            if pd.isna(r.metric):
+            if pd.isna(r.metric) or pd.isna(r.difference):
                 lines.append(f"| {esc(r.model)} | {esc(r.objective)} | {esc(r.task)} | | | | | | | | {r.verdict} |")
                 continue
             ci = "no interval" if pd.isna(r.ci_low) else f"[{r.ci_low:+.3f}, {r.ci_high:+.3f}]"
@@ -235,6 +281,7 @@ class Gate:
 def check_records(baseline: list[dict], current: list[dict], tolerances: dict[str, float] | None = None,
                   mfu_drop: float | None = None, allow_incomparable: bool = False) -> Gate:
     """The gate on two record sets of one suite. Tolerances default to the current records' ``check`` config."""
+    usable_baseline(baseline)
     baseline, current = by_model_and_size(baseline), by_model_and_size(current)
     differences = check_comparable(baseline + current, allow_incomparable)
     check = (current[0].get("config") or {}).get("check") or {} if current else {}
