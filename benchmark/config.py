@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field, ValidationError, field_validator, model_v
 from benchmark import registry
 from benchmark.corpus_config import CorpusConfig, Strict
 from benchmark.errors import ObjbenchError
-from benchmark.paths import check_folder, check_name
+from benchmark.paths import check_folder, check_name, derived_name
 from benchmark.recipe_config import (
     HUB_ID,
     CheckConfig,
@@ -141,8 +141,12 @@ class Suite(Strict):
         raw, variants, tasks = dict(raw), dict(raw.get("task_variants") or {}), list(raw.get("tasks") or [])
         include = {"include_path": raw["lm_eval_include"]} if raw.get("lm_eval_include") else {}
         for name in raw["lm_eval_tasks"]:
-            variants.setdefault(f"lm_eval_{name}", {"task": "lm_eval", "name": str(name), **include})
-            tasks += [] if f"lm_eval_{name}" in tasks else [f"lm_eval_{name}"]
+            try:
+                variant = derived_name("lm_eval_", str(name), f"lm_eval_tasks: task {name!r}'s variant")
+            except ObjbenchError as err:
+                raise ValueError(str(err)) from None
+            variants.setdefault(variant, {"task": "lm_eval", "name": str(name), **include})
+            tasks += [] if variant in tasks else [variant]
         raw.update(task_variants=variants, tasks=tasks)
         return raw
 

@@ -134,13 +134,23 @@ def load_checkpoint(folder: str | Path):
     if not (folder / "config.json").is_file() or not (folder / "tokenizer.json").is_file():
         raise ObjbenchError(f"{folder} is not a checkpoint folder: it needs config.json and tokenizer.json, as "
                             "objbench's pretraining saves them")
-    config = AutoConfig.from_pretrained(folder)
-    kind = getattr(config, "objbench_kind", None)
-    if kind is None:
-        raise ObjbenchError(f"{folder}/config.json does not say which model kind it was pretrained as "
-                            "(objbench_kind); it was not saved by objbench")
-    network = AutoModel.from_pretrained(folder, attn_implementation="eager")
-    return network, load_tokenizer(folder), ModelKind(kind)
+    damaged = files.damage(folder) if (folder / files.MANIFEST).is_file() else None
+    if damaged:
+        raise ObjbenchError(f"checkpoint {folder} is damaged ({damaged}); `objbench doctor SUITE --repair` moves it "
+                            "aside and the next run pretrains it again")
+    try:
+        config = AutoConfig.from_pretrained(folder)
+        kind = getattr(config, "objbench_kind", None)
+        if kind is None:
+            raise ObjbenchError(f"{folder}/config.json does not say which model kind it was pretrained as "
+                                "(objbench_kind); it was not saved by objbench")
+        network = AutoModel.from_pretrained(folder, attn_implementation="eager")
+        return network, load_tokenizer(folder), ModelKind(kind)
+    except ObjbenchError:
+        raise
+    except Exception as err:  # a cut-short weights file, a config another library wrote: whatever fails to load
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise ObjbenchError(f"{folder} cannot be loaded as a checkpoint: {first[:300]}") from None
 
 
 def _name(layer: int | None, head: int | None) -> str:
@@ -158,13 +168,17 @@ def inspect(target: str | Path, text: str, layer: int | None = None, head: int |
     prefix). ``layer`` and ``head`` choose the map (``None``: every layer or head, as a grid).
     Returns the written paths, PNG first.
     """
+    if not text.strip():
+        raise ObjbenchError("--text is empty: give the sentence whose attention to draw")
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ObjbenchError(f"--out {out_dir} is a file; name a folder (it is made if missing)")
     network, tokenizer, kind = load_checkpoint(target)
     ids = tokenizer(text, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
     input_ids = torch.tensor([ids])
     with torch.no_grad(), EagerAttention(network):
         weights = forward_attentions(network, kind, input_ids, torch.ones_like(input_ids), None)
     stack = torch.stack([w[0] for w in weights])  # [layers, heads, T, T]
-    out_dir = Path(out_dir)
     name = _name(layer, head)
     tokens = tokenizer.convert_ids_to_tokens(ids)
     return list(heatmap(tokens, stack, out_dir / f"attention_{name}.png", out_dir / f"attention_{name}.html",

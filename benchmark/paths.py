@@ -26,6 +26,17 @@ def check_name(value: object) -> str:
     return value
 
 
+def derived_name(base: str, suffix: str, what: str) -> str:
+    """``base`` + ``suffix``, the name objbench gives something it derives (a replica, a task variant), refused in one
+    line where it would not be a safe name (too long, most often), saying which name to change."""
+    name = f"{base}{suffix}"
+    if not SAFE_NAME.fullmatch(name):
+        raise ObjbenchError(f"{what} would be named {name[:40]!r}... ({len(name)} characters), which cannot name files "
+                            f"({SAFE_NAME_RULE}): shorten {base!r}" if len(name) > 100 else
+                            f"{what} would be named {name!r}, which cannot name files ({SAFE_NAME_RULE})")
+    return name
+
+
 def inside(root: str | Path, *parts: str) -> Path:
     """``root/parts...``, refused unless it lies under ``root`` once both are resolved."""
     base = Path(root).resolve()

@@ -16,6 +16,7 @@ from benchmark.errors import ObjbenchError
 from benchmark.executors import Executor
 from benchmark.harness import run_suite
 from benchmark.measure import resolve_device, resolve_precision
+from benchmark.paths import derived_name
 from benchmark.report.compare import Comparison, compare_boards
 from benchmark.report.leaderboard import board_of, write_report
 from benchmark.results import iter_records
@@ -37,7 +38,7 @@ def replica_suite(suite: Suite, precision: str | None = None) -> Suite:
     """
     raw = suite.model_dump(mode="json")
     if precision is None:
-        raw["name"] = f"{suite.name}-replica"
+        raw["name"] = derived_name(suite.name, "-replica", f"the replica of suite {suite.name!r}")
         # past the seeds --until-decided added too: they share the checkpoint cache with the replica
         raw["pretrain"]["seeds"] = disjoint(suite.pretrain.seeds, seeds_in_use(suite, load_state(suite)))
         raw["finetune"]["seeds"] = disjoint(suite.finetune.seeds)
@@ -46,7 +47,7 @@ def replica_suite(suite: Suite, precision: str | None = None) -> Suite:
         if resolve_precision(precision, device) == resolve_precision(suite.precision, device):
             raise ObjbenchError(f"suite {suite.name!r} already computes in {precision} here: a replica at the same "
                                 "precision on the same seeds would repeat it (leave out --precision to vary seeds)")
-        raw["name"] = f"{suite.name}-{precision}"
+        raw["name"] = derived_name(suite.name, f"-{precision}", f"the {precision} replica of suite {suite.name!r}")
         raw["precision"] = precision
     return Suite.model_validate(raw)
 
