@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-from benchmark.errors import ObjbenchError
+from benchmark.errors import ObjbenchError, warn
 
 Outcome = TypeVar("Outcome")
 LostHandler = Callable[[Any, str], Any]  # (job, why its worker died) -> the job's outcome
@@ -97,6 +97,9 @@ class LocalExecutor:
         self.workers = workers
         self.threads = max(1, (cpus or os.cpu_count() or 1) // workers)
         self.gpus = list(gpus) if gpus is not None else _visible_gpus()
+        crowded = oversubscribed(workers, cpus or os.cpu_count() or 1, self.gpus)
+        if crowded:
+            warn(crowded)
 
     def map(self, work: Callable[..., Outcome], suite: Any, jobs: Sequence[Any], *, progress: bool = False,
             on_run: Callable[[Any, Any], None] | None = None,
@@ -334,6 +337,18 @@ def executor_for(suite: Any) -> Any:
         raise ObjbenchError(f"the {kind} executor needs {package}: pip install 'objbench[{kind}]'")
     return make_executor(kind, results_folder=Path(suite.results_dir) / suite.name,
                          **suite.executor.model_dump(exclude={"kind"}))
+
+
+def oversubscribed(workers: int, cpus: int, gpus: Sequence[str]) -> str | None:
+    """What is wrong with more local workers than devices to give them (one GPU each, else at least a core
+    each), or None: the surplus workers share devices and every run slows down."""
+    if gpus and workers > len(gpus):
+        return (f"{workers} workers (--workers) on {len(gpus)} GPU{'s' if len(gpus) > 1 else ''}: the workers "
+                f"beyond {len(gpus)} share a GPU with another; {len(gpus)} workers are as fast or faster")
+    if not gpus and workers > cpus:
+        return (f"{workers} workers (--workers) on {cpus} CPU core{'s' if cpus > 1 else ''}: each still gets a "
+                f"thread, so they contend for the cores and every run slows down; {cpus} workers or fewer are faster")
+    return None
 
 
 def _visible_gpus() -> list[str]:

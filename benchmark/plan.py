@@ -13,7 +13,7 @@ from benchmark.cache import cache_dir, stable_hash
 from benchmark.config import Suite
 from benchmark.data.corpus import PretrainingData
 from benchmark.data.packing import block_indices
-from benchmark.errors import ObjbenchError
+from benchmark.errors import ObjbenchError, warn
 from benchmark.measure import resolve_device, resolve_precision
 from benchmark.models.kinds import ModelKind
 from benchmark.objectives.base import Setup
@@ -188,7 +188,7 @@ def make_plan(suite: Suite, data: PretrainingData) -> Plan:
     """
     checkpoints = cache_dir(suite.results_dir, "checkpoints")
     precision = resolve_precision(suite.precision, resolve_device(suite.device))
-    jobs, skipped = [], []
+    jobs, skipped, unused_rungs = [], [], []
     # what decides the weights: not the seeds (keyed apart), how often resume states are saved, or
     # whether a large budget was confirmed, nor over how many devices it is spread (the same global
     # batch, schedule and data: tests/test_distributed.py); compiling changes the kernels, so it is keyed when on
@@ -234,8 +234,15 @@ def make_plan(suite: Suite, data: PretrainingData) -> Plan:
                 if objective.pretrains:  # whether it is whole is found when it is loaded (and by `doctor`)
                     job.cached = job.checkpoint.exists() and all(r.checkpoint.exists() for r in job.rungs)
                 add_runs(suite, job, finetune_recipe, precision, skipped)
+                if job.rungs and job.runs and not any(run.rung for run in job.runs):  # no task finetunes a rung
+                    job.rungs, job.cached = [], job.checkpoint.exists()
+                    unused_rungs.append(f"{model_name}/{objective_name}")
                 if job.runs:
                     jobs.append(job)
+    if unused_rungs:
+        warn(f"pretrain.ladder_tasks: {', '.join(suite.pretrain.ladder_tasks or [])} is no task that "
+             f"{', '.join(sorted(set(unused_rungs)))} runs here, so their rungs below 1.0 are not pretrained "
+             "(only the final checkpoint)")
     for name, spec in suite.pretrained.items():  # finetuned only, one pretraining run each, a model of its own
         job = PretrainJob(model=name, size=None, objective=spec.objective, seed=suite.pretrain.seeds[0],
                           kind=ModelKind(spec.kind), key=stable_hash("published", name, spec.path), steps=None,

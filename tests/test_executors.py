@@ -12,7 +12,7 @@ import pytest
 
 from benchmark.cli import _executor_overrides, _parse
 from benchmark.config import validate_suite
-from benchmark.errors import ObjbenchError
+from benchmark.errors import ObjbenchError, ObjbenchWarning
 from benchmark.executors import LocalExecutor, RayExecutor, SlurmExecutor
 from benchmark.harness import run_suite
 from benchmark.results import iter_failures, iter_records
@@ -89,7 +89,8 @@ def test_each_worker_gets_its_own_gpu_and_its_share_of_threads():
 
 def test_workers_share_the_cores_and_take_one_gpu_each():
     assert LocalExecutor(2, cpus=16, gpus=[]).threads == 8
-    assert LocalExecutor(3, cpus=2, gpus=[]).threads == 1
+    with pytest.warns(ObjbenchWarning, match="3 workers"):  # more workers than cores: said, and each gets one
+        assert LocalExecutor(3, cpus=2, gpus=[]).threads == 1
     assert LocalExecutor(2, cpus=2, gpus=["0", "1"]).gpus == ["0", "1"]
     with pytest.raises(ValueError):
         LocalExecutor(0)

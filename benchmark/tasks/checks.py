@@ -24,6 +24,11 @@ def split_checks(task: str, splits: datasets.DatasetDict) -> dict[str, int]:
     if in_train:
         warn(f"task {task}: {in_train} of {len(test)} test rows also occur in training; their scores measure "
              f"memory, not generalisation")
+    if "label" in train.column_names:
+        classes = set(train["label"]) | (set(test["label"]) if "label" in test.column_names else set())
+        if len(classes) == 1:
+            warn(f"task {task}: every row has the one label {next(iter(classes))!r}: any model scores perfectly, so "
+                 "the task cannot tell objectives apart (a label column that was misread, or a file of one class?)")
     unseen = checks.get("test_rows_with_a_label_train_never_shows", 0)
     if unseen:
         warn(f"task {task}: {unseen} of {len(test)} test rows have a label that training never shows; "
