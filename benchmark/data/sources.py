@@ -42,6 +42,10 @@ _FORMAT_OF_SUFFIX = {".txt": "text", ".text": "text", ".json": "json", ".jsonl":
 _COMPRESSION_SUFFIXES = (".gz", ".bz2", ".xz", ".zst")
 _DECOMPRESSORS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
 MIRROR_ENV = "OBJBENCH_HUB_MIRROR"
+# The longest text a task file's cell may hold, in characters: far beyond any sentence, paragraph or
+# reading-comprehension context, well below a file pasted into a cell. The environment variable raises it.
+MAX_TEXT_ENV = "OBJBENCH_MAX_TEXT_CHARS"
+MAX_TEXT_CHARS = 1_000_000
 FETCH_HINT = "run `objbench fetch <suite file>` where the Hugging Face Hub is reachable, then run offline"
 
 SQUAD, WMT16, BLIMP = "rajpurkar/squad", "wmt/wmt16", "nyu-mll/blimp"
@@ -148,6 +152,25 @@ def load_local(files: list[Path], format: str, cells_as_text: bool = False) -> d
             datasets.enable_progress_bars()
     if len(data) == 0:
         raise ObjbenchError(f"{', '.join(map(str, files))}: no rows")
+    return data
+
+
+def bounded(data: datasets.Dataset, files: list[Path], format: str, cells_as_text: bool = False) -> datasets.Dataset:
+    """``data`` when no text cell is longer than the limit (``MAX_TEXT_CHARS``, or ``$OBJBENCH_MAX_TEXT_CHARS``);
+    else one error naming the file, row, column and length of the first that is, before anything trains."""
+    raw = os.environ.get(MAX_TEXT_ENV)
+    try:
+        limit = int(raw) if raw else MAX_TEXT_CHARS
+    except ValueError:
+        raise ObjbenchError(f"{MAX_TEXT_ENV}={raw!r}: not a whole number of characters") from None
+    for column, feature in data.features.items():
+        if getattr(feature, "dtype", None) not in ("string", "large_string"):
+            continue
+        over = next(((i, len(v)) for i, v in enumerate(data[column]) if isinstance(v, str) and len(v) > limit), None)
+        if over is not None:
+            place = row_places(files, format, cells_as_text)(over[0])
+            raise ObjbenchError(f"{place}, column {column!r}: a text of {over[1]:,} characters, more than the "
+                                f"{limit:,} a cell may hold (set {MAX_TEXT_ENV} to allow longer ones)")
     return data
 
 

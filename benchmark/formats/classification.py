@@ -31,11 +31,12 @@ def encode(texts: list[str], tokenizer, max_length: int, text_pairs: list[str] |
 
     With ``text_pairs`` (sentence-pair tasks) each row is text ``[SEP]`` text_pair ``[EOS]``.
     """
+    texts = training.clipped(texts, tokenizer, max_length)
     if text_pairs is None:
         ids = tokenizer(texts, add_special_tokens=False, truncation=True, max_length=max_length - 1)["input_ids"]
     else:
         firsts = tokenizer(texts, add_special_tokens=False)["input_ids"]
-        seconds = tokenizer(text_pairs, add_special_tokens=False)["input_ids"]
+        seconds = tokenizer(training.clipped(text_pairs, tokenizer, max_length), add_special_tokens=False)["input_ids"]
         ids = [_join_pair(a, b, tokenizer.sep_token_id, max_length - 2) for a, b in zip(firsts, seconds)]
     lengths = torch.tensor([len(x) + 1 for x in ids])
     out = torch.full((len(ids), int(lengths.max())), tokenizer.pad_token_id, dtype=torch.long)

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 import torch
 
 from benchmark.formats.likelihood import gold_logprobs
-from benchmark.formats.training import pad
+from benchmark.formats.training import clipped, pad
 from benchmark.measure import autocast
 from benchmark.models.base import lm_head
 from benchmark.models.kinds import ModelKind, attention_mask
@@ -32,7 +32,10 @@ from benchmark.objectives.base import IGNORE
 DECODER_ONLY = (ModelKind.CAUSAL, ModelKind.PREFIX)
 
 
-def tokenize(texts: list[str], tokenizer) -> list[list[int]]:
+def tokenize(texts: list[str], tokenizer, max_length: int | None = None) -> list[list[int]]:
+    """Token ids of each text; with ``max_length``, of its part that truncation to that many tokens can keep."""
+    if max_length is not None:
+        texts = clipped(texts, tokenizer, max_length)
     return tokenizer(texts, add_special_tokens=False)["input_ids"]
 
 
@@ -48,8 +51,8 @@ def training_batches(sources: list[str], targets: list[str], tokenizer, kind: Mo
     if kind is ModelKind.ENCODER:
         raise ValueError("a bidirectional encoder cannot be trained to generate")
     pad_id, eos = tokenizer.pad_token_id, tokenizer.eos_token_id
-    prompts = [prompt_ids(s, tokenizer, kind, max_length) for s in tokenize(sources, tokenizer)]
-    answers = tokenize(targets, tokenizer)
+    prompts = [prompt_ids(s, tokenizer, kind, max_length) for s in tokenize(sources, tokenizer, max_length)]
+    answers = tokenize(targets, tokenizer, max_length)
     if kind is ModelKind.ENCODER_DECODER:
         inputs = pad(prompts, pad_id)
         labels = pad([[*t[:max_length - 1], eos] for t in answers], IGNORE)
@@ -91,7 +94,8 @@ def reference_logprob(model, sources: list[str], targets: list[str], tokenizer, 
     kind = ModelKind(kind)
     make_batch = training_batches(sources, targets, tokenizer, kind, max_length)
     model.to(device).eval()
-    lengths = [len(s) + len(t) for s, t in zip(tokenize(sources, tokenizer), tokenize(targets, tokenizer))]
+    lengths = [len(s) + len(t) for s, t in zip(tokenize(sources, tokenizer, max_length),
+                                               tokenize(targets, tokenizer, max_length))]
     by_length = torch.tensor(lengths, dtype=torch.long).argsort(stable=True)
     total, count = torch.zeros((), dtype=torch.float64), 0
     for index in by_length.split(batch_size):
@@ -130,7 +134,7 @@ def greedy_decode(model, sources: list[str], tokenizer, kind: ModelKind, max_len
     output does not hold up a batch of short ones.
     """
     kind = ModelKind(kind)
-    prompts = [prompt_ids(s, tokenizer, kind, max_length) for s in tokenize(sources, tokenizer)]
+    prompts = [prompt_ids(s, tokenizer, kind, max_length) for s in tokenize(sources, tokenizer, max_length)]
     caps = [max_new_tokens] * len(prompts) if isinstance(max_new_tokens, int) else list(max_new_tokens)
     model.to(device).eval()
     out: list[list[int]] = [[] for _ in prompts]

@@ -35,7 +35,8 @@ def new_token_caps(sources: list[str], tokenizer, kind: ModelKind, max_length: i
     that bounds them: a decoder-only model's prompt and output together stay within ``max_length``
     (as finetuning truncated them), an encoder-decoder's output within ``max_length`` itself."""
     kind = ModelKind(kind)
-    prompts = [generation.prompt_ids(s, tokenizer, kind, max_length) for s in generation.tokenize(sources, tokenizer)]
+    prompts = [generation.prompt_ids(s, tokenizer, kind, max_length)
+               for s in generation.tokenize(sources, tokenizer, max_length)]
     room = [max_length if kind is ModelKind.ENCODER_DECODER else max_length - len(p) for p in prompts]
     caps = [max(1, min(r, LENGTH_RATIO * (len(p) - 1) + LENGTH_MARGIN)) for p, r in zip(prompts, room)]
     return caps, max_length

@@ -47,7 +47,8 @@ class LocalClassification:
         splits, described = {}, {}
         for split, pattern in (("train", p.train_path), ("test", p.test_path)):
             files = sources.resolve_files(pattern, f"{where}.{split}_path")
-            splits[split] = sources.load_local(files, sources.local_format(files, p.format, f"{where}.{split}_path"))
+            fmt = sources.local_format(files, p.format, f"{where}.{split}_path")
+            splits[split] = sources.bounded(sources.load_local(files, fmt), files, fmt)
             described[split] = f"{split}_path {', '.join(str(f) for f in files)}"  # errors name the files
         return sources.classification_splits(
             sources.subset(splits["train"], p.train_size, p.subset_seed),

@@ -39,7 +39,8 @@ def read_local(pattern: str, format: str, setting: str) -> tuple[datasets.Datase
     """
     files = sources.resolve_files(pattern, setting)
     format = sources.local_format(files, format, setting)
-    return sources.load_local(files, format, cells_as_text=True), sources.row_places(files, format, True)
+    data = sources.bounded(sources.load_local(files, format, cells_as_text=True), files, format, True)
+    return data, sources.row_places(files, format, True)
 
 
 def row_error(where: str, place: Place, index: int, columns: Mapping[str, str], problem: RowProblem) -> ObjbenchError:
