@@ -117,6 +117,57 @@ def other_schema_records(tmp: Path) -> list[str]:
     return suite(tmp, "report", ["--records", "records.jsonl"])
 
 
+def sealed_records(tmp: Path, name: str, change: Callable[[dict], None] | None = None,
+                   objective: str = "clm") -> str:
+    """Three real records of ``objective`` on the topic task, sealed with their content hash as a report writes
+    them, the second changed by ``change``; returns the file's name."""
+    from benchmark.results import DIGEST_KEY, content_digest
+    from tests.report_fixtures import make_record
+
+    records = [make_record(objective, "synthetic_topic", seed, 0, 0.5 + seed / 100) for seed in range(3)]
+    if change is not None:
+        change(records[1])
+    (tmp / name).write_text("".join(json.dumps({**r, DIGEST_KEY: content_digest(r)}) + "\n" for r in records))
+    return name
+
+
+def baseline_check(change: Callable[[dict], None] | None, command: str = "check",
+                   objective: str = "clm") -> Callable[[Path], list[str]]:
+    """``check`` of the tiny suite (or ``compare``) against a baseline whose second record ``change`` spoils."""
+    def build(tmp: Path) -> list[str]:
+        baseline = sealed_records(tmp, "baseline.jsonl", change, objective)
+        if command == "compare":
+            return ["compare", baseline, sealed_records(tmp, "current.jsonl")]
+        return suite(tmp, "check", ["--baseline", baseline, "--quiet"])
+    return build
+
+
+def checkpoint_folder(tmp: Path, weights: bytes, manifest: bool) -> str:
+    """A folder laid out as pretraining saves a checkpoint, with ``weights`` as its safetensors file and, with
+    ``manifest``, a manifest that says the file was written longer than it is (a copy cut short)."""
+    folder = tmp / "ckpt"
+    folder.mkdir()
+    (folder / "config.json").write_text(json.dumps({"model_type": "llama", "objbench_kind": "causal_decoder"}))
+    (folder / "tokenizer.json").write_text("{}")
+    (folder / "model.safetensors").write_bytes(weights)
+    if manifest:
+        (folder / "MANIFEST.json").write_text(json.dumps(
+            {"model.safetensors": {"bytes": len(weights) + 4096, "sha256": "0" * 64}}))
+    return "ckpt"
+
+
+def inspect_case(*extra: str, weights: bytes = b"\x08\x00\x00\x00\x00\x00\x00\x00{}", manifest: bool = False,
+                 out_file: bool = False) -> Callable[[Path], list[str]]:
+    def build(tmp: Path) -> list[str]:
+        target = checkpoint_folder(tmp, weights, manifest)
+        if out_file:
+            (tmp / "maps.txt").write_text("mine")
+        return ["inspect", target, *extra]
+    return build
+
+
+HUGE_CELL = "word " * 220_001  # 1,100,005 characters: beyond the 1,000,000 a cell may hold
+
 CATALOGUE: list[BadInput] = [
     # --- names that would become paths outside the store -------------------------------------
     BadInput("name climbs out", "paths", override("name=../../escape"), "name: '../../escape' cannot name files"),
@@ -207,6 +258,41 @@ CATALOGUE: list[BadInput] = [
     BadInput("records file of plain JSON lines", "store", records_file(b'{"a": 1}\n'), "not a run record"),
     BadInput("empty records file", "store", records_file(b""), "no records"),
     BadInput("records of another schema", "store", other_schema_records, "schema_version"),
+    # --- the gate's baseline, judged before anything runs ----------------------------------------------
+    BadInput("a baseline with a NaN metric", "store",
+             baseline_check(lambda r: r["metrics"].update(f1_macro=float("nan"))), "f1_macro = nan"),
+    BadInput("a baseline with an infinite metric, compared", "store",
+             baseline_check(lambda r: r["metrics"].update(f1_macro=float("inf")), "compare"), "f1_macro = inf"),
+    BadInput("a baseline record without metrics", "store", baseline_check(lambda r: r.pop("metrics")),
+             "has no metrics"),
+    BadInput("a baseline without its primary metric, compared", "store",
+             baseline_check(lambda r: r["metrics"].pop("f1_macro"), "compare"),
+             "no value of its primary metric 'f1_macro'"),
+    BadInput("another suite's baseline", "validation", baseline_check(None),
+             "baseline.jsonl cannot judge suite 'tiny': config.pretrain.budget differs"),
+    BadInput("a baseline of objectives the suite does not run", "validation",
+             baseline_check(None, objective="electra"),
+             "cannot judge suite 'tiny': it holds no run of this suite's plan (its runs are of suite fixture)"),
+    # --- inspect -------------------------------------------------------------------------------------
+    BadInput("inspect an empty text", "cli", inspect_case("--text", ""), "--text is empty"),
+    BadInput("inspect a text of spaces", "cli", inspect_case("--text", "   "), "--text is empty"),
+    BadInput("inspect into a file", "paths", inspect_case("--text", "a cat", "--out", "maps.txt", out_file=True),
+             "--out maps.txt is a file"),
+    BadInput("inspect a checkpoint cut short", "store", inspect_case("--text", "a cat", manifest=True),
+             "checkpoint ckpt is damaged (model.safetensors has"),
+    BadInput("inspect weights that are not safetensors", "store", inspect_case("--text", "a cat"),
+             "ckpt cannot be loaded as a checkpoint"),
+    BadInput("inspect a run id that nothing matches", "cli", lambda tmp: ["inspect", "0123abcd", "--text", "a cat"],
+             "'0123abcd': no checkpoint folder and no recorded run"),
+    # --- names objbench derives --------------------------------------------------------------------
+    BadInput("replicate a suite whose name leaves no room for '-replica'", "paths",
+             lambda tmp: suite(tmp, "replicate", name="s" * 96),
+             "the replica of suite 'ssss"),
+    BadInput("replicate at a precision, a long name", "paths",
+             lambda tmp: suite(tmp, "replicate", ["--precision", "bf16"], name="s" * 97, precision="fp32"),
+             "replica of suite 'ssss"),
+    BadInput("an lm-eval task whose variant name is too long", "validation",
+             lambda tmp: suite(tmp, lm_eval_tasks=["t" * 95]), "lm_eval_tasks: task 'tttt"),
     # --- local data ---------------------------------------------------------------------------------
     BadInput("empty local corpus", "data", local_corpus(""), "corpus"),
     BadInput("local corpus shorter than one block", "data", local_corpus("One short sentence.\n"),
@@ -260,6 +346,14 @@ CATALOGUE: list[BadInput] = [
     BadInput("minimal pairs without the bad column", "data",
              local_text_task("local_minimal_pairs", {"pairs.csv": "good,wrong\nA cat sleeps.,A cat sleep.\n"},
                              test_path="pairs.csv"), "bad"),
+    BadInput("a classification row of megabytes", "data",
+             local_task(GOOD_CSV + f"{HUGE_CELL},a\n", GOOD_CSV),
+             "train.csv, row 13, column 'text': a text of 1,100,005 characters, more than the 1,000,000"),
+    BadInput("a translation source of megabytes", "data",
+             local_text_task("local_translation", {"mt.jsonl": json.dumps({"source": "eins", "target": "one"}) + "\n"
+                                                   + json.dumps({"source": HUGE_CELL, "target": "two"}) + "\n"},
+                             train_path="mt.jsonl", test_path="mt.jsonl"),
+             "mt.jsonl, row 2, column 'source': a text of 1,100,005 characters"),
     BadInput("minimal pair of one sentence twice", "data",
              local_text_task("local_minimal_pairs", {"pairs.csv": "good,bad\nA cat sleeps.,A cat sleeps.\n"},
                              test_path="pairs.csv"),
