@@ -42,9 +42,10 @@ MFU_DROP = 0.35
 FLOPS_RTOL = 1e-9  # FLOPs are counted, not measured: equal configs give equal counts
 
 
-def usable_baseline(baseline: list[dict], where: str = "the baseline") -> None:
+def usable_baseline(baseline: list[dict], where: str = "the baseline", finite: bool = True) -> None:
     """Refuse, in one line, a baseline the gate cannot judge against: a record without metrics or a primary
-    metric, or with a metric that is not a finite number (a baseline that diverged is no yardstick)."""
+    metric, or (``finite``) with a metric that is not a finite number (a baseline that diverged is no yardstick).
+    The current side is held to the first two only: its NaN is a diverged run, a finding of the gate."""
     for record in baseline:
         name = f"{where}: run {record.get('run_id')} ({record.get('objective')} on {record.get('task')})"
         metrics, spec = record.get("metrics"), record.get("primary_metric")
@@ -52,7 +53,7 @@ def usable_baseline(baseline: list[dict], where: str = "the baseline") -> None:
             raise ObjbenchError(f"{name} has no metrics: not a finished run")
         if not isinstance(spec, dict) or spec.get("name") not in metrics:
             raise ObjbenchError(f"{name} has no value of its primary metric {(spec or {}).get('name')!r}")
-        for metric, value in metrics.items():
+        for metric, value in metrics.items() if finite else ():
             if value is None:
                 continue
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
@@ -282,6 +283,7 @@ def check_records(baseline: list[dict], current: list[dict], tolerances: dict[st
                   mfu_drop: float | None = None, allow_incomparable: bool = False) -> Gate:
     """The gate on two record sets of one suite. Tolerances default to the current records' ``check`` config."""
     usable_baseline(baseline)
+    usable_baseline(current, "the current side", finite=False)
     baseline, current = by_model_and_size(baseline), by_model_and_size(current)
     differences = check_comparable(baseline + current, allow_incomparable)
     check = (current[0].get("config") or {}).get("check") or {} if current else {}
