@@ -189,12 +189,15 @@ def _until_decided(suite, args) -> int:
 
 def check_command(args) -> int:
     from benchmark.harness import preflight, run_suite
+    from benchmark.report.gate import usable_baseline
     from benchmark.store import records_file, stored, warn_if_other_code
 
     suite = _suite(args)
     baseline = records_file(args.baseline)  # an unusable baseline stops before anything runs
-    _judges(baseline, suite, args)
-    summary = run_suite(suite, progress=not args.quiet, executor=preflight(suite, str(args.suite)))
+    usable_baseline(baseline, str(args.baseline))
+    executor = preflight(suite, str(args.suite))  # then what the suite itself needs (data, devices, packages)
+    _judges(baseline, suite, args)  # and whether the baseline can judge the runs the suite plans
+    summary = run_suite(suite, progress=not args.quiet, executor=executor)
     current = stored(suite, summary.plan.run_ids)
     print(f"{suite.name}: {summary.ran} runs done, {summary.reused} reused from earlier, {summary.seconds:.1f} s")
     warn_if_other_code(current)
@@ -202,10 +205,10 @@ def check_command(args) -> int:
 
 
 def _judges(baseline: list[dict], suite, args) -> None:
-    """The baseline's checks that need no run of the suite: finite metrics, and a recipe and plan it can judge."""
-    from benchmark.report.gate import planned_differences, usable_baseline
+    """Whether the baseline can judge the suite's planned runs, known without running them: the same recipe, and
+    some (objective, task) pair of the plan."""
+    from benchmark.report.gate import planned_differences
 
-    usable_baseline(baseline, str(args.baseline))
     cells = {(objective, task) for model in suite.models for objective in suite.objectives for task in suite.tasks
              if not suite.excluded(model, objective, task)}
     found = planned_differences(baseline, suite.model_dump(mode="json"), cells)

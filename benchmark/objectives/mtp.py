@@ -39,7 +39,8 @@ class MTPNetworks(nn.Module):
     def __init__(self, lm: nn.Module, extra_heads: int):
         super().__init__()
         self.lm = lm
-        width, inner = lm.config.hidden_size, lm.config.intermediate_size
+        width = lm.config.hidden_size
+        inner = getattr(lm.config, "intermediate_size", None) or getattr(lm.config, "n_inner", None) or 4 * width
         self.heads = nn.ModuleList(FutureHead(width, inner) for _ in range(extra_heads))
 
 
@@ -100,10 +101,9 @@ class MultiTokenPrediction(DecoderStackObjective):
         input_ids, future = batch["input_ids"], batch["future_labels"]
         targets = int((future != IGNORE).sum())
         trunk = lm_training_flops(self.setup, network.lm, input_ids.shape, labelled(batch["labels"]))
-        config = network.lm.config
-        block = 2 * 2 * config.hidden_size * config.intermediate_size  # up and down projections, per position
+        block = sum(2 * 2 * head.up.in_features * head.up.out_features for head in network.heads)  # up and down
         outputs = head_flops(self.setup, network.lm, input_ids.shape[1]) * targets
-        return trunk + training_flops(len(network.heads) * block * input_ids.numel() + outputs)
+        return trunk + training_flops(block * input_ids.numel() + outputs)
 
     def statistics(self, blocks, batch) -> dict[str, tuple[float, float]]:
         input_ids, seq = blocks["input_ids"], blocks["input_ids"].shape[1]
