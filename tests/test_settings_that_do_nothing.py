@@ -57,7 +57,7 @@ def test_a_task_of_one_class_is_a_warning():
 
 def test_a_long_row_is_cut_to_what_truncation_keeps_before_it_is_tokenized(tiny_setup):
     tokenizer = tiny_setup.tokenizer
-    long_row = " ".join(f"kat{i % 7} birdim" for i in range(200_000))  # about 2.6M characters
+    long_row = " ".join(f"kat{i % 7} birdim" for i in range(200_000))  # 2,399,999 characters
     clipped = training.clipped([long_row, "a kat ."], tokenizer, 32)
     assert len(clipped[0]) < 5_000 and clipped[1] == "a kat ."
     plain = tokenizer([long_row], add_special_tokens=False, truncation=True, max_length=31)["input_ids"]
